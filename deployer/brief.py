@@ -1,0 +1,267 @@
+"""The brief: the one model and validator shared by the receiver and the action.
+
+Validation collects every wrong field before failing, so a client fixes its request in one round trip.
+Nothing is silently normalised: a task that is not a valid repository name is an error, never a rename.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+TASK_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+KNOWN_FIELDS = (
+    "email", "secret", "task", "round", "nonce", "brief", "checks", "evaluation_url", "attachments",
+)
+MAX_NAME_LEN = 255
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class BriefError(ValueError):
+    """A brief that breaks one or more rules; `errors` names each field and why."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
+class DataURIError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DataURI:
+    media_type: str
+    data: bytes
+
+
+def parse_data_uri(url: str) -> DataURI:
+    """Decode an RFC 2397 `data:` URI (base64 or percent-encoded)."""
+    if not url.startswith("data:"):
+        raise DataURIError("is not a data: URI")
+    header, sep, payload = url[5:].partition(",")
+    if not sep:
+        raise DataURIError("data: URI has no ',' before its data")
+    params = header.split(";")
+    is_base64 = params[-1].strip().lower() == "base64"
+    if is_base64:
+        params = params[:-1]
+    media_type = params[0].strip().lower() if params and params[0].strip() else "text/plain"
+    if "/" not in media_type:
+        raise DataURIError(f"data: URI media type {media_type!r} is not type/subtype")
+    if not is_base64:
+        return DataURI(media_type, unquote_to_bytes(payload))
+    compact = "".join(unquote_to_bytes(payload).decode("ascii", "replace").split())
+    try:
+        return DataURI(media_type, binascii.a2b_base64(compact, strict_mode=True))
+    except binascii.Error as exc:
+        raise DataURIError(f"data: URI is not valid base64 ({exc})") from None
+
+
+def check_file_name(name: str) -> str | None:
+    """Why `name` is not a plain file name, or None when it is."""
+    if not name:
+        return "must not be empty"
+    if len(name) > MAX_NAME_LEN:
+        return f"must be at most {MAX_NAME_LEN} characters"
+    if name in (".", ".."):
+        return "must not be '.' or '..'"
+    if "/" in name or "\\" in name:
+        return "must be a plain file name, without '/' or '\\'"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "must not contain control characters"
+    return None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    url: str
+
+    def decode(self) -> DataURI:
+        return parse_data_uri(self.url)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Brief:
+    email: str
+    task: str
+    round: int
+    nonce: str
+    brief: str
+    evaluation_url: str
+    checks: list[Any] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    secret: str | None = field(default=None, repr=False)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def repo_name(self) -> str:
+        return repo_name(self.task)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The brief as JSON without its secret: what may leave the receiver."""
+        data: dict[str, Any] = dict(self.extra)
+        data.update(
+            email=self.email, task=self.task, round=self.round, nonce=self.nonce, brief=self.brief,
+            checks=list(self.checks), evaluation_url=self.evaluation_url,
+            attachments=[a.as_dict() for a in self.attachments],
+        )
+        return data
+
+
+def repo_name(task: str) -> str:
+    """The repository is named exactly the task, so every round of a task finds the same repository."""
+    if not _valid_task(task):
+        raise BriefError([FieldError("task", TASK_RULE)])
+    return task
+
+
+TASK_RULE = (
+    "must be 1-100 characters of A-Z a-z 0-9 . _ - and not '.' or '..' "
+    "(it is used as the repository name, unchanged)"
+)
+
+
+def _valid_task(task: object) -> bool:
+    return isinstance(task, str) and TASK_RE.fullmatch(task) is not None and task not in (".", "..")
+
+
+def _check_checks(value: object, errors: list[FieldError]) -> list[Any]:
+    if not isinstance(value, list):
+        errors.append(FieldError("checks", "must be a list of strings or {\"js\": \"...\"} objects"))
+        return []
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            continue
+        if isinstance(item, dict) and item and all(isinstance(v, str) for v in item.values()):
+            continue
+        errors.append(FieldError(f"checks[{i}]", "must be a string or an object of strings such as {\"js\": \"...\"}"))
+    return value
+
+
+def _check_attachments(value: object, errors: list[FieldError]) -> list[Attachment]:
+    if not isinstance(value, list):
+        errors.append(FieldError("attachments", "must be a list of {\"name\", \"url\"} objects"))
+        return []
+    result: list[Attachment] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        where = f"attachments[{i}]"
+        if not isinstance(item, dict):
+            errors.append(FieldError(where, "must be an object with 'name' and 'url'"))
+            continue
+        name, url = item.get("name"), item.get("url")
+        if not isinstance(name, str):
+            errors.append(FieldError(f"{where}.name", "is required and must be a string"))
+        elif (why := check_file_name(name)) is not None:
+            errors.append(FieldError(f"{where}.name", why))
+        elif name in seen:
+            errors.append(FieldError(f"{where}.name", f"duplicates the name {name!r}"))
+        if not isinstance(url, str):
+            errors.append(FieldError(f"{where}.url", "is required and must be a data: URI string"))
+        else:
+            try:
+                parse_data_uri(url)
+            except DataURIError as exc:
+                errors.append(FieldError(f"{where}.url", str(exc)))
+        if isinstance(name, str) and isinstance(url, str):
+            seen.add(name)
+            result.append(Attachment(name, url))
+    return result
+
+
+def _check_url(value: object, errors: list[FieldError]) -> str:
+    if not isinstance(value, str) or not value:
+        errors.append(FieldError("evaluation_url", "is required and must be an http or https URL"))
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        errors.append(FieldError("evaluation_url", "must be an http or https URL with a host"))
+    return value
+
+
+def _required_str(data: dict[str, Any], name: str, errors: list[FieldError]) -> str:
+    value = data.get(name)
+    if name not in data or value is None:
+        errors.append(FieldError(name, "is required"))
+        return ""
+    if not isinstance(value, str):
+        errors.append(FieldError(name, f"must be a string, not {type(value).__name__}"))
+        return ""
+    if not value.strip():
+        errors.append(FieldError(name, "must not be empty"))
+    return value
+
+
+def parse_brief(data: object, *, require_secret: bool = True) -> Brief:
+    """Validate a decoded JSON brief; raise BriefError naming every wrong field.
+
+    The action reads briefs that the receiver already stripped of their secret, hence `require_secret`.
+    """
+    if not isinstance(data, dict):
+        raise BriefError([FieldError("(body)", f"must be a JSON object, not {_json_type(data)}")])
+    errors: list[FieldError] = []
+    email = _required_str(data, "email", errors)
+    if email and EMAIL_RE.fullmatch(email) is None:
+        errors.append(FieldError("email", "must look like an e-mail address (name@domain.tld)"))
+    secret: str | None = None
+    if require_secret:
+        secret = _required_str(data, "secret", errors)
+    elif isinstance(data.get("secret"), str):
+        secret = data["secret"]
+    task = data.get("task")
+    if "task" not in data or task is None:
+        errors.append(FieldError("task", "is required"))
+    elif not _valid_task(task):
+        errors.append(FieldError("task", TASK_RULE))
+    rnd = data.get("round")
+    if "round" not in data or rnd is None:
+        errors.append(FieldError("round", "is required"))
+    elif isinstance(rnd, bool) or not isinstance(rnd, int):
+        errors.append(FieldError("round", f"must be an integer, not {_json_type(rnd)}"))
+    elif rnd < 1:
+        errors.append(FieldError("round", "must be 1 or more"))
+    nonce = _required_str(data, "nonce", errors)
+    text = _required_str(data, "brief", errors)
+    url = _check_url(data.get("evaluation_url"), errors)
+    checks = _check_checks(data.get("checks", []), errors) if data.get("checks") is not None else []
+    attachments = (
+        _check_attachments(data.get("attachments", []), errors) if data.get("attachments") is not None else []
+    )
+    if errors:
+        raise BriefError(errors)
+    return Brief(
+        email=email, task=str(task), round=int(rnd), nonce=nonce, brief=text, evaluation_url=url,  # type: ignore[arg-type]
+        checks=list(checks), attachments=attachments, secret=secret,
+        extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
+    )
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__

@@ -1,0 +1,147 @@
+"""The `deployer` command line: one parser, handlers imported only when their subcommand runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from deployer import __version__
+
+SERVE_ENV = """\
+environment:
+  SHARED_SECRET      required; briefs must carry it (compared in constant time)
+  GITHUB_TOKEN       required (alias GITHUB_PAT); token that may dispatch to DEPLOYER_REPO
+  DEPLOYER_REPO      required; owner/name of the repository whose deploy workflow runs briefs
+  GITHUB_API_URL     default https://api.github.com
+  DEPLOYER_DATA_DIR  default .deployer (the SQLite outbox lives here)
+  HOST               default 127.0.0.1
+  PORT               default 8000
+  MAX_BODY_MB        default 25 (MiB; larger bodies get 413 while streaming)
+  PUBLIC_URL         how GitHub's runners reach this receiver; default http://HOST:PORT
+  DISPATCH_PER_MINUTE default 60 (repository_dispatch calls per minute per token)
+"""
+
+RUN_ENV = """\
+environment (set by action.yml from its inputs, or by hand for a local run):
+  GITHUB_TOKEN, OPENROUTER_API_KEY, DEPLOYER_MODEL, DEPLOYER_FALLBACK_MODELS, OPENROUTER_BASE_URL,
+  DEPLOYER_OWNER, DEPLOYER_BRIEF; and GitHub's own GITHUB_EVENT_PATH, GITHUB_API_URL, GITHUB_OUTPUT,
+  GITHUB_STEP_SUMMARY.
+"""
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _lazy(target: str) -> Handler:
+    """Import `module:function` only when the subcommand runs, so `--help` stays instant."""
+
+    def run(args: argparse.Namespace) -> int:
+        module, _, func = target.partition(":")
+        return int(getattr(importlib.import_module(module), func)(args) or 0)
+
+    return run
+
+
+def _not_built(name: str, issue: int) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        print(f"deployer {name}: not built yet (issue #{issue})", file=sys.stderr)
+        return 2
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deployer", description="Turn an app brief into a live GitHub Pages site.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    raw = argparse.RawDescriptionHelpFormatter
+
+    serve = sub.add_parser(
+        "serve", help="run the receiver (POST /api-endpoint)", epilog=SERVE_ENV, formatter_class=raw,
+        description="Accept briefs, keep them in a durable outbox and fire repository_dispatch for each.",
+    )
+    serve.add_argument("--host", help="interface to bind (overrides HOST)")
+    serve.add_argument("--port", type=int, help="port to bind (overrides PORT)")
+    serve.set_defaults(handler=_not_built("serve", 4))
+
+    run = sub.add_parser(
+        "run", help="the action's entry point: deploy one brief (reads GitHub's env)", epilog=RUN_ENV,
+        formatter_class=raw,
+        description="Read a brief from the GitHub event or DEPLOYER_BRIEF, generate, publish, wait for Pages, notify.",
+    )
+    run.set_defaults(handler=_not_built("run", 3))
+
+    sandbox = sub.add_parser(
+        "sandbox", help="the whole system on 127.0.0.1, end to end (or one emulated part)",
+        description="Start the emulated GitHub, Pages host, OpenRouter stand-in, evaluator and receiver, "
+        "send a sample brief and follow it to a live page.",
+    )
+    sandbox.add_argument("--brief", metavar="FILE", help="brief JSON to send instead of the bundled sample")
+    sandbox.add_argument("--rounds", type=int, default=1, help="how many rounds of the sample to run (default 1)")
+    sandbox.add_argument("--serve", action="store_true", help="keep everything running after the demo")
+    sandbox.add_argument("--build-delay", type=float, default=1.0, help="Pages build delay in seconds (default 1)")
+    sandbox.set_defaults(handler=_lazy("sandbox.demo:main"))
+    parts = sandbox.add_subparsers(dest="part", metavar="PART")
+
+    github = parts.add_parser(
+        "github", help="the GitHub REST emulator and its Pages host",
+        description="A GitHub REST emulator on real bare git repositories, with a Pages host.",
+    )
+    github.add_argument("--port", type=int, default=0, help="REST port (0 = any free port)")
+    github.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    github.add_argument("--user", action="append", default=[], metavar="LOGIN",
+                        help="a user; repeat with --token for several (default: sandbox)")
+    github.add_argument("--token", action="append", default=[], metavar="TOKEN",
+                        help="the token of the --user at the same position (default: sandbox-token)")
+    github.add_argument("--org", action="append", default=[], metavar="ORG=USER[,USER]",
+                        help="an organization and its members")
+    github.add_argument("--pages-port", type=int, default=0, help="Pages host port (0 = any free port)")
+    github.add_argument("--build-delay", type=float, default=1.0, help="seconds a Pages build takes (default 1)")
+    github.add_argument("--data", metavar="DIR", help="where the bare repositories live (default: a temp dir)")
+    github.set_defaults(handler=_lazy("sandbox.github.server:main"))
+
+    openrouter = parts.add_parser(
+        "openrouter", help="an OpenRouter-compatible chat completions stand-in",
+        description="An OpenRouter-compatible /api/v1 that answers sample briefs with a small real app.",
+    )
+    openrouter.add_argument("--port", type=int, default=0, help="port (0 = any free port)")
+    openrouter.add_argument("--script", metavar="DIR", help="directory of scripted responses, played in order")
+    openrouter.set_defaults(handler=_not_built("sandbox openrouter", 5))
+
+    evaluator = parts.add_parser(
+        "evaluator", help="an evaluation_url that records notifications",
+        description="Records each notification (GET /notifications) and can fail the first N attempts.",
+    )
+    evaluator.add_argument("--port", type=int, default=0, help="port (0 = any free port)")
+    evaluator.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer 500 to the first N")
+    evaluator.set_defaults(handler=_not_built("sandbox evaluator", 5))
+
+    send = sub.add_parser(
+        "send", help="POST a brief file to a receiver",
+        description="POST a brief to a receiver; the secret comes from SHARED_SECRET when the file has none.",
+    )
+    send.add_argument("file", metavar="FILE.json")
+    send.add_argument("--url", default="http://127.0.0.1:8000/api-endpoint", help="receiver endpoint")
+    send.set_defaults(handler=_not_built("send", 5))
+
+    doctor = sub.add_parser("doctor", help="check a real configuration before going live",
+                            description="Check tokens, scopes, DEPLOYER_REPO, the OpenRouter key and the receiver.")
+    doctor.set_defaults(handler=_not_built("doctor", 5))
+
+    init = sub.add_parser("init", help="write a deploy workflow into another repository",
+                          description="Write .github/workflows/deploy-pages-brief.yml that uses this action.")
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    init.add_argument("--force", action="store_true", help="overwrite an existing workflow")
+    init.set_defaults(handler=_not_built("init", 10))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130

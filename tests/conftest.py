@@ -1,0 +1,70 @@
+"""Shared fixtures: the sandbox's servers, started as real processes exactly as a user starts them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.procs import Service, deployer_argv, start_service
+
+
+class Services:
+    """Starts `deployer ...` servers; at teardown each must stop cleanly on SIGTERM (exit 0)."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.started: list[Service] = []
+
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Service:
+        service = start_service(name, deployer_argv(*args), log_dir=self.log_dir, env=env)
+        self.started.append(service)
+        return service
+
+    def stop_all(self) -> dict[str, int]:
+        return {s.name: s.stop() for s in reversed(self.started)}
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    svc = Services(tmp_path / "logs")
+    yield svc
+    statuses = svc.stop_all()
+    killed = {name: rc for name, rc in statuses.items() if rc not in (0, -9)}
+    assert not killed, f"servers did not stop cleanly on SIGTERM: {killed}"
+
+
+@dataclass
+class GitHub:
+    """A running emulator: `url` is the REST root, like https://api.github.com."""
+
+    service: Service
+    url: str
+    pages_url: str
+    server_url: str
+    token: str = "sandbox-token"
+    user: str = "sandbox"
+    other_token: str = "other-token"
+    other_user: str = "other"
+
+    def sandbox(self, method: str, route: str, **kwargs: object) -> requests.Response:
+        """Call a test-only `/_sandbox/` route."""
+        return requests.request(method, f"{self.url}/_sandbox/{route}", timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+def start_github(services: Services, data: Path, *extra: str, build_delay: float = 0.3) -> GitHub:
+    svc = services.start(
+        "github", "sandbox", "github", "--port", "0", "--pages-port", "0",
+        "--user", "sandbox", "--token", "sandbox-token", "--user", "other", "--token", "other-token",
+        "--build-delay", str(build_delay), "--data", str(data), *extra,
+    )
+    info = requests.get(f"{svc.url}/_sandbox/info", timeout=10).json()
+    return GitHub(svc, svc.url, info["pages_url"], info["server_url"])
+
+
+@pytest.fixture
+def github(services: Services, tmp_path: Path) -> GitHub:
+    return start_github(services, tmp_path / "github")

@@ -68,3 +68,48 @@ def start_github(services: Services, data: Path, *extra: str, build_delay: float
 @pytest.fixture
 def github(services: Services, tmp_path: Path) -> GitHub:
     return start_github(services, tmp_path / "github")
+
+
+@dataclass
+class OpenRouter:
+    """A running stand-in: `base_url` is what a client uses in place of https://openrouter.ai/api/v1."""
+
+    service: Service
+    url: str
+    key: str = "sk-or-v1-sandbox-test-key"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def script(self, *responses: dict[str, object]) -> None:
+        r = requests.post(f"{self.url}/_sandbox/script", json={"responses": list(responses)}, timeout=10)
+        r.raise_for_status()
+
+    def requests(self) -> list[dict[str, object]]:
+        return requests.get(f"{self.url}/_sandbox/requests", timeout=10).json()
+
+
+@pytest.fixture
+def openrouter(services: Services) -> OpenRouter:
+    svc = services.start("openrouter", "sandbox", "openrouter", "--port", "0")
+    return OpenRouter(svc, svc.url)
+
+
+@dataclass
+class Evaluator:
+    service: Service
+    url: str
+
+    @property
+    def notify_url(self) -> str:
+        return f"{self.url}/notify"
+
+    def notifications(self) -> list[dict[str, object]]:
+        return requests.get(f"{self.url}/notifications", timeout=10).json()
+
+
+@pytest.fixture
+def evaluator(services: Services) -> Evaluator:
+    svc = services.start("evaluator", "sandbox", "evaluator", "--port", "0")
+    return Evaluator(svc, svc.url)

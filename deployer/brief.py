@@ -238,6 +238,8 @@ def parse_brief(data: object, *, require_secret: bool = True) -> Brief:
     elif rnd < 1:
         errors.append(FieldError("round", "must be 1 or more"))
     nonce = _required_str(data, "nonce", errors)
+    if nonce and any(ord(c) < 32 or ord(c) == 127 for c in nonce):
+        errors.append(FieldError("nonce", "must be one line without control characters (it is a commit trailer)"))
     text = _required_str(data, "brief", errors)
     url = _check_url(data.get("evaluation_url"), errors)
     checks = _check_checks(data.get("checks", []), errors) if data.get("checks") is not None else []

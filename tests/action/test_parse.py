@@ -1,0 +1,124 @@
+"""Every answer shape the parser accepts, and the junk it refuses."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from action.parse import ParseError, parse_files
+
+HTML = "<!doctype html>\n<html><head><title>T</title></head><body><h1>T</h1></body></html>\n"
+
+
+def test_file_blocks_with_a_preamble_and_a_think_block() -> None:
+    text = (
+        "<think>I should write <file path=\"wrong.html\">x</file> maybe</think>\n"
+        "Sure! Here is the app.\n\n"
+        f'<file path="index.html">\n{HTML}</file>\n'
+        "<file path='js/app.js'>\nconsole.log(1);\n</file>\nHope this helps."
+    )
+    assert parse_files(text) == {"index.html": HTML, "js/app.js": "console.log(1);\n"}
+
+
+def test_file_content_may_hold_fences_and_a_literal_closing_tag() -> None:
+    md = "# Notes\n\n```js\nconst end = '</file>';\n```\n"
+    text = f'<file path="notes.md">\n{md}</file>\n<file path="a.js">\nlet a = "</file>";\n</file>'
+    assert parse_files(text) == {"notes.md": md, "a.js": 'let a = "</file>";\n'}
+
+
+def test_a_fence_wrapping_a_whole_file_block_is_removed() -> None:
+    text = f'<file path="index.html">\n```html\n{HTML}```\n</file>'
+    assert parse_files(text) == {"index.html": HTML}
+
+
+def test_unterminated_file_block_is_an_error() -> None:
+    with pytest.raises(ParseError, match=r'<file path="index.html"> block has no closing'):
+        parse_files('<file path="index.html">\n<html><body>cut of')
+
+
+def test_later_block_for_the_same_path_wins() -> None:
+    text = '<file path="a.js">\n1\n</file>\n<file path="a.js">\n2\n</file>'
+    assert parse_files(text) == {"a.js": "2\n"}
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["```html index.html", "```index.html", '```html title="index.html"', "```html:index.html"],
+)
+def test_fence_naming_its_path_in_the_info_string(label: str) -> None:
+    text = f"Here you go:\n\n{label}\n{HTML}```\n\n```css style.css\nbody {{ margin: 0 }}\n```\n"
+    assert parse_files(text) == {"index.html": HTML, "style.css": "body { margin: 0 }\n"}
+
+
+@pytest.mark.parametrize("label", ["path: app.js", "**app.js**", "### app.js", "`app.js`:", "File: app.js"])
+def test_fence_named_by_the_line_before_it(label: str) -> None:
+    text = f"Files:\n\n{label}\n```javascript\nconsole.log('x');\n```\n"
+    assert parse_files(text) == {"app.js": "console.log('x');\n"}
+
+
+def test_one_unnamed_html_fence_is_index_html() -> None:
+    text = f"Here is the page:\n```html\n{HTML}```\nEnjoy."
+    assert parse_files(text) == {"index.html": HTML}
+
+
+def test_longer_fence_holds_a_shorter_one() -> None:
+    readme = "Use:\n```bash\nmake\n```\n"
+    text = f"````markdown docs/usage.md\n{readme}````\n"
+    assert parse_files(text) == {"docs/usage.md": readme}
+
+
+def test_bare_html_document_after_prose() -> None:
+    text = "Certainly. The page follows.\n" + HTML + "Let me know!"
+    assert parse_files(text) == {"index.html": HTML}
+
+
+def test_html_without_doctype() -> None:
+    assert parse_files("<html><body>Hi</body></html>") == {"index.html": "<html><body>Hi</body></html>\n"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"files": {"index.html": HTML, "app.js": "1;"}},
+        {"files": [{"path": "index.html", "content": HTML}, {"path": "app.js", "content": "1;"}]},
+        {"index.html": HTML, "app.js": "1;"},
+    ],
+)
+def test_json_object_of_files(payload: object) -> None:
+    assert parse_files(json.dumps(payload)) == {"index.html": HTML, "app.js": "1;"}
+
+
+def test_json_object_inside_a_fence() -> None:
+    text = "```json\n" + json.dumps({"files": {"index.html": HTML}}) + "\n```"
+    assert parse_files(text) == {"index.html": HTML}
+
+
+def test_parent_and_workflow_paths_are_parsed_for_validation_to_judge() -> None:
+    text = "```yaml .github/workflows/x.yml\non: push\n```\n**../evil.js**\n```js\n1\n```\n"
+    assert parse_files(text) == {".github/workflows/x.yml": "on: push\n", "../evil.js": "1\n"}
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "",
+        "I cannot help with that.",
+        "```python\nprint('no path')\n```",
+        '{"answer": 42}',
+        "<think>thinking about <html> only</think>",
+    ],
+)
+def test_junk_is_a_clear_parse_error(junk: str) -> None:
+    with pytest.raises(ParseError, match="found no files"):
+        parse_files(junk)
+
+
+def test_crlf_answers_are_normalised() -> None:
+    text = '<file path="a.txt">\r\nline1\r\nline2\r\n</file>'
+    assert parse_files(text) == {"a.txt": "line1\nline2\n"}
+
+
+def test_empty_path_is_an_error() -> None:
+    with pytest.raises(ParseError, match="empty path"):
+        parse_files('<file path="">x</file>')

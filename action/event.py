@@ -1,0 +1,103 @@
+"""Where a run's brief comes from: the `brief` input, a workflow_dispatch input, or a repository_dispatch payload.
+
+The receiver nests the brief (`client_payload.brief`) or, when it is too large for a payload, sends a reference
+(`brief_url` + `brief_token`) that we resolve with that one-brief token. A brief pasted by hand may still carry
+its `secret`: it is dropped here, before anything can log or commit it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from deployer.brief import Brief, BriefError, FieldError, parse_brief
+
+
+@dataclass(frozen=True)
+class BriefSource:
+    brief: Brief
+    accepted_at: datetime | None
+    origin: str
+    receiver_id: str | None = None
+    dropped_secret: str | None = field(default=None, repr=False)
+
+
+class EventError(RuntimeError):
+    pass
+
+
+def load_json_text(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BriefError([FieldError("(brief)", f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}")]) from None
+
+
+def parse_accepted_at(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def brief_from_data(data: object) -> tuple[Brief, str | None]:
+    """The brief without its secret, and the secret (for masking) when one was pasted in."""
+    brief = parse_brief(data, require_secret=False)
+    return replace(brief, secret=None), brief.secret
+
+
+def fetch_reference(url: str, token: str, session: requests.Session | None = None) -> object:
+    """GET a brief the receiver kept back because it was too large for a dispatch payload."""
+    http = session or requests.Session()
+    try:
+        response = http.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    except requests.RequestException as exc:
+        raise EventError(f"could not fetch the brief from {url}: {exc}") from None
+    if response.status_code != 200:
+        raise EventError(f"could not fetch the brief from {url}: HTTP {response.status_code} {response.text[:200]}")
+    try:
+        return response.json()
+    except ValueError:
+        raise EventError(f"the brief at {url} is not JSON") from None
+
+
+def read_brief(
+    event_name: str | None, event: dict[str, Any] | None, brief_input: str | None,
+    session: requests.Session | None = None,
+) -> BriefSource:
+    """The brief of this run; `brief_input` (the action's `brief` input) wins when it is not empty."""
+    if brief_input and brief_input.strip():
+        brief, secret = brief_from_data(load_json_text(brief_input, "the brief input"))
+        return BriefSource(brief, None, "brief input", dropped_secret=secret)
+    event = event or {}
+    if event_name == "workflow_dispatch":
+        text = (event.get("inputs") or {}).get("brief")
+        if not isinstance(text, str) or not text.strip():
+            raise EventError("workflow_dispatch without a 'brief' input: paste the brief JSON into it")
+        brief, secret = brief_from_data(load_json_text(text, "the 'brief' input"))
+        return BriefSource(brief, None, "workflow_dispatch", dropped_secret=secret)
+    if event_name == "repository_dispatch":
+        payload = event.get("client_payload")
+        if not isinstance(payload, dict):
+            raise EventError("repository_dispatch without a client_payload object")
+        accepted = parse_accepted_at(payload.get("accepted_at"))
+        rid = payload.get("id") if isinstance(payload.get("id"), str) else None
+        if isinstance(payload.get("brief"), dict):
+            return BriefSource(brief_from_data(payload["brief"])[0], accepted, "repository_dispatch", rid)
+        if isinstance(payload.get("brief_url"), str) and isinstance(payload.get("brief_token"), str):
+            data = fetch_reference(payload["brief_url"], payload["brief_token"], session)
+            return BriefSource(brief_from_data(data)[0], accepted, "repository_dispatch (by reference)", rid)
+        # A hand-made dispatch may carry the brief's fields directly (a brief has fewer than 10 of them).
+        brief, secret = brief_from_data(payload)
+        return BriefSource(brief, accepted, "repository_dispatch", rid, dropped_secret=secret)
+    raise EventError(
+        f"no brief: event {event_name or '(none)'} is neither repository_dispatch nor workflow_dispatch, "
+        "and the 'brief' input is empty"
+    )

@@ -1,0 +1,128 @@
+"""Pages: switch it on, wait until GitHub has built *our* commit, and until the page itself serves it.
+
+`pages_url` is always the API's `html_url`, never assembled by hand (custom domains and org sites differ).
+A build of an older commit, or a page still serving the previous round, is not "live": we wait for ours.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from github import Github, GithubException
+from github.Repository import Repository
+
+
+class PagesError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Deployment:
+    pages_url: str
+    build_status: str
+    polls: int
+
+
+def poll_delays(first: float = 0.5, cap: float = 5.0) -> Iterator[float]:
+    delay = first
+    while True:
+        yield delay
+        delay = min(cap, delay * 1.5)
+
+
+def enable_pages(gh: Github, repo: Repository, *, known_new: bool) -> dict[str, Any]:
+    """Pages from the default branch root; 409 means it is on already, then we read (and if need be fix) it.
+
+    For a repository we just created, POST first (one call); otherwise GET first, since it is usually on.
+    """
+    source = {"branch": repo.default_branch, "path": "/"}
+    if not known_new:
+        try:
+            _, page = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages")
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+        else:
+            return fix_source(gh, repo, page, source)
+    try:
+        _, page = gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages", input={"source": source})
+        return page
+    except GithubException as exc:
+        if exc.status != 409:
+            raise PagesError(f"could not enable Pages: HTTP {exc.status} {exc.data}") from None
+    _, page = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages")
+    return fix_source(gh, repo, page, source)
+
+
+def fix_source(gh: Github, repo: Repository, page: dict[str, Any], source: dict[str, str]) -> dict[str, Any]:
+    current = page.get("source") or {}
+    if page.get("build_type") in (None, "legacy") and current == source:
+        return page
+    gh.requester.requestJsonAndCheck("PUT", f"{repo.url}/pages", input={"source": source, "build_type": "legacy"})
+    _, page = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages")
+    return page
+
+
+def wait_for_build(
+    gh: Github, repo: Repository, commit_sha: str, *, deadline: float,
+    clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+    max_rebuilds: int = 3,
+) -> tuple[str, int]:
+    """Poll the latest build until it is `built` for `commit_sha`; ask for a rebuild when ours `errored`."""
+    polls = rebuilds = 0
+    delays = poll_delays()
+    last = "no build yet"
+    while True:
+        polls += 1
+        try:
+            _, build = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages/builds/latest")
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            build = {}
+        status, built_commit = build.get("status"), build.get("commit")
+        if built_commit == commit_sha:
+            if status == "built":
+                return status, polls
+            if status == "errored":
+                if rebuilds >= max_rebuilds:
+                    message = (build.get("error") or {}).get("message")
+                    raise PagesError(f"Pages build of {commit_sha[:12]} errored {rebuilds + 1} times: {message}")
+                rebuilds += 1
+                gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages/builds")
+        last = f"latest build {status or 'none'} for {str(built_commit or '-')[:12]}"
+        wait = next(delays)
+        if clock() + wait > deadline:
+            raise PagesError(f"Pages did not build {commit_sha[:12]} before the deadline ({last})")
+        sleep(wait)
+
+
+def wait_live(
+    pages_url: str, expected: bytes | None, *, deadline: float, session: requests.Session | None = None,
+    clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep, cache_key: str = "",
+) -> int:
+    """GET the page until it answers 200 (with `expected` as its body, when given); the number of requests.
+
+    The query string defeats CDN caches that still hold the previous round's page.
+    """
+    http = session or requests.Session()
+    url = pages_url if not cache_key else f"{pages_url}?deployer={cache_key}"
+    delays = poll_delays(0.25, 3.0)
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            response = http.get(url, timeout=15)
+            if response.status_code == 200 and (expected is None or response.content == expected):
+                return attempts
+            last = f"HTTP {response.status_code}" + (" (old content)" if response.status_code == 200 else "")
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        wait = next(delays)
+        if clock() + wait > deadline:
+            raise PagesError(f"{pages_url} did not serve the new commit before the deadline (last: {last})")
+        sleep(wait)

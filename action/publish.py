@@ -1,0 +1,119 @@
+"""Publishing: the task's public repository and one commit per round, through PyGithub and the Git Data API.
+
+A new repository is created with `auto_init`, since GitHub refuses Git Data writes in an empty repository;
+our commit replaces that initial tree entirely. Blobs, trees and commits are content-addressed, so retrying
+any of these calls after a failure is safe; the branch moves last, in one ref update.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
+from github.Repository import Repository
+
+from action.plan import FILE_MODE, CommitPlan, is_round_commit
+from deployer.brief import Brief
+
+RECENT_COMMITS = 30
+
+
+@dataclass(frozen=True)
+class Published:
+    repo_url: str
+    commit_sha: str
+    created_repo: bool
+    reused_commit: bool
+    branch: str
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+def open_github(token: str, api_url: str, *, timeout: int = 30, retries: int = 6) -> Github:
+    """A client that retries 5xx, 429 and secondary rate limits (honouring Retry-After) for every method.
+
+    PyGithub's default retry leaves out PATCH (our ref update) and paces writes a second apart; a round makes
+    a handful of writes, so we retry all methods with backoff and do not pace.
+    """
+    retry = GithubRetry(
+        total=retries, backoff_factor=0.5, backoff_max=30, secondary_rate_wait=30, max_rate_limit_wait=120,
+        allowed_methods=frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"}),
+    )
+    return Github(
+        auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=timeout, retry=retry,
+        seconds_between_requests=None, seconds_between_writes=None, user_agent="llm-pages-deployer",
+    )
+
+
+def token_login(gh: Github) -> str:
+    return gh.get_user().login
+
+
+def get_repo(gh: Github, owner: str, name: str) -> Repository | None:
+    try:
+        return gh.get_repo(f"{owner}/{name}")
+    except GithubException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def create_repo(gh: Github, owner: str, login: str, name: str, description: str) -> Repository:
+    """Create the public repository; if an earlier (failed) attempt already made it, use that one."""
+    try:
+        if owner == login:
+            return gh.get_user().create_repo(name, description=description, auto_init=True, private=False)
+        return gh.get_organization(owner).create_repo(name, description=description, auto_init=True, private=False)
+    except GithubException as exc:
+        if exc.status == 422 and (existing := get_repo(gh, owner, name)) is not None:
+            return existing
+        raise
+
+
+def find_round_commit(repo: Repository, brief: Brief) -> tuple[str | None, str | None]:
+    """(sha of this round's earlier commit or None, the default branch's head sha or None when empty)."""
+    head = None
+    try:
+        for index, commit in enumerate(repo.get_commits(sha=repo.default_branch)):
+            if index == 0:
+                head = commit.sha
+            if is_round_commit(commit.commit.message, brief):
+                return commit.sha, head
+            if index + 1 >= RECENT_COMMITS:
+                break
+    except GithubException as exc:
+        if exc.status != 409:  # 409: the repository is empty
+            raise
+    return None, head
+
+
+def push_commit(gh: Github, repo: Repository, plan: CommitPlan, parent_sha: str) -> str:
+    """Blobs for binary files, one full tree, one commit on `parent_sha`, then move the branch: the commit sha.
+
+    The commit and the ref go through the requester: PyGithub's `create_git_commit` wants parent objects, and
+    completing one costs an API call we do not need.
+    """
+    elements = []
+    for entry in plan.entries:
+        if entry.binary is not None:
+            blob = repo.create_git_blob(base64.b64encode(entry.binary).decode("ascii"), "base64")
+            elements.append(InputGitTreeElement(entry.path, FILE_MODE, "blob", sha=blob.sha))
+        else:
+            elements.append(InputGitTreeElement(entry.path, FILE_MODE, "blob", content=entry.text))
+    tree = repo.create_git_tree(elements)
+    _, commit = gh.requester.requestJsonAndCheck(
+        "POST", f"{repo.url}/git/commits", input={"message": plan.message, "tree": tree.sha, "parents": [parent_sha]},
+    )
+    try:
+        gh.requester.requestJsonAndCheck(
+            "PATCH", f"{repo.url}/git/refs/heads/{repo.default_branch}", input={"sha": commit["sha"], "force": False},
+        )
+    except GithubException as exc:
+        raise PublishError(
+            f"the branch {repo.default_branch} moved while we committed (HTTP {exc.status}); another run is "
+            "publishing this task: re-run after it finishes"
+        ) from None
+    return str(commit["sha"])

@@ -1,0 +1,141 @@
+"""Chat messages for a brief: the prompt texts are data files in `action/prompts/`, this module only fills them in.
+
+The contract with the OpenRouter stand-in (and any reader of the prompt): the last user message's first content part
+is text containing `<brief task="T" round="N">text</brief>`, then `<checks>` with one check per line (strings
+verbatim; objects, and strings containing a line break, as compact JSON), then one `<attachment>` element per
+attachment: text inline (bounded, truncated with a note), everything else self-closing; each image (png, jpeg, webp,
+gif) also follows as an `image_url` content part with a `data:` URI. A repair request is the last user message too,
+so it repeats the brief and checks (attachments by name only).
+
+The brief's secret is never read here: nothing secret can reach a prompt.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from functools import cache
+from html import escape
+from importlib import resources
+from string import Template
+from typing import Any
+
+from deployer.brief import Attachment, Brief, DataURIError
+
+MAX_ATTACHMENT_CHARS = 20_000
+MAX_TEXT_ATTACHMENTS_CHARS = 60_000
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+_TEXT_TYPES = frozenset({
+    "application/json", "application/xml", "application/javascript", "application/x-javascript",
+    "application/ecmascript", "application/csv", "application/yaml", "application/x-yaml", "application/toml",
+    "application/x-ndjson", "application/sql", "image/svg+xml",
+})
+
+Message = dict[str, Any]
+
+
+@cache
+def load(name: str) -> str:
+    """A prompt file from `action/prompts/`, read through importlib.resources so it works from a wheel."""
+    return resources.files("action").joinpath("prompts", name).read_text(encoding="utf-8")
+
+
+def build_messages(brief: Brief) -> list[Message]:
+    """System prompt, then one user message with the brief, its checks and its attachments."""
+    text, images = _attachments(brief.attachments)
+    body = "\n".join([
+        "Build the site for this brief.", "", brief_block(brief), checks_block(brief.checks), *text, "",
+        'Answer with <file path="...">...</file> blocks only.',
+    ])
+    return [
+        {"role": "system", "content": load("system.md")},
+        {"role": "user", "content": [{"type": "text", "text": body}, *images]},
+    ]
+
+
+def repair_messages(brief: Brief, previous_answer: str, problems: Sequence[str]) -> list[Message]:
+    """The first request, the answer that failed, and a request to fix the listed problems."""
+    listed = "\n".join(f"- {p}" for p in problems)
+    names = [_attachment_tag(a.name, _media_type(a)) for a in brief.attachments]
+    body = "\n".join([
+        Template(load("repair.md")).substitute(problems=listed).rstrip("\n"), "",
+        brief_block(brief), checks_block(brief.checks), *names,
+    ])
+    return [
+        *build_messages(brief),
+        {"role": "assistant", "content": previous_answer},
+        {"role": "user", "content": [{"type": "text", "text": body}]},
+    ]
+
+
+def brief_block(brief: Brief) -> str:
+    return f'<brief task="{escape(brief.task)}" round="{brief.round}">\n{brief.brief}\n</brief>'
+
+
+def format_check(check: object) -> str:
+    """A check on one line: a string as is, an object (or a multi-line string) as compact JSON."""
+    if isinstance(check, str) and "\n" not in check and "\r" not in check:
+        return check
+    return json.dumps(check, separators=(",", ":"), ensure_ascii=False)
+
+
+def checks_block(checks: Sequence[object]) -> str:
+    return "\n".join(["<checks>", *(format_check(c) for c in checks), "</checks>"])
+
+
+def is_text(media_type: str, data: bytes) -> bool:
+    if media_type.startswith("text/") or media_type in _TEXT_TYPES or media_type.endswith(("+json", "+xml")):
+        return True
+    if media_type != "application/octet-stream" or b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _media_type(attachment: Attachment) -> str:
+    try:
+        return attachment.decode().media_type
+    except DataURIError:
+        return "application/octet-stream"
+
+
+def _attachment_tag(name: str, media_type: str, body: str | None = None) -> str:
+    attrs = f'name="{escape(name)}" media-type="{escape(media_type)}"'
+    return f"<attachment {attrs}/>" if body is None else f"<attachment {attrs}>\n{body}\n</attachment>"
+
+
+def _attachments(attachments: Sequence[Attachment]) -> tuple[list[str], list[Message]]:
+    """Text lines for the prompt and image content parts, within the size budgets."""
+    lines: list[str] = []
+    images: list[Message] = []
+    budget = MAX_TEXT_ATTACHMENTS_CHARS
+    for attachment in attachments:
+        try:
+            decoded = attachment.decode()
+        except DataURIError:
+            continue  # parse_brief rejects such attachments; nothing to show.
+        media_type, data = decoded.media_type, decoded.data
+        if media_type in IMAGE_TYPES:
+            lines.append(_attachment_tag(attachment.name, media_type))
+            if len(data) <= MAX_IMAGE_BYTES:
+                url = f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+                images.append({"type": "image_url", "image_url": {"url": url}})
+            else:
+                lines.append(f"({attachment.name} is {len(data)} bytes, too large to show; it is still committed.)")
+        elif is_text(media_type, data):
+            text = data.decode("utf-8-sig", errors="replace")
+            shown = min(len(text), MAX_ATTACHMENT_CHARS, budget)
+            budget -= shown
+            body = text if shown == len(text) else (
+                f"{text[:shown]}\n[truncated: showing the first {shown} of {len(text)} characters; "
+                f"the whole file is committed as {attachment.name}]"
+            )
+            lines.append(_attachment_tag(attachment.name, media_type, body))
+        else:
+            lines.append(_attachment_tag(attachment.name, media_type))
+    return lines, images

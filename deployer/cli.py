@@ -21,6 +21,8 @@ environment:
   MAX_BODY_MB        default 25 (MiB; larger bodies get 413 while streaming)
   PUBLIC_URL         how GitHub's runners reach this receiver; default http://HOST:PORT
   DISPATCH_PER_MINUTE default 60 (repository_dispatch calls per minute per token)
+  RATE_LIMIT_PER_MINUTE default 600 (POSTs per minute per client address; 0 turns it off)
+  BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the token that opens an oversize brief)
 """
 
 RUN_ENV = """\
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="interface to bind (overrides HOST)")
     serve.add_argument("--port", type=int, help="port to bind (overrides PORT)")
-    serve.set_defaults(handler=_not_built("serve", 4))
+    serve.set_defaults(handler=_lazy("receiver.main:main"))
 
     run = sub.add_parser(
         "run", help="the action's entry point: deploy one brief (reads GitHub's env)", epilog=RUN_ENV,

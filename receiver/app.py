@@ -1,0 +1,233 @@
+"""The receiver's HTTP surface: accept briefs fast and strictly; report on them.
+
+Order of checks on POST /api-endpoint, cheapest and least revealing first:
+1. rate limit (before the body is read, so a flooding client cannot make us buffer anything);
+2. body size (a declared Content-Length over the limit at once, otherwise counted while streaming);
+3. JSON object (400 `invalid_json` / `invalid_brief`);
+4. the secret, in constant time (403), *before* the field rules: a caller without the secret must not learn which
+   fields are wrong or what the rules are, and must not make us decode megabytes of data: URIs;
+5. every field rule at once (400 `invalid_brief` with the list), via deployer.brief;
+6. the durable outbox (503 when it cannot be written; 200 only after the commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_urldispatcher import _default_expect_handler
+
+from deployer import __version__
+from deployer.brief import BriefError, parse_brief
+from receiver import events
+from receiver.config import Settings
+from receiver.dispatcher import Dispatcher
+from receiver.outbox import Outbox, OutboxUnavailable, TokenExpired
+from receiver.payload import encode, hash_token
+from receiver.ratelimit import RateLimiter
+
+SERVICE = "llm-pages-deployer"
+OFFLOAD_BYTES = 256 * 1024  # bodies bigger than this are decoded and validated off the event loop
+UNAVAILABLE_RETRY_S = "5"
+
+OUTBOX = web.AppKey("outbox", Outbox)
+SETTINGS = web.AppKey("settings", Settings)
+LIMITER = web.AppKey("limiter", RateLimiter)
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 429: "rate_limited", 503: "unavailable"}
+
+
+def error(status: int, code: str, detail: Any, headers: dict[str, str] | None = None) -> web.Response:
+    """Every error has the same shape: {"error": CODE, "detail": ...}."""
+    return web.json_response({"error": code, "detail": detail}, status=status, headers=headers)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                      ) -> web.StreamResponse:
+    """aiohttp's own 404/405/... as JSON errors too; an unexpected exception is a logged 500, never a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        keep = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return error(exc.status, HTTP_CODES.get(exc.status, "http_error"), exc.reason, keep)
+    except Exception:
+        events.log.exception("stage=internal_error path=%s", request.path)
+        return error(500, "internal", "unexpected error; it has been logged")
+
+
+def _too_large(limit: int) -> web.Response:
+    return error(413, "too_large", f"the body must be at most {limit} bytes (MAX_BODY_MB)")
+
+
+async def _expect(request: web.Request) -> web.Response | None:
+    """Expect: 100-continue: refuse an over-limit Content-Length before the client sends the body."""
+    limit = request.app[SETTINGS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _too_large(limit)
+    return await _default_expect_handler(request)
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` bytes (nothing more is buffered)."""
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        if len(body) + len(chunk) > limit:
+            return None
+        body += chunk
+    return bytes(body)
+
+
+def _decode(body: bytes) -> object:
+    return json.loads(body)
+
+
+def _validate(data: dict[str, Any]) -> tuple[Any, str]:
+    brief = parse_brief(data)
+    return brief, encode(brief.public_dict()).decode()
+
+
+async def _maybe_offload(big: bool, fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args) if big else fn(*args)
+
+
+def _secret_ok(given: object, expected: str) -> bool:
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def accept(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    wait = request.app[LIMITER].check(request.remote or "unknown", time.monotonic())
+    if wait:
+        return error(429, "rate_limited", f"too many requests from this client; retry in {wait:.0f} s",
+                     {"Retry-After": f"{wait:.0f}"})
+    limit = settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _too_large(limit)
+    body = await _read_limited(request, limit)
+    if body is None:
+        return _too_large(limit)
+    big = len(body) > OFFLOAD_BYTES
+    try:
+        data = await _maybe_offload(big, _decode, body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return error(400, "invalid_json", f"the body is not JSON: {exc}")
+    if not isinstance(data, dict):
+        return _not_an_object(data)
+    if not _secret_ok(data.get("secret"), settings.shared_secret):
+        events.event("rejected", level=logging.WARNING, reason="secret", client=request.remote)
+        return error(403, "forbidden", "the secret is missing or wrong")
+    try:
+        brief, public_json = await _maybe_offload(big, _validate, data)
+    except BriefError as exc:
+        return _invalid(exc)
+    try:
+        result = await request.app[OUTBOX].accept(brief.task, brief.round, brief.nonce, public_json)
+    except OutboxUnavailable as exc:
+        events.event("persist_failed", level=logging.ERROR, task=brief.task, round=brief.round, error=str(exc))
+        return error(503, "unavailable", "cannot store the brief right now; retry later",
+                     {"Retry-After": UNAVAILABLE_RETRY_S})
+    status = "duplicate" if result.duplicate else "accepted"
+    events.event(status, id=result.id, task=brief.task, round=brief.round, bytes=len(body))
+    return web.json_response({"status": status, "id": result.id})
+
+
+def _not_an_object(data: object) -> web.Response:
+    """parse_brief words the error for a body that is not an object (it always raises for one)."""
+    try:
+        parse_brief(data)
+    except BriefError as exc:
+        return _invalid(exc)
+    raise AssertionError("parse_brief accepted a non-object")  # pragma: no cover
+
+
+def _invalid(exc: BriefError) -> web.Response:
+    return error(400, "invalid_brief", [e.as_dict() for e in exc.errors])
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _unauthorized(detail: str) -> web.Response:
+    return error(401, "unauthorized", detail, {"WWW-Authenticate": "Bearer"})
+
+
+async def health(request: web.Request) -> web.Response:
+    try:
+        depth = await request.app[OUTBOX].depth()
+    except OutboxUnavailable as exc:
+        events.event("health_failed", level=logging.ERROR, error=str(exc))
+        return web.json_response(
+            {"error": "unavailable", "detail": "the outbox cannot be read", "status": "unhealthy",
+             "service": SERVICE}, status=503)
+    return web.json_response({
+        "status": "healthy", "service": SERVICE, "version": __version__, "outbox": depth.as_dict(),
+        "dispatch": {"repo": request.app[SETTINGS].repo, "per_minute": request.app[SETTINGS].dispatch_per_minute},
+    })
+
+
+async def brief_status(request: web.Request) -> web.Response:
+    given = _bearer(request)
+    if given is None or not hmac.compare_digest(given.encode(), request.app[SETTINGS].shared_secret.encode()):
+        return _unauthorized("send Authorization: Bearer <SHARED_SECRET>")
+    try:
+        status = await request.app[OUTBOX].status(request.match_info["id"])
+    except OutboxUnavailable:
+        return error(503, "unavailable", "the outbox cannot be read right now", {"Retry-After": UNAVAILABLE_RETRY_S})
+    if status is None:
+        return error(404, "not_found", "no brief with this id")
+    return web.json_response(status.as_dict())
+
+
+async def brief_payload(request: web.Request) -> web.Response:
+    """The full public brief for a dispatch that carried only a reference; the token opens this brief only."""
+    brief_id = request.match_info["id"]
+    token = _bearer(request)
+    if token is None:
+        return _unauthorized("send Authorization: Bearer <brief_token from the dispatch>")
+    try:
+        brief_json = await request.app[OUTBOX].open_payload(brief_id, hash_token(token))
+    except TokenExpired:
+        return _unauthorized("the brief_token has expired")
+    except OutboxUnavailable:
+        return error(503, "unavailable", "the outbox cannot be read right now", {"Retry-After": UNAVAILABLE_RETRY_S})
+    if brief_json is None:
+        return _unauthorized("this token does not open this brief")
+    events.event("payload_served", id=brief_id, bytes=len(brief_json))
+    return web.Response(text=brief_json, content_type="application/json")
+
+
+def build_app(settings: Settings) -> web.Application:
+    """The app owns its outbox and dispatcher: both start before the first request and stop after the last."""
+    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[OUTBOX] = Outbox(settings.data_dir)
+    app[LIMITER] = RateLimiter(settings.rate_limit_per_minute)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        problem = await app[OUTBOX].start()
+        if problem is not None:
+            events.event("outbox_unwritable", level=logging.ERROR, error=problem)
+        dispatcher = Dispatcher(settings, app[OUTBOX])
+        await dispatcher.start()
+        yield
+        await dispatcher.stop()
+        await app[OUTBOX].close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/api-endpoint", accept, expect_handler=_expect)
+    app.router.add_get("/health", health)
+    app.router.add_get("/briefs/{id}", brief_status)
+    app.router.add_get("/briefs/{id}/payload", brief_payload)
+    return app

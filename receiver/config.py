@@ -1,0 +1,116 @@
+"""The receiver's settings, read once from the environment.
+
+Every setting is checked at start-up, so a typo stops the service with one line naming the variable instead of
+surfacing later as a failed dispatch. `deployer serve --help` lists the same variables (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_RE = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}")
+
+# name -> default shown in `deployer serve --help`; None means required.
+DEFAULTS: dict[str, str | None] = {
+    "SHARED_SECRET": None,
+    "GITHUB_TOKEN": None,
+    "DEPLOYER_REPO": None,
+    "GITHUB_API_URL": "https://api.github.com",
+    "DEPLOYER_DATA_DIR": ".deployer",
+    "HOST": "127.0.0.1",
+    "PORT": "8000",
+    "MAX_BODY_MB": "25",
+    "PUBLIC_URL": "http://HOST:PORT",
+    "DISPATCH_PER_MINUTE": "60",
+    "RATE_LIMIT_PER_MINUTE": "600",
+    "BRIEF_TOKEN_TTL_HOURS": "24",
+}
+
+
+class ConfigError(ValueError):
+    """One line for the operator: which setting is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    shared_secret: str
+    github_token: str
+    repo: str
+    github_api_url: str
+    data_dir: Path
+    host: str
+    port: int
+    max_body_bytes: int
+    public_url: str | None  # None: derived from the bound address once the port is known
+    dispatch_per_minute: float
+    rate_limit_per_minute: int
+    token_ttl_s: float
+
+    def with_public_url(self, bound_url: str) -> Settings:
+        """PUBLIC_URL defaults to where we listen, which is only known after binding (PORT=0)."""
+        if self.public_url is not None:
+            return self
+        return Settings(**{**self.__dict__, "public_url": bound_url})
+
+
+def _get(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    return value or (DEFAULTS[name] or "")
+
+
+def _number(env: Mapping[str, str], name: str, *, minimum: float, integer: bool = False) -> float:
+    raw = _get(env, name)
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{name} must be {kind}, not {raw!r}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, not {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str], *, host: str | None = None, port: int | None = None) -> Settings:
+    """Build Settings from `env`; command-line `host`/`port` win over HOST/PORT. Raises ConfigError."""
+    token = env.get("GITHUB_TOKEN", "").strip() or env.get("GITHUB_PAT", "").strip()
+    missing = [
+        name for name, value in (
+            ("SHARED_SECRET", env.get("SHARED_SECRET", "")),
+            ("GITHUB_TOKEN", token),
+            ("DEPLOYER_REPO", env.get("DEPLOYER_REPO", "").strip()),
+        ) if not value
+    ]
+    if missing:
+        named = ", ".join("GITHUB_TOKEN (or GITHUB_PAT)" if m == "GITHUB_TOKEN" else m for m in missing)
+        raise ConfigError(f"missing required setting{'s' if len(missing) > 1 else ''}: {named}")
+    repo = env["DEPLOYER_REPO"].strip()
+    if REPO_RE.fullmatch(repo) is None:
+        raise ConfigError(f"DEPLOYER_REPO must be owner/name, not {repo!r}")
+    api_url = _get(env, "GITHUB_API_URL").rstrip("/")
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"GITHUB_API_URL must be an http(s) URL, not {api_url!r}")
+    public_url = env.get("PUBLIC_URL", "").strip().rstrip("/") or None
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PUBLIC_URL must be an http(s) URL, not {public_url!r}")
+    if port is None:
+        port = int(_number(env, "PORT", minimum=0, integer=True))
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"PORT must be 0-65535, not {port}")
+    return Settings(
+        shared_secret=env["SHARED_SECRET"],
+        github_token=token,
+        repo=repo,
+        github_api_url=api_url,
+        data_dir=Path(_get(env, "DEPLOYER_DATA_DIR")),
+        host=host or _get(env, "HOST"),
+        port=port,
+        max_body_bytes=int(_number(env, "MAX_BODY_MB", minimum=0.001) * 1024 * 1024),
+        public_url=public_url,
+        dispatch_per_minute=_number(env, "DISPATCH_PER_MINUTE", minimum=0.001),
+        rate_limit_per_minute=int(_number(env, "RATE_LIMIT_PER_MINUTE", minimum=0, integer=True)),
+        token_ttl_s=_number(env, "BRIEF_TOKEN_TTL_HOURS", minimum=0.001) * 3600,
+    )

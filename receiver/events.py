@@ -1,0 +1,34 @@
+"""One log line per event, `key=value` pairs that grep and log shippers read alike.
+
+Callers pass only identifiers and reasons: never a brief's secret, a payload token or the GitHub token. Values come
+from GitHub's answers at most, which never echo a token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+log = logging.getLogger("receiver")
+
+
+def configure() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _value(value: object) -> str:
+    text = str(value)
+    if not text or any(c.isspace() or c in "\"=" for c in text):
+        return json.dumps(text)
+    return text
+
+
+def event(stage: str, *, level: int = logging.INFO, **fields: object) -> None:
+    """`stage=... id=... task=... round=...` followed by any other fields; None values are left out."""
+    parts = [f"stage={stage}"] + [f"{key}={_value(value)}" for key, value in fields.items() if value is not None]
+    log.log(level, " ".join(parts))

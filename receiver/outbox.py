@@ -1,0 +1,381 @@
+"""The durable outbox: an accepted brief is a committed SQLite row before its client hears 200.
+
+Writes go through one writer thread that group-commits: it takes every write queued while the previous commit was
+being flushed, runs them in one transaction, and resolves each waiting request's future only after COMMIT returned.
+Under load one fsync serves many requests (p99 stays a few ms); an idle receiver pays one fsync per brief.
+
+Durability: WAL with synchronous=FULL. WAL+NORMAL survives a process crash (kill -9) but a power cut can drop the
+last commits, which would break "answered 200 = never lost"; FULL fsyncs the WAL at every commit, and group commit
+turns that into one fsync per batch instead of one per brief.
+
+Any SQLite failure (read-only directory, full disk, locked database) rolls the whole batch back and fails its
+futures with OutboxUnavailable: nothing half-written remains and each client gets 503 and may retry. The writer
+reopens its connection for the next batch, so the service heals by itself once the disk is writable again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+DB_NAME = "outbox.sqlite3"
+MAX_BATCH = 512
+BUSY_TIMEOUT_MS = 1000  # a lock held longer than this answers 503 rather than stalling every request
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS briefs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    task TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    nonce TEXT NOT NULL,
+    brief TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    accepted_ts REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'dispatched', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    dispatched_at TEXT,
+    mode TEXT,
+    UNIQUE (task, round, nonce)
+);
+CREATE INDEX IF NOT EXISTS briefs_by_state ON briefs (state, seq);
+CREATE TABLE IF NOT EXISTS brief_tokens (
+    brief_id TEXT NOT NULL,
+    token_hash BLOB NOT NULL,
+    expires_ts REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS brief_tokens_by_brief ON brief_tokens (brief_id);
+CREATE INDEX IF NOT EXISTS brief_tokens_by_expiry ON brief_tokens (expires_ts);
+"""
+
+
+class OutboxUnavailable(RuntimeError):
+    """The outbox cannot be written or read right now (the caller answers 503)."""
+
+
+class TokenExpired(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The oldest brief still to dispatch, with its public JSON (no secret)."""
+
+    id: str
+    task: str
+    round: int
+    accepted_at: str
+    brief_json: str
+
+
+@dataclass(frozen=True)
+class Status:
+    id: str
+    task: str
+    round: int
+    nonce: str
+    accepted_at: str
+    state: str
+    attempts: int
+    last_error: str | None
+    dispatched_at: str | None
+    mode: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Depth:
+    pending: int
+    oldest_pending_s: float
+    dispatched: int
+    failed: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def utc_iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class _Write:
+    fn: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any]
+
+
+class Outbox:
+    def __init__(self, data_dir: Path):
+        self.path = data_dir / DB_NAME
+        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._writer: sqlite3.Connection | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outbox-read")
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.accepted = asyncio.Event()  # set whenever a new brief commits: wakes the dispatcher
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def start(self) -> str | None:
+        """Start the writer; returns why the outbox is not writable yet (the service still starts, answering 503)."""
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
+        self._thread.start()
+        try:
+            await self._write(lambda conn: None)
+        except OutboxUnavailable as exc:
+            return str(exc)
+        return None
+
+    async def close(self) -> None:
+        """Finish every queued write, then close the connections."""
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()
+
+    # -- the writer thread -----------------------------------------------------------------------------------
+
+    def _open_writer(self) -> sqlite3.Connection:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                    raise sqlite3.OperationalError("cannot switch the outbox to WAL journaling")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.executescript(SCHEMA)
+            except BaseException:
+                conn.close()
+                raise
+            self._writer = conn
+        return self._writer
+
+    def _drop_writer(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.close()
+            self._writer = None
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+        self._drop_writer()
+
+    def _commit(self, batch: list[_Write]) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]
+        try:
+            conn = self._open_writer()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                results = [w.fn(conn) for w in batch]
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            self._drop_writer()
+            error = OutboxUnavailable(f"cannot write the outbox at {self.path}: {exc}")
+            outcomes = [(w.future, None, error) for w in batch]
+        except Exception as exc:  # a bug in one write must not leave the others waiting forever
+            outcomes = [(w.future, None, exc) for w in batch]
+        else:
+            outcomes = [(w.future, r, None) for w, r in zip(batch, results, strict=True)]
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
+            self._loop.call_soon_threadsafe(_resolve, outcomes)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._thread is None:
+            raise OutboxUnavailable("the outbox is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Write(fn, future))
+        return await future
+
+    # -- readers ---------------------------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # mode=rw: a reader must never create an empty database where the writer could not.
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._local.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            try:
+                return fn(self._reader())
+            except (sqlite3.Error, OSError) as exc:
+                raise OutboxUnavailable(f"cannot read the outbox at {self.path}: {exc}") from None
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    # -- operations ------------------------------------------------------------------------------------------
+
+    async def accept(self, task: str, round_: int, nonce: str, brief_json: str) -> Accepted:
+        """Store a brief unless (task, round, nonce) is already there; durable when this returns."""
+        new_id = uuid.uuid4().hex
+        now = time.time()
+
+        def op(conn: sqlite3.Connection) -> Accepted:
+            row = conn.execute(
+                "SELECT id FROM briefs WHERE task = ? AND round = ? AND nonce = ?", (task, round_, nonce),
+            ).fetchone()
+            if row is not None:
+                return Accepted(row[0], duplicate=True)
+            conn.execute(
+                "INSERT INTO briefs (id, task, round, nonce, brief, accepted_at, accepted_ts) VALUES (?,?,?,?,?,?,?)",
+                (new_id, task, round_, nonce, brief_json, utc_iso(now), now),
+            )
+            return Accepted(new_id, duplicate=False)
+
+        result = await self._write(op)
+        if not result.duplicate:
+            self.accepted.set()
+        return result
+
+    async def next_pending(self) -> Pending | None:
+        """The oldest pending brief (first in, first out)."""
+
+        def op(conn: sqlite3.Connection) -> Pending | None:
+            row = conn.execute(
+                "SELECT id, task, round, accepted_at, brief FROM briefs WHERE state = 'pending' ORDER BY seq LIMIT 1"
+            ).fetchone()
+            return Pending(*row) if row else None
+
+        return await self._read(op)
+
+    async def record_attempt(self, brief_id: str, *, error: str | None, state: str = "pending",
+                             mode: str | None = None) -> None:
+        """Count one dispatch attempt; `state` dispatched sets dispatched_at, failed keeps `error` as the reason."""
+        now = utc_iso(time.time())
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE briefs SET attempts = attempts + 1, state = ?, last_error = COALESCE(?, last_error),"
+                " mode = COALESCE(?, mode), dispatched_at = CASE WHEN ? = 'dispatched' THEN ? ELSE dispatched_at END"
+                " WHERE id = ?",
+                (state, error, mode, state, now, brief_id),
+            )
+
+        await self._write(op)
+
+    async def add_token(self, brief_id: str, token_hash: bytes, ttl_s: float) -> None:
+        """Keep the hash of a new payload token (every token minted for a brief stays valid until it expires)."""
+        now = time.time()
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM brief_tokens WHERE expires_ts < ?", (now,))
+            conn.execute(
+                "INSERT INTO brief_tokens (brief_id, token_hash, expires_ts) VALUES (?, ?, ?)",
+                (brief_id, token_hash, now + ttl_s),
+            )
+
+        await self._write(op)
+
+    async def open_payload(self, brief_id: str, token_hash: bytes) -> str | None:
+        """The brief's public JSON if `token_hash` is one of its live tokens; None if no token of it matches.
+
+        Raises TokenExpired when the token matched but is past its expiry. Hashes are compared in constant time.
+        """
+        now = time.time()
+
+        def op(conn: sqlite3.Connection) -> str | None:
+            rows = conn.execute(
+                "SELECT token_hash, expires_ts FROM brief_tokens WHERE brief_id = ?", (brief_id,),
+            ).fetchall()
+            match = [exp for stored, exp in rows if hmac.compare_digest(bytes(stored), token_hash)]
+            if not match:
+                return None
+            if max(match) < now:
+                raise TokenExpired(brief_id)
+            row = conn.execute("SELECT brief FROM briefs WHERE id = ?", (brief_id,)).fetchone()
+            return row[0] if row else None
+
+        return await self._read(op)
+
+    async def status(self, brief_id: str) -> Status | None:
+        def op(conn: sqlite3.Connection) -> Status | None:
+            row = conn.execute(
+                "SELECT id, task, round, nonce, accepted_at, state, attempts, last_error, dispatched_at, mode"
+                " FROM briefs WHERE id = ?", (brief_id,),
+            ).fetchone()
+            return Status(*row) if row else None
+
+        return await self._read(op)
+
+    async def depth(self) -> Depth:
+        now = time.time()
+
+        def op(conn: sqlite3.Connection) -> Depth:
+            counts = dict(conn.execute("SELECT state, COUNT(*) FROM briefs GROUP BY state").fetchall())
+            oldest = conn.execute("SELECT MIN(accepted_ts) FROM briefs WHERE state = 'pending'").fetchone()[0]
+            return Depth(
+                pending=counts.get("pending", 0),
+                oldest_pending_s=round(max(0.0, now - oldest), 3) if oldest is not None else 0.0,
+                dispatched=counts.get("dispatched", 0),
+                failed=counts.get("failed", 0),
+            )
+
+        return await self._read(op)
+
+
+def _resolve(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        if future.done():  # the request was cancelled (client went away); its write stands regardless
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)

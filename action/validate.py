@@ -137,6 +137,15 @@ def find_secrets(text: str, secrets: Iterable[str | None] = ()) -> list[str]:
     return found
 
 
+def redact_secrets(text: str, secrets: Iterable[str | None] = (), replacement: str = "[secret removed]") -> str:
+    """`text` with every secret-like string and every given secret value replaced."""
+    for value in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(value, replacement)
+    for _label, pattern in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def html_problems(path: str, content: str, available: Collection[str]) -> list[str]:
     """Structure errors that break a page, and local references that point at nothing."""
     problems: list[str] = []

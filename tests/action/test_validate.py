@@ -182,3 +182,11 @@ def test_validate_runs_all_checks_but_skips_js_of_unsafe_paths() -> None:
     files = {**SITE, "app.js": "let = ;", "../x.js": "let = ;"}
     problems = validate(files, attachments={"data.png"}, node=NODE)
     assert [p.path for p in problems] == ["../x.js", "app.js"]
+
+
+def test_redact_secrets_removes_patterns_and_values() -> None:
+    text = "a ghp_" + "x" * 36 + " b my-own-secret c -----BEGIN PRIVATE KEY----- d"
+    assert v.redact_secrets(text, ["my-own-secret", None]) == (
+        "a [secret removed] b [secret removed] c [secret removed] d"
+    )
+    assert v.find_secrets(v.redact_secrets(text, ["my-own-secret"]), ["my-own-secret"]) == []

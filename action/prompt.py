@@ -4,8 +4,9 @@ The contract with the OpenRouter stand-in (and any reader of the prompt): the la
 is text containing `<brief task="T" round="N">text</brief>`, then `<checks>` with one check per line (strings
 verbatim; objects, and strings containing a line break, as compact JSON), then one `<attachment>` element per
 attachment: text inline (bounded, truncated with a note), everything else self-closing; each image (png, jpeg, webp,
-gif) also follows as an `image_url` content part with a `data:` URI. A repair request is the last user message too,
-so it repeats the brief and checks (attachments by name only).
+gif) also follows as an `image_url` content part with a `data:` URI. From round 2, the files already published
+follow as `<file path="...">` blocks (user messages hold no other `<file` text). A repair request is the last user
+message too, so it repeats the brief and checks (attachments by name only).
 
 The brief's secret is never read here: nothing secret can reach a prompt.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from html import escape
 from importlib import resources
@@ -42,12 +43,17 @@ def load(name: str) -> str:
     return resources.files("action").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
-def build_messages(brief: Brief) -> list[Message]:
-    """System prompt, then one user message with the brief, its checks and its attachments."""
+def build_messages(brief: Brief, existing: Mapping[str, str] | None = None) -> list[Message]:
+    """System prompt, then one user message with the brief, its checks, its attachments and, from round 2, the
+    files already published (generated files only), so the model edits rather than starts over."""
     text, images = _attachments(brief.attachments)
+    published = [f'<file path="{escape(p)}">\n{c}\n</file>' for p, c in sorted((existing or {}).items())]
+    if published:
+        published.insert(0, load("existing.md").rstrip("\n"))
     body = "\n".join([
-        "Build the site for this brief.", "", brief_block(brief), checks_block(brief.checks), *text, "",
-        'Answer with <file path="...">...</file> blocks only.',
+        "Build the site for this brief." if not published else "Update the site for this brief.", "",
+        brief_block(brief), checks_block(brief.checks), *text, *published, "",
+        "Answer with file blocks only, as described in the system message.",
     ])
     return [
         {"role": "system", "content": load("system.md")},
@@ -55,7 +61,9 @@ def build_messages(brief: Brief) -> list[Message]:
     ]
 
 
-def repair_messages(brief: Brief, previous_answer: str, problems: Sequence[str]) -> list[Message]:
+def repair_messages(
+    brief: Brief, previous_answer: str, problems: Sequence[str], existing: Mapping[str, str] | None = None,
+) -> list[Message]:
     """The first request, the answer that failed, and a request to fix the listed problems."""
     listed = "\n".join(f"- {p}" for p in problems)
     names = [_attachment_tag(a.name, _media_type(a)) for a in brief.attachments]
@@ -64,7 +72,7 @@ def repair_messages(brief: Brief, previous_answer: str, problems: Sequence[str])
         brief_block(brief), checks_block(brief.checks), *names,
     ])
     return [
-        *build_messages(brief),
+        *build_messages(brief, existing),
         {"role": "assistant", "content": previous_answer},
         {"role": "user", "content": [{"type": "text", "text": body}]},
     ]

@@ -136,6 +136,21 @@ def test_repair_lists_problems_and_repeats_brief_and_checks() -> None:
     assert messages[2]["content"] == '<file path="../x.js">1</file>'
     text = last_text(messages)
     assert "<problems>\n- ../x.js: the path contains '..'\n</problems>" in text
-    assert "whole" in text and '<file path="...">' in text
+    assert "whole" in text and "<file" not in text
     assert '<brief task="sum-of-sales" round="1">' in text and "<checks>\nRepo has MIT license" in text
     assert '<attachment name="sales.csv" media-type="text/csv"/>' in text and "region,sales" not in text
+
+
+def test_user_messages_hold_no_file_tags_in_round_one() -> None:
+    assert "<file" not in last_text(build_messages(make_brief()))
+
+
+def test_later_rounds_carry_the_published_files() -> None:
+    brief = make_brief(round=2, attachments=[])
+    existing = {"index.html": "<html><body>v1</body></html>", "app.js": "run();"}
+    text = last_text(build_messages(brief, existing))
+    assert text.startswith("Update the site for this brief.")
+    assert "keep\neverything that already works" in text
+    assert text.index('<file path="app.js">\nrun();\n</file>') < text.index('<file path="index.html">')
+    repaired = last_text(repair_messages(brief, "x", ["p"], existing)[:2])
+    assert '<file path="index.html">\n<html><body>v1</body></html>\n</file>' in repaired

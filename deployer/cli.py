@@ -110,16 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="An OpenRouter-compatible /api/v1 that answers sample briefs with a small real app.",
     )
     openrouter.add_argument("--port", type=int, default=0, help="port (0 = any free port)")
+    openrouter.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     openrouter.add_argument("--script", metavar="DIR", help="directory of scripted responses, played in order")
-    openrouter.set_defaults(handler=_not_built("sandbox openrouter", 5))
+    openrouter.add_argument("--key", help="the only API key accepted (default: any non-empty Bearer key)")
+    openrouter.add_argument("--models", metavar="ID[,ID...]", help="extra model ids to serve (sandbox/* always valid)")
+    openrouter.add_argument("--free-limits", metavar="PER_MIN/PER_DAY",
+                            help="enforce OpenRouter's free-model limits on :free ids, e.g. 20/50")
+    openrouter.set_defaults(handler=_lazy("sandbox.openrouter.server:main"))
 
     evaluator = parts.add_parser(
         "evaluator", help="an evaluation_url that records notifications",
         description="Records each notification (GET /notifications) and can fail the first N attempts.",
     )
     evaluator.add_argument("--port", type=int, default=0, help="port (0 = any free port)")
+    evaluator.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     evaluator.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer 500 to the first N")
-    evaluator.set_defaults(handler=_not_built("sandbox evaluator", 5))
+    evaluator.set_defaults(handler=_lazy("sandbox.evaluator:main"))
 
     send = sub.add_parser(
         "send", help="POST a brief file to a receiver",

@@ -1,0 +1,248 @@
+"""`deployer sandbox openrouter`: OpenRouter's /api/v1 on 127.0.0.1, with a script queue for tests.
+
+Order of a chat request, as OpenRouter: authenticate, parse, validate every model id, then try `model` and
+each of `models` in turn; a scripted fault (status >= 400) on one attempt falls through to the next model, and the
+last attempt's error is what the client gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from deployer.serving import base_url, bind_socket, run_servers
+from sandbox.openrouter import generator
+from sandbox.openrouter.completion import DONE, KEEPALIVE, Answer, truncate
+from sandbox.openrouter.errors import ApiError, default_headers, error_body
+from sandbox.openrouter.limits import FreeLimits
+from sandbox.openrouter.models import Catalogue, Model
+from sandbox.openrouter.script import Fault, ScriptError, ScriptQueue, Success, load_dir, parse_responses
+from sandbox.openrouter.validate import ChatRequest, parse_chat_request
+
+MAX_BODY = 64 * 1024 * 1024  # briefs carry images as data URIs; OpenRouter answers 413 past its own limit
+KEEPALIVE_EVERY = 0.5
+HIDDEN_HEADERS = ("authorization",)
+
+
+@dataclass
+class State:
+    catalogue: Catalogue
+    queue: ScriptQueue
+    key: str | None = None
+    free_limits: FreeLimits | None = None
+    log: list[dict[str, Any]] = field(default_factory=list)
+    usage: float = 0.0
+
+
+STATE: web.AppKey[State] = web.AppKey("state", State)
+
+
+def make_app(state: State) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
+    app[STATE] = state
+    app.router.add_post("/api/v1/chat/completions", chat_completions)
+    app.router.add_get("/api/v1/models", list_models)
+    app.router.add_get("/api/v1/key", key_info)
+    app.router.add_get("/api/v1/auth/key", key_info)
+    app.router.add_post("/_sandbox/script", script_add)
+    app.router.add_get("/_sandbox/script", script_count)
+    app.router.add_delete("/_sandbox/script", script_clear)
+    app.router.add_get("/_sandbox/requests", requests_list)
+    app.router.add_delete("/_sandbox/requests", requests_clear)
+    return app
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every error, including aiohttp's own 404/405/413, in OpenRouter's `{"error": {...}}` body."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response(exc.body(), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return web.json_response(error_body(exc.status, exc.reason), status=exc.status)
+
+
+def _authenticate(request: web.Request, state: State) -> str:
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise ApiError(401, "Missing Authentication header")
+    if state.key is not None and not hmac.compare_digest(key.encode(), state.key.encode()):
+        raise ApiError(401, "Invalid credentials: no API key matches the one given")
+    return key
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    raw = await request.read()
+    try:
+        body: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        body = None
+    entry: dict[str, Any] = {
+        "headers": {k: v for k, v in request.headers.items() if k.lower() not in HIDDEN_HEADERS},
+        "body": body if body is not None else raw.decode("utf-8", "replace"),
+        "received_at": time.time(),
+        "attempts": [],
+        "status": None,
+    }
+    state.log.append(entry)
+    try:
+        _authenticate(request, state)
+        if body is None:
+            raise ApiError(400, "Request body must be valid JSON")
+        chat = parse_chat_request(body, state.catalogue)
+        response = await _answer(request, state, chat, entry["attempts"])
+    except ApiError as exc:
+        entry["status"] = exc.status
+        raise
+    entry["status"] = response.status
+    return response
+
+
+async def _answer(request: web.Request, state: State, chat: ChatRequest, attempts: list[dict[str, Any]]) -> (
+    web.StreamResponse
+):
+    last: web.StreamResponse | None = None
+    for model in chat.models:
+        scripted = state.queue.take(model.id)
+        if scripted is None and state.free_limits is not None and model.free:
+            scripted = state.free_limits.check()
+        if isinstance(scripted, Fault):
+            await asyncio.sleep(scripted.delay)
+            attempts.append({"model": model.id, "status": scripted.status})
+            last = _fault_response(scripted)
+            if scripted.status >= 400:
+                continue
+            return last
+        attempts.append({"model": model.id, "status": 200})
+        return await _success(request, state, chat, model, scripted)
+    assert last is not None
+    return last
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    headers = default_headers(fault.status) if fault.body is None else {}
+    headers.update(fault.headers or {})
+    if fault.body is None:
+        return web.json_response(error_body(fault.status, fault.message, fault.metadata), status=fault.status,
+                                 headers=headers)
+    if isinstance(fault.body, str):
+        kind = "text/html" if fault.body.lstrip().startswith("<") else "text/plain"
+        headers.setdefault("Content-Type", kind)
+        return web.Response(text=fault.body, status=fault.status, headers=headers)
+    return web.json_response(fault.body, status=fault.status, headers=headers)
+
+
+async def _success(
+    request: web.Request, state: State, chat: ChatRequest, model: Model, scripted: Success | None,
+) -> web.StreamResponse:
+    script = scripted or Success()
+    finish = script.finish_reason
+    if script.content is None:
+        content, cut = truncate(generator.answer(chat.last_user_text, chat.response_format), chat.max_tokens)
+        finish = "length" if cut else finish
+    else:
+        content = script.content
+    answer = Answer(
+        model=model, content=content, prompt_tokens=chat.prompt_tokens, finish_reason=finish,
+        native_finish_reason=script.native_finish_reason, error=script.error, usage_override=script.usage,
+    )
+    state.usage += float(answer.usage()["cost"])
+    if not chat.stream:
+        await asyncio.sleep(script.delay)
+        return web.json_response(answer.body())
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+    })
+    await response.prepare(request)
+    await response.write(KEEPALIVE)
+    deadline = time.monotonic() + script.delay
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(left, KEEPALIVE_EVERY))
+        await response.write(KEEPALIVE)
+    for event in answer.chunks():
+        await response.write(b"data: " + json.dumps(event).encode() + b"\n\n")
+    if answer.error is None:
+        await response.write(DONE)
+    await response.write_eof()
+    return response
+
+
+async def list_models(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATE].catalogue.listing())
+
+
+async def key_info(request: web.Request) -> web.Response:
+    """The current key's account: unlimited, with the usage (USD) this server has billed so far."""
+    state = request.app[STATE]
+    key = _authenticate(request, state)
+    usage = round(state.usage, 10)
+    return web.json_response({"data": {
+        "label": f"{key[:11]}...{key[-3:]}" if len(key) > 16 else "sandbox-key",
+        "limit": None, "limit_reset": None, "limit_remaining": None, "include_byok_in_limit": False,
+        "usage": usage, "usage_daily": usage, "usage_weekly": usage, "usage_monthly": usage,
+        "byok_usage": 0, "byok_usage_daily": 0, "byok_usage_weekly": 0, "byok_usage_monthly": 0,
+        "is_free_tier": state.free_limits is not None and state.free_limits.per_day < 1000,
+        "is_provisioning_key": False,
+        "rate_limit": {"requests": -1, "interval": "10s", "note": "This field is deprecated and safe to ignore."},
+    }})
+
+
+async def script_add(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    try:
+        responses = parse_responses(await request.json())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return web.json_response({"error": 'body must be JSON: {"responses": [R, ...]}'}, status=400)
+    except ScriptError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    state.queue.extend(responses)
+    return web.json_response({"queued": len(state.queue)})
+
+
+async def script_count(request: web.Request) -> web.Response:
+    return web.json_response({"queued": len(request.app[STATE].queue)})
+
+
+async def script_clear(request: web.Request) -> web.Response:
+    request.app[STATE].queue.clear()
+    return web.json_response({"queued": 0})
+
+
+async def requests_list(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATE].log)
+
+
+async def requests_clear(request: web.Request) -> web.Response:
+    request.app[STATE].log.clear()
+    return web.json_response({"cleared": True})
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        queue = ScriptQueue(load_dir(Path(args.script)) if args.script else ())
+        free_limits = FreeLimits.parse(args.free_limits) if args.free_limits else None
+    except (ScriptError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    extra = [m.strip() for m in (args.models or "").split(",") if m.strip()]
+    state = State(Catalogue(extra), queue, key=args.key, free_limits=free_limits)
+
+    async def make() -> tuple[list[tuple[web.Application, Any]], str]:
+        sock = bind_socket(args.host, args.port)
+        return [(make_app(state), sock)], base_url(sock)
+
+    return run_servers(make)

@@ -66,8 +66,12 @@ def start_github(services: Services, data: Path, *extra: str, build_delay: float
 
 
 @pytest.fixture
-def github(services: Services, tmp_path: Path) -> GitHub:
-    return start_github(services, tmp_path / "github")
+def github(services: Services, tmp_path: Path) -> Iterator[GitHub]:
+    gh = start_github(services, tmp_path / "github")
+    yield gh
+    # Every answer the emulator gave during the test must match GitHub's OpenAPI description.
+    violations = gh.sandbox("GET", "spec-violations").json()
+    assert not violations, f"GitHub emulator answers that differ from GitHub's description: {violations}"
 
 
 @dataclass

@@ -1,0 +1,183 @@
+"""`deployer sandbox github`: the GitHub REST emulator (plus smart-HTTP git and the web URLs) and the Pages host.
+
+One middleware does, for every call to a GitHub path, what api.github.com does around its handlers: injected
+faults first, then authentication (`token X`, `Bearer X` or Basic with the token as password), then the primary
+and secondary rate limits, then the handler; errors become GitHub's JSON, an unexpected exception is logged and
+answered 500. Every answer carries the rate-limit headers, is recorded for `/_sandbox/requests`, and is checked
+against the OpenAPI description (mismatches listed at `/_sandbox/spec-violations`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from deployer.serving import base_url, bind_socket, run_servers
+from sandbox.github import (
+    githttp,
+    pages,
+    routes_actions,
+    routes_contents,
+    routes_git,
+    routes_pages,
+    routes_repos,
+    routes_sandbox,
+)
+from sandbox.github.api import CTX, JSON_TYPE, Context, authenticate, log
+from sandbox.github.errors import ApiError, default_error_body
+from sandbox.github.faults import Faults
+from sandbox.github.ratelimit import RateLimits
+from sandbox.github.spec import Spec
+from sandbox.github.state import Account, State, Urls
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REST_ROUTES = [
+    *routes_repos.ROUTES, *routes_actions.ROUTES, *routes_git.ROUTES, *routes_contents.ROUTES, *routes_pages.ROUTES,
+]
+# Path parameters that may contain '/' (`x-multi-segment` in the description, or a file path).
+_MULTI_SEGMENT = {"{ref}": "{ref:.+}", "{path}": "{path:.*}"}
+WEB_KEY = web.AppKey("web_resources", set)
+
+
+def aiohttp_path(template: str) -> str:
+    for plain, pattern in _MULTI_SEGMENT.items():
+        template = template.replace(plain, pattern)
+    return template
+
+
+def _error_response(exc: ApiError, docs: str | None) -> web.Response:
+    return web.Response(body=json.dumps(exc.body(docs or "https://docs.github.com/rest")).encode(),
+                        status=exc.status, headers={"Content-Type": JSON_TYPE, **exc.headers})
+
+
+def _fault_response(status: int, headers: dict[str, str], body: Any, request_id: str) -> web.Response:
+    if body is None:
+        body = default_error_body(status, request_id)
+    if isinstance(body, str):
+        return web.Response(text=body, status=status, headers={"Content-Type": "text/plain", **headers})
+    return web.Response(body=json.dumps(body).encode(), status=status, headers={"Content-Type": JSON_TYPE, **headers})
+
+
+@web.middleware
+async def github_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    resource = request.match_info.route.resource
+    if request.path.startswith("/_sandbox/") or (resource is not None and resource in request.app[WEB_KEY]):
+        return await handler(request)
+    c = request.app[CTX]
+    template = resource.canonical if resource is not None else None
+    op = c.spec.operation(request.method, template)
+    request_id = uuid.uuid4().hex[:20].upper()
+    user: Account | None = None
+    injected = False
+    try:
+        fault = c.faults.take(request.method, template, request.path)
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault is not None and fault.status is not None:
+            injected = True
+            headers = {**c.limits.headers(None), **fault.headers}
+            response: web.StreamResponse = _fault_response(fault.status, headers, fault.body, request_id)
+        else:
+            user = authenticate(request.headers.get("Authorization"), c.state)
+            request["user"] = user
+            if user is None and (op is None or op.operation_id != "rate-limit/get"):
+                raise ApiError(401, "Requires authentication")
+            if op is None:
+                raise ApiError(404, "Not Found")
+            if op.operation_id != "rate-limit/get":
+                c.limits.charge(user.login if user else None, request.method, request_id)
+            response = await handler(request)
+    except ApiError as exc:
+        response = _error_response(exc, op.docs_url if op else None)
+    except web.HTTPException as exc:
+        if exc.status not in (404, 405):
+            raise
+        response = _error_response(ApiError(404, "Not Found"), None)
+    except Exception:
+        log.exception("bug answering %s %s", request.method, request.path)
+        response = _error_response(ApiError(500, "Server Error"), None)
+    if not injected:
+        for key, value in c.limits.headers(user.login if user else None).items():
+            response.headers.setdefault(key, value)
+    response.headers.setdefault("X-GitHub-Request-Id", request_id)
+    response.headers.setdefault("X-GitHub-Api-Version-Selected", "2022-11-28")
+    route = f"{request.method} {template}" if op is not None else None
+    c.requests.append({"method": request.method, "path": request.path, "route": route, "status": response.status,
+                       "user": user.login if user else None, "operation": op.operation_id if op else None,
+                       "injected": injected})
+    if c.validate and op is not None and not injected and isinstance(response, web.Response):
+        body = response.body if isinstance(response.body, bytes) else b""
+        problems = c.spec.check(op, response.status, dict(response.headers), body)
+        if problems:
+            c.violations.append({"route": route, "path": request.path, "status": response.status,
+                                 "problems": problems})
+    return response
+
+
+def build_app(context: Context) -> web.Application:
+    app = web.Application(middlewares=[github_middleware], client_max_size=200 * 1024 * 1024)
+    app[CTX] = context
+    app[WEB_KEY] = set()
+    for method, path, handler in routes_sandbox.ROUTES:
+        app.router.add_route(method, path, handler)
+    for method, template, handler in REST_ROUTES:
+        app.router.add_route(method, aiohttp_path(template), handler)
+    for method, path, handler in githttp.ROUTES:
+        app[WEB_KEY].add(app.router.add_route(method, path, handler).resource)
+    return app
+
+
+def _accounts(args: argparse.Namespace, state: State) -> str | None:
+    users: list[str] = list(args.user) or ["sandbox"]
+    tokens: list[str] = list(args.token) or (["sandbox-token"] if not args.user else [])
+    if len(users) != len(tokens):
+        return "give one --token for each --user, in the same order"
+    if len(set(tokens)) != len(tokens) or not all(tokens):
+        return "tokens must be non-empty and distinct"
+    for login, token in zip(users, tokens, strict=True):
+        state.add_user(login, token)
+    for spec in args.org:
+        org, _, members = spec.partition("=")
+        names = [m for m in members.split(",") if m]
+        unknown = [m for m in names if m.lower() not in state.accounts]
+        if not org or not names or unknown:
+            return f"--org {spec!r}: expected ORG=USER[,USER] with known users"
+        state.add_org(org, names)
+    return None
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    data_dir = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="sandbox-github-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def make() -> tuple[list[tuple[web.Application, Any]], str]:
+        api_sock = bind_socket(args.host, args.port)
+        pages_sock = bind_socket(args.host, args.pages_port)
+        api = base_url(api_sock)
+        state = State(Urls(api, api, base_url(pages_sock)), data_dir, args.build_delay)
+        problem = _accounts(args, state)
+        if problem:
+            api_sock.close()
+            pages_sock.close()
+            raise SystemExit(f"error: {problem}")
+        limits = RateLimits(getattr(args, "rate_limit", 5000), getattr(args, "content_limit", 80))
+        context = Context(state, Spec(), Faults(), limits)
+        return [(build_app(context), api_sock), (pages.build_host(context), pages_sock)], api
+
+    try:
+        return run_servers(make)
+    finally:
+        if not args.data:
+            shutil.rmtree(data_dir, ignore_errors=True)

@@ -18,7 +18,7 @@ import email.utils
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +45,7 @@ class Completion:
     model: str
     usage: Usage
     finish_reason: str
-    attempts: int = 1
+    attempts: int = 1  # HTTP requests made for this answer
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ class OpenRouterClient:
     temperature: float | None = None
     log: Callable[[str], None] = lambda _message: None
     session: requests.Session = field(default_factory=requests.Session, repr=False)
+    requests_sent: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.models = [m.strip() for m in self.models if m and m.strip()]
@@ -119,11 +120,16 @@ class OpenRouterClient:
             raise ValueError("an OpenRouter API key is required")
 
     def complete(self, messages: list[dict[str, Any]]) -> Completion:
-        """The first model's successful answer, trying each model in order; LLMError when all fail."""
+        """The first model's successful answer, trying each model in order; LLMError when all fail.
+
+        `Completion.attempts` counts every HTTP request made for this answer, retries and failed models included.
+        """
         failures: list[ModelFailure] = []
+        start = self.requests_sent
         for model in self.models:
             try:
-                return self._complete_with(model, messages)
+                result = self._complete_with(model, messages)
+                return replace(result, attempts=self.requests_sent - start)
             except _Failed as exc:
                 failures.append(ModelFailure(model, str(exc), exc.status))
                 self.log(f"model {model} failed: {exc}")
@@ -144,11 +150,9 @@ class OpenRouterClient:
             reraise=True,
         )
         try:
-            completion = retrying(self._request, model, messages)
+            return retrying(self._request, model, messages)
         except _Transient as exc:
             raise _Failed(f"{exc} (gave up after {self.retry.attempts} attempts)", exc.status) from None
-        attempts = retrying.statistics.get("attempt_number", 1)
-        return Completion(completion.content, completion.model, completion.usage, completion.finish_reason, attempts)
 
     def _request(self, model: str, messages: list[dict[str, Any]]) -> Completion:
         body: dict[str, Any] = {"model": model, "messages": messages}
@@ -160,6 +164,7 @@ class OpenRouterClient:
             "Authorization": f"Bearer {self.api_key}", "HTTP-Referer": self.referer, "X-Title": self.title,
         }
         url = f"{self.base_url.rstrip('/')}/chat/completions"
+        self.requests_sent += 1
         try:
             response = self.session.post(url, json=body, headers=headers, timeout=self.timeout)
         except requests.Timeout:

@@ -1,0 +1,131 @@
+"""Brief -> Site: prompt, ask the model, parse, validate, ask again with the problems (at most `max_repairs` times),
+then assemble. The model client is a parameter, so any `complete(messages) -> Completion` works.
+
+Secrets: the model never sees one (the prompt does not read the brief's secret); what goes back to it in a repair
+(its own previous answer, the problem list) has secret-like strings removed; and the assembled site is scanned once
+more before it is returned, so a token-like string never reaches a commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from action.assemble import assemble, is_reserved
+from action.llm import Completion
+from action.parse import ParseError, parse_files
+from action.prompt import build_messages, repair_messages
+from action.validate import Problem, find_secrets, redact_secrets, validate
+from deployer.brief import Brief
+
+MAX_REPAIRS = 2
+
+
+class ChatModel(Protocol):
+    def complete(self, messages: list[dict[str, Any]]) -> Completion: ...
+
+
+@dataclass
+class Stats:
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    completions: int = 0  # answers received: 1 + repairs
+    requests: int = 0  # HTTP attempts behind them, retries included
+    repairs: int = 0
+    ignored: list[str] = field(default_factory=list)  # reserved paths the model wrote; code writes those
+
+    def add(self, completion: Completion) -> None:
+        self.model = completion.model
+        self.prompt_tokens += completion.usage.prompt_tokens
+        self.completion_tokens += completion.usage.completion_tokens
+        self.total_tokens += completion.usage.total_tokens
+        self.completions += 1
+        self.requests += completion.attempts
+
+
+@dataclass(frozen=True)
+class Generated:
+    site: dict[str, bytes]
+    files: dict[str, str]  # what the model wrote (merged over `existing`), before assembly
+    stats: Stats
+
+
+class GenerationError(RuntimeError):
+    """The model's last answer still had problems after every repair; `problems` says which."""
+
+    def __init__(self, problems: list[Problem], stats: Stats):
+        self.problems = problems
+        self.stats = stats
+        listed = "; ".join(str(p) for p in problems)
+        super().__init__(f"the generated site still has {len(problems)} problem(s) after {stats.repairs} "
+                         f"repair(s): {listed}")
+
+
+def generate(
+    brief: Brief,
+    llm: ChatModel,
+    *,
+    owner: str,
+    year: int,
+    secrets: Iterable[str | None] = (),
+    existing: Mapping[str, str] | None = None,
+    previous_metadata: Mapping[str, Any] | None = None,
+    allow_workflows: bool = False,
+    max_repairs: int = MAX_REPAIRS,
+    node: str | None = None,
+    log: Callable[[str], None] = lambda _message: None,
+) -> Generated:
+    """The site for `brief`; raises GenerationError (problems left) or LLMError (no model answered)."""
+    secret_values = [s for s in (*secrets, brief.secret) if s]
+    attachments = {a.name for a in brief.attachments}
+    stats = Stats()
+    existing = dict(existing or {})
+    messages = build_messages(brief, existing)
+    while True:
+        completion = llm.complete(messages)
+        stats.add(completion)
+        files, problems = _check(completion.content, existing, attachments, secret_values, allow_workflows, node,
+                                 stats)
+        if not problems:
+            break
+        log(f"answer {stats.completions} from {completion.model} has {len(problems)} problem(s):\n"
+            + "\n".join(f"  {p}" for p in problems))
+        if stats.repairs >= max_repairs:
+            raise GenerationError(problems, stats)
+        stats.repairs += 1
+        messages = repair_messages(
+            brief, redact_secrets(completion.content, secret_values), [str(p) for p in problems], existing,
+        )
+    site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values)
+    leaks = [
+        Problem(path, message) for path, data in site.items() if path not in attachments
+        for message in find_secrets(data.decode("utf-8", errors="replace"), secret_values)
+    ]
+    if leaks:
+        raise GenerationError(leaks, stats)
+    return Generated(site, files, stats)
+
+
+def _check(
+    answer: str,
+    existing: Mapping[str, str],
+    attachments: set[str],
+    secrets: list[str],
+    allow_workflows: bool,
+    node: str | None,
+    stats: Stats,
+) -> tuple[dict[str, str], list[Problem]]:
+    """The files of an answer (over the existing ones) and their problems; messages are free of secrets."""
+    try:
+        parsed = parse_files(answer)
+    except ParseError as exc:
+        return {}, [Problem("(answer)", redact_secrets(str(exc), secrets))]
+    for path in parsed:
+        if is_reserved(path) and path not in stats.ignored:
+            stats.ignored.append(path)
+    files = {**existing, **{p: c for p, c in parsed.items() if not is_reserved(p)}}
+    problems = validate(files, attachments=attachments, secrets=secrets, allow_workflows=allow_workflows, node=node)
+    return files, [Problem(redact_secrets(p.path, secrets), redact_secrets(p.message, secrets)) for p in problems]

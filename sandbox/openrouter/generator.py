@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.openrouter.prompt import Attachment, Prompt, parse_prompt
+from sandbox.openrouter.prompt import TRUNCATED, Attachment, Prompt, parse_prompt
 
 BOOTSTRAP_CSS = "https://cdn.jsdelivr.net/npm/bootstrap@5.3.3/dist/css/bootstrap.min.css"
 TESSERACT_JS = "https://cdn.jsdelivr.net/npm/tesseract.js@5/dist/tesseract.min.js"
@@ -31,17 +31,22 @@ HTML_TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S | re.I)
 PARAM_RE = re.compile(r"\?([A-Za-z_][\w-]*)=")
 CSV_NAME_RE = re.compile(r"[\w.-]+\.csv\b")
 HEX_COLOR_RE = re.compile(r"(?:[0-9a-fA-F]{3}){1,2}")
+CONFIG_RE = re.compile(r"const CONFIG = (\{.*?\n\});", re.S)
+TAG_RE = re.compile(r"<[^>]+>")
+TBODY_RE = re.compile(r"<tbody>(.*?)</tbody>", re.S)
+ELEMENT_RE = re.compile(r"<(\w+)\b[^>]*\bid=[\"']([A-Za-z][\w-]*)[\"'][^>]*>(.*?)</\1>", re.S)
 
 
 @dataclass
 class Table:
-    """A CSV attachment: the column to sum and, when the brief asks for it, the column to group by."""
+    """The CSV the brief is about: the column to sum, the one to group by, and the figures when they are known."""
 
     name: str
+    columns: list[str]
     value_column: str
     group_column: str | None
-    total: float
-    groups: dict[str, float]
+    total: float | None = None  # None: not known when writing (truncated or earlier-round data)
+    groups: dict[str, float] | None = None
 
 
 @dataclass
@@ -56,13 +61,13 @@ class Plan:
     csv_name: str | None = None
     images: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    previous: dict[str, str] = field(default_factory=dict)  # id -> inner HTML published in an earlier round
 
 
 def answer(prompt_text: str, response_format: dict[str, Any] | None = None) -> str:
     files = build_files(parse_prompt(prompt_text))
     if response_format is None:
-        blocks = "\n\n".join(f'<file path="{path}">\n{content}</file>' for path, content in files.items())
-        return "Here is the complete app, one whole file per block.\n\n" + blocks + "\n"
+        return "\n".join(f'<file path="{path}">\n{content}</file>' for path, content in files.items()) + "\n"
     return json.dumps(fit_schema(files, response_format))
 
 
@@ -83,14 +88,8 @@ def make_plan(prompt: Prompt) -> Plan:
     ) or re.search(rf"<table\b[^>]*\bid=[\"']{re.escape(i)}[\"']", old_html)]
     title = _title(prompt, words, old_html)
     heading_match = HEADING_RE.search(prompt.brief)
-    csv_texts = {a.name: a.text for a in prompt.attachments if _is_csv(a) and a.text}
-    csv_texts.update({p: t for p, t in prompt.files.items() if p.endswith(".csv")})
-    csv_names = _unique(list(csv_texts) + CSV_NAME_RE.findall(words + "\n" + "\n".join(prompt.files.values())))
-    data = None
-    for name, text in csv_texts.items():
-        data = summarise_csv(name, text, words)
-        if data is not None:
-            break
+    data = _data(prompt, words)
+    mentioned = CSV_NAME_RE.findall(words + "\n" + "\n".join(prompt.files.values()))
     return Plan(
         title=title,
         heading=heading_match.group(1) if heading_match else title,
@@ -99,9 +98,10 @@ def make_plan(prompt: Prompt) -> Plan:
         params=_unique(PARAM_RE.findall(words)),
         table_ids=table_ids,
         data=data,
-        csv_name=data.name if data else (csv_names[0] if csv_names else None),
+        csv_name=data.name if data else (mentioned[0] if mentioned else None),
         images=[a.name for a in prompt.attachments if a.media_type.startswith("image/")],
         links=[a.name for a in prompt.attachments if not a.media_type.startswith("image/")],
+        previous={m.group(2): m.group(3) for m in ELEMENT_RE.finditer(old_html)},
     )
 
 
@@ -113,9 +113,31 @@ def _title(prompt: Prompt, words: str, old_html: str) -> str:
     if old and old.group(1).strip():
         return html.unescape(old.group(1).strip())
     parts = [p for p in re.split(r"[-_.]+", prompt.task) if p]
-    if parts and len(parts) > 1 and re.fullmatch(r"[0-9a-f]{4,}", parts[-1]) and re.search(r"\d", parts[-1]):
+    if len(parts) > 1 and re.fullmatch(r"[0-9a-f]{4,}", parts[-1]) and re.search(r"\d", parts[-1]):
         parts = parts[:-1]  # a task's random suffix is no part of a name
     return " ".join(p.capitalize() for p in parts) or "App"
+
+
+def _data(prompt: Prompt, words: str) -> Table | None:
+    """The CSV from this prompt's attachments or files; else what the published script.js says it read."""
+    sources = [(a.name, a.text, a.complete) for a in prompt.attachments if _is_csv(a) and a.text]
+    sources += [(p, t, True) for p, t in prompt.files.items() if p.lower().endswith(".csv")]
+    for name, text, complete in sources:
+        table = summarise_csv(name, text.split(TRUNCATED)[0], words, complete=complete)
+        if table is not None:
+            return table
+    old = CONFIG_RE.search(prompt.files.get("script.js", ""))
+    if old is None:
+        return None
+    try:
+        config = json.loads(old.group(1))
+    except json.JSONDecodeError:
+        return None
+    if not (isinstance(config, dict) and config.get("csv") and config.get("value")):
+        return None
+    columns = [c for c in config.get("columns") or [] if isinstance(c, str)]
+    group = _group_column([c for c in columns if c != config["value"]], words) or config.get("group")
+    return Table(str(config["csv"]), columns, str(config["value"]), group)
 
 
 def _is_csv(a: Attachment) -> bool:
@@ -134,8 +156,14 @@ def _number(text: str) -> float | None:
         return None
 
 
-def summarise_csv(name: str, text: str, words: str) -> Table | None:
-    """Sum the numeric column the brief names (else the last numeric one); group by a column it names."""
+def _group_column(candidates: list[str], words: str) -> str | None:
+    return next((h for h in candidates if re.search(rf"\b(?:each|per|by)\s+{re.escape(h)}s?\b", words, re.I)), None)
+
+
+def summarise_csv(name: str, text: str, words: str, *, complete: bool = True) -> Table | None:
+    """Sum the numeric column the brief names (else the last numeric one); group by a column it names.
+
+    Figures are left unknown (None) when the text is only the start of the file."""
     rows = list(csv.DictReader(io.StringIO(text.strip())))
     if not rows:
         return None
@@ -145,8 +173,9 @@ def summarise_csv(name: str, text: str, words: str) -> Table | None:
     value = (named or numeric[-1:] or [None])[0]
     if value is None:
         return None
-    group = next((h for h in headers if h not in numeric and re.search(
-        rf"\b(?:each|per|by)\s+{re.escape(h)}s?\b", words, re.I)), None)
+    group = _group_column([h for h in headers if h not in numeric], words)
+    if not complete:
+        return Table(name, headers, value, group)
     total = 0.0
     groups: dict[str, float] = {}
     for row in rows:
@@ -155,53 +184,69 @@ def summarise_csv(name: str, text: str, words: str) -> Table | None:
         if group is not None:
             key = (row.get(group) or "").strip()
             groups[key] = groups.get(key, 0.0) + amount
-    return Table(name, value, group, total, groups)
+    return Table(name, headers, value, group, total, groups if group else None)
 
 
 def plain(value: float) -> str:
-    """A number as a check parses it: no separators or units, at most 2 decimals."""
+    """A number as a check parses it (no separators or units, at most 2 decimals), as script.js writes it."""
     rounded = round(value, 2)
-    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:.2f}"
+    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+
+
+def role(element_id: str, plan: Plan) -> str:
+    """What an element named in the brief is for, read from its id the way a developer would."""
+    if element_id in plan.table_ids:
+        return "table"
+    if re.search(r"total|sum", element_id, re.I) and plan.data is not None:
+        return "total"
+    if re.search(r"url", element_id, re.I) and plan.params:
+        return "url"
+    if re.search(r"img|image|captcha$", element_id, re.I):
+        return "image"
+    if re.search(r"solution|solved|result|answer|text", element_id, re.I) and plan.images:
+        return "solution"
+    return "output"
 
 
 def render_html(plan: Plan) -> str:
     e = html.escape
-    body: list[str] = [f"    <h1 class=\"mb-3\">{e(plan.heading)}</h1>", f"    <p class=\"lead\">{e(plan.brief)}</p>"]
-    used: set[str] = set()
-    data = plan.data
-    for i in plan.ids:
-        if i in used:
-            continue
-        used.add(i)
-        if i in plan.table_ids:
-            body.append(_table_html(i, data))
-        elif data is not None and re.search(r"total|sum", i, re.I):
-            figure = f'<span id="{i}">{plain(data.total)}</span>'
-            body.append(f'    <p class="fs-4">Total {e(data.value_column)}: {figure}</p>')
-        elif re.search(r"url", i, re.I) and plan.params:
-            body.append(f'    <p>Input URL: <code id="{i}">(none given)</code></p>')
-        elif re.search(r"img|image|captcha$", i, re.I):
+    body: list[str] = [f'    <h1 class="mb-3">{e(plan.heading)}</h1>', f'    <p class="lead">{e(plan.brief)}</p>']
+    roles = {i: role(i, plan) for i in plan.ids}
+    for i, kind in roles.items():
+        earlier = TAG_RE.sub("", plan.previous.get(i, "")).strip()
+        if kind == "table":
+            body.append(_table_html(i, plan.data, plan.previous.get(i, "")))
+        elif kind == "total":
+            known = plan.data.total if plan.data else None
+            figure = plain(known) if known is not None else e(earlier)
+            body.append(f'    <p class="fs-4">Total {e(plan.data.value_column if plan.data else "")}: '
+                        f'<span id="{i}">{figure}</span></p>')
+        elif kind == "url":
+            body.append(f'    <p>Input URL: <code id="{i}">{_default_input(plan)}</code></p>')
+        elif kind == "image":
             body.append(f'    <img id="{i}" class="img-fluid border mb-3" alt="input image" src="{_image(plan)}">')
+        elif kind == "solution":
+            body.append(f'    <p class="fs-4">Solved text: <strong id="{i}">{e(earlier) or "solving…"}</strong></p>')
         else:
-            body.append(f'    <div id="{i}" class="mb-3 output" aria-live="polite"></div>')
+            body.append(f'    <div id="{i}" class="mb-3 output" aria-live="polite">{e(earlier)}</div>')
     for param in plan.params:
-        if not any(param in i for i in used):
-            shown = f'<code id="param-{e(param)}">(none given)</code>'
+        if not any(param in i for i in roles):
+            shown = f'<code id="param-{e(param)}">{_default_input(plan)}</code>'
             body.append(f"    <p>Parameter <code>?{e(param)}=</code>: {shown}</p>")
-    if plan.images and not any(re.search(r"img|image", i, re.I) for i in used):
+    if plan.images and "image" not in roles.values():
         body.append(f'    <img id="input-image" class="img-fluid border mb-3" alt="input image" src="{_image(plan)}">')
-    if plan.images and plan.params and not any(re.search(r"solution|solved|result|answer|text", i) for i in used):
+    if plan.images and plan.params and "solution" not in roles.values():
         body.append('    <p class="fs-4">Solved text: <strong id="solution">solving…</strong></p>')
     if plan.links:
         items = "".join(f'<li><a href="{e(n)}">{e(n)}</a></li>' for n in plan.links)
-        body.append(f"    <h2 class=\"h5 mt-4\">Data</h2>\n    <ul>{items}</ul>")
+        body.append(f'    <h2 class="h5 mt-4">Data</h2>\n    <ul>{items}</ul>')
     extra = f'  <script src="{TESSERACT_JS}" defer></script>\n' if plan.images and plan.params else ""
     return (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n"
-        "  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"  <title>{e(plan.title)}</title>\n  <link rel=\"stylesheet\" href=\"{BOOTSTRAP_CSS}\">\n"
-        "  <link rel=\"stylesheet\" href=\"style.css\">\n</head>\n<body>\n  <main class=\"container py-4\">\n"
-        + "\n".join(body) + "\n  </main>\n" + extra + "  <script src=\"script.js\" defer></script>\n</body>\n</html>\n"
+        '<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n'
+        '  <meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'  <title>{e(plan.title)}</title>\n  <link rel="stylesheet" href="{BOOTSTRAP_CSS}">\n'
+        '  <link rel="stylesheet" href="style.css">\n</head>\n<body>\n  <main class="container py-4">\n'
+        + "\n".join(body) + "\n  </main>\n" + extra + '  <script src="script.js" defer></script>\n</body>\n</html>\n'
     )
 
 
@@ -209,16 +254,24 @@ def _image(plan: Plan) -> str:
     return html.escape(plan.images[0]) if plan.images else ""
 
 
-def _table_html(table_id: str, data: Table | None) -> str:
+def _default_input(plan: Plan) -> str:
+    return f"{html.escape(plan.images[0])} (default)" if plan.images else "(none given)"
+
+
+def _table_html(table_id: str, data: Table | None, earlier: str) -> str:
+    """Rows written from the data when it is known, else the rows published before (the script refreshes both)."""
     e = html.escape
-    if data is not None and data.group_column:
-        label, rows = data.group_column.capitalize(), sorted(data.groups.items())
-    elif data is not None:
-        label, rows = "Item", [("All", data.total)]
-    else:
-        label, rows = "Item", []
+    label = data.group_column.capitalize() if data and data.group_column else "Item"
     value = f"Total {data.value_column}" if data else "Value"
-    trs = "".join(f"\n          <tr><td>{e(k)}</td><td>{plain(v)}</td></tr>" for k, v in rows)
+    if data is not None and data.groups is not None:
+        rows = sorted(data.groups.items())
+    elif data is not None and data.total is not None:
+        rows = [("All", data.total)]
+    else:
+        rows = []
+    trs = "".join(f"\n        <tr><td>{e(k)}</td><td>{plain(v)}</td></tr>" for k, v in rows)
+    if not rows and (old := TBODY_RE.search(earlier)):
+        trs = old.group(1).rstrip()
     return (
         f'    <table id="{table_id}" class="table table-striped">\n'
         f"      <thead><tr><th>{e(label)}</th><th>{e(value)}</th></tr></thead>\n"
@@ -228,18 +281,20 @@ def _table_html(table_id: str, data: Table | None) -> str:
 
 def render_script(plan: Plan) -> str:
     """script.js: refresh the static figures from the CSV, show `?params`, solve an input image."""
+    roles = {i: role(i, plan) for i in plan.ids}
+    targets = {kind: [i for i, r in roles.items() if r == kind] for kind in ("total", "table", "url", "image",
+                                                                              "solution")}
     config = {
         "csv": plan.csv_name,
+        "columns": plan.data.columns if plan.data else [],
         "value": plan.data.value_column if plan.data else None,
         "group": plan.data.group_column if plan.data else None,
-        "totals": [i for i in plan.ids if re.search(r"total|sum", i, re.I) and i not in plan.table_ids],
-        "tables": plan.table_ids,
+        "totals": targets["total"],
+        "tables": targets["table"],
         "params": plan.params,
-        "urlTargets": [i for i in plan.ids if re.search(r"url", i, re.I)],
-        "imageTargets": [i for i in plan.ids if re.search(r"img|image|captcha$", i, re.I)] or
-        (["input-image"] if plan.images else []),
-        "solutionTargets": [i for i in plan.ids if re.search(r"solution|solved|result|answer|text", i)] or
-        (["solution"] if plan.images and plan.params else []),
+        "urlTargets": targets["url"],
+        "imageTargets": targets["image"] or (["input-image"] if plan.images else []),
+        "solutionTargets": targets["solution"] or (["solution"] if plan.images and plan.params else []),
         "defaultImage": plan.images[0] if plan.images else None,
     }
     return "const CONFIG = " + json.dumps(config, indent=2) + ";\n" + SCRIPT

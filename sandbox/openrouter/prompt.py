@@ -1,23 +1,26 @@
 """Read the action's prompt the way a model would: the brief, its checks, attachments and existing files.
 
-The prompt contract: `<brief task=".." round="N">text</brief>`, `<checks>` holding each check verbatim,
-`<attachment name=".." media-type="..">text</attachment>` (or self-closing for images) and, from round 2,
-`<file path="..">content</file>` for files already published. Missing parts are simply empty: any text is a
-prompt, and all of it is the brief when there is no `<brief>` element.
+The contract (action/prompt.py): `<brief task=".." round="N">text</brief>`; `<checks>` with one check per line,
+strings verbatim and objects (or multi-line strings) as compact JSON; `<attachment name=".." media-type="..">`
+with text inline, self-closing for images and other binaries; from round 2 the published files as
+`<file path="..">` blocks. The text read is every user message in order: a repair request repeats the brief and
+checks but names attachments only, so the first message's inline text still counts. The last brief and checks win.
+Any text is a prompt: without a `<brief>` element all of it is the brief.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 
-BRIEF_RE = re.compile(r"<brief\b([^>]*)>(.*?)</brief>", re.S)
+BRIEF_RE = re.compile(r"<brief\b([^>]*)>\n?(.*?)\n?</brief>", re.S)
 CHECKS_RE = re.compile(r"<checks\b[^>]*>(.*?)</checks>", re.S)
-CHECK_RE = re.compile(r"<check\b[^>]*>(.*?)</check>", re.S)
-ATTACHMENT_RE = re.compile(r"<attachment\b([^>]*?)(?:/>|>(.*?)</attachment>)", re.S)
-FILE_RE = re.compile(r"<file\b([^>]*)>(.*?)</file>", re.S)
+ATTACHMENT_RE = re.compile(r"<attachment\b([^>]*?)(?:/>|>\n?(.*?)\n?</attachment>)", re.S)
+FILE_RE = re.compile(r"<file\b([^>]*)>\n?(.*?)\n?</file>", re.S)
 ATTR_RE = re.compile(r"([\w-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
+TRUNCATED = "\n[truncated: "  # action/prompt.py's note after a cut attachment
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,10 @@ class Attachment:
     name: str
     media_type: str
     text: str | None  # None for binary attachments (images arrive as separate image parts)
+
+    @property
+    def complete(self) -> bool:
+        return self.text is not None and TRUNCATED not in self.text
 
 
 @dataclass
@@ -41,26 +48,42 @@ def attrs(text: str) -> dict[str, str]:
     return {k.lower(): html.unescape(v[1:-1]) for k, v in ATTR_RE.findall(text)}
 
 
+def check_text(line: str) -> str:
+    """A check as the grader runs it: JSON lines (`{"js": ...}` or a quoted multi-line string) decoded."""
+    stripped = line.strip()
+    if stripped[:1] in ("{", '"'):
+        try:
+            value = json.loads(stripped)
+        except json.JSONDecodeError:
+            return stripped
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            return "\n".join(str(v) for v in value.values())
+    return stripped
+
+
 def parse_prompt(text: str) -> Prompt:
-    brief = BRIEF_RE.search(text)
-    if brief is None:
+    briefs = list(BRIEF_RE.finditer(text))
+    if not briefs:
         prompt = Prompt(brief=text.strip())
     else:
-        head = attrs(brief.group(1))
+        head = attrs(briefs[-1].group(1))
         rnd = head.get("round", "1")
-        prompt = Prompt(brief=brief.group(2).strip(), task=head.get("task", ""),
+        prompt = Prompt(brief=briefs[-1].group(2).strip(), task=head.get("task", ""),
                         round=int(rnd) if rnd.isdigit() else 1)
-    checks = CHECKS_RE.search(text)
-    if checks is not None:
-        body = checks.group(1)
-        items = CHECK_RE.findall(body) or [line for line in body.splitlines() if line.strip()]
-        prompt.checks = [item.strip() for item in items if item.strip()]
+    checks = list(CHECKS_RE.finditer(text))
+    if checks:
+        prompt.checks = [check_text(line) for line in checks[-1].group(1).splitlines() if line.strip()]
+    found: dict[str, Attachment] = {}
     for match in ATTACHMENT_RE.finditer(text):
         head = attrs(match.group(1))
-        if "name" in head:
-            prompt.attachments.append(Attachment(head["name"], head.get("media-type", ""), match.group(2)))
+        name = head.get("name")
+        if name and (name not in found or match.group(2) is not None):
+            found[name] = Attachment(name, head.get("media-type", ""), match.group(2))
+    prompt.attachments = list(found.values())
     for match in FILE_RE.finditer(text):
         path = attrs(match.group(1)).get("path")
         if path:
-            prompt.files[path] = match.group(2).strip("\n")
+            prompt.files[path] = match.group(2)
     return prompt

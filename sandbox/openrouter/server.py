@@ -152,7 +152,7 @@ async def _success(
     script = scripted or Success()
     finish = script.finish_reason
     if script.content is None:
-        content, cut = truncate(generator.answer(chat.last_user_text, chat.response_format), chat.max_tokens)
+        content, cut = truncate(generator.answer("\n\n".join(chat.user_texts), chat.response_format), chat.max_tokens)
         finish = "length" if cut else finish
     else:
         content = script.content

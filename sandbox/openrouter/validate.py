@@ -29,7 +29,7 @@ class ChatRequest:
     max_tokens: int | None = None
     response_format: dict[str, Any] | None = None
     prompt_text: str = ""  # every message's text, for token counting
-    last_user_text: str = ""  # what the built-in generator reads
+    user_texts: list[str] = field(default_factory=list)  # what the built-in generator reads
     images: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
 
@@ -108,7 +108,7 @@ def _messages(messages: object, req: ChatRequest) -> None:
         text = _content(msg.get("content"), role, where, req, has_tool_calls=bool(msg.get("tool_calls")))
         texts.append(text)
         if role == "user":
-            req.last_user_text = text
+            req.user_texts.append(text)
     req.prompt_text = "\n".join(texts)
     req.messages = messages
 

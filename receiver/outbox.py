@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 DB_NAME = "outbox.sqlite3"
 MAX_BATCH = 512
-BUSY_TIMEOUT_MS = 1000  # a lock held longer than this answers 503 rather than stalling every request
+BUSY_TIMEOUT_MS = 2000  # a lock held longer than this answers 503 rather than stalling every request
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS briefs (

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import requests
 
 from sandbox.evaluator import check_notification
-from tests.conftest import Evaluator
+from tests.conftest import Evaluator, Services
 
 GOOD = {
     "email": "someone@example.com", "task": "sum-of-sales-49008", "round": 1, "nonce": "aa124428",
     "repo_url": "http://127.0.0.1:9/sandbox/sum-of-sales-49008", "commit_sha": "a" * 40,
     "pages_url": "http://127.0.0.1:9/sandbox/sum-of-sales-49008/",
 }
+
+
+@pytest.fixture(scope="module")
+def shared_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evaluator]:
+    services = Services(tmp_path_factory.mktemp("evaluator-logs"))
+    svc = services.start("evaluator", "sandbox", "evaluator", "--port", "0")
+    yield Evaluator(svc, svc.url)
+    assert services.stop_all() == {"evaluator": 0}
+
+
+@pytest.fixture
+def evaluator(shared_evaluator: Evaluator) -> Evaluator:
+    """The shared evaluator, emptied and disarmed."""
+    requests.delete(f"{shared_evaluator.url}/_sandbox/attempts", timeout=10).raise_for_status()
+    requests.post(f"{shared_evaluator.url}/_sandbox/fail", json={"count": 0}, timeout=10).raise_for_status()
+    return shared_evaluator
 
 
 def post(evaluator: Evaluator, payload: Any, path: str = "/notify") -> requests.Response:

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import OpenRouter
+from tests.conftest import OpenRouter, Services
+
+
+@pytest.fixture(scope="module")
+def shared_openrouter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenRouter]:
+    """One server for the tests that need no start-up option (each start costs a Python start-up)."""
+    services = Services(tmp_path_factory.mktemp("openrouter-logs"))
+    svc = services.start("openrouter", "sandbox", "openrouter", "--port", "0")
+    yield OpenRouter(svc, svc.url)
+    assert services.stop_all() == {"openrouter": 0}
+
+
+@pytest.fixture
+def openrouter(shared_openrouter: OpenRouter) -> OpenRouter:
+    """The shared server with an empty script queue and request log."""
+    for route in ("script", "requests"):
+        requests.delete(f"{shared_openrouter.url}/_sandbox/{route}", timeout=10).raise_for_status()
+    return shared_openrouter
+
 
 PNG_1PX = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -106,6 +106,34 @@ def read_metadata(raw: bytes | str | None) -> dict[str, Any] | None:
     return data
 
 
+def published_files(site: Mapping[str, bytes]) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """From a site read back from the repository: the files the model wrote, and the metadata of earlier rounds.
+
+    Round 2 sends those files to the model to edit; code-written files, attachments of any round and files that
+    are not UTF-8 text are left out.
+    """
+    meta = read_metadata(site.get(METADATA_PATH))
+    attachments = {n for r in (meta or {}).get("rounds", []) if isinstance(r, dict) for n in r.get("attachments", [])}
+    files: dict[str, str] = {}
+    for path, data in sorted(site.items()):
+        if is_reserved(path) or path in attachments:
+            continue
+        try:
+            files[path] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return files, meta
+
+
+def earlier_checks(meta: Mapping[str, Any] | None, this_round: int) -> list[Any]:
+    """The checks of rounds before `this_round`, in order, without repeats: they must keep passing."""
+    checks: list[Any] = []
+    for entry in (meta or {}).get("rounds", []):
+        if isinstance(entry, dict) and isinstance(entry.get("round"), int) and entry["round"] < this_round:
+            checks += [c for c in entry.get("checks", []) if c not in checks]
+    return checks
+
+
 def readme(
     title: str, *, site_files: Mapping[str, str], attachments: Iterable[str], meta: Mapping[str, Any], owner: str,
     year: int,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from action.assemble import assemble, is_reserved
+from action.assemble import assemble, earlier_checks, is_reserved
 from action.llm import Completion
 from action.parse import ParseError, parse_files
 from action.prompt import build_messages, repair_messages
@@ -83,7 +83,8 @@ def generate(
     attachments = {a.name for a in brief.attachments}
     stats = Stats()
     existing = dict(existing or {})
-    messages = build_messages(brief, existing)
+    earlier = earlier_checks(previous_metadata, brief.round)
+    messages = build_messages(brief, existing, earlier)
     while True:
         completion = llm.complete(messages)
         stats.add(completion)
@@ -97,7 +98,7 @@ def generate(
             raise GenerationError(problems, stats)
         stats.repairs += 1
         messages = repair_messages(
-            brief, redact_secrets(completion.content, secret_values), [str(p) for p in problems], existing,
+            brief, redact_secrets(completion.content, secret_values), [str(p) for p in problems], existing, earlier,
         )
     site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values)
     leaks = [

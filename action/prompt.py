@@ -4,9 +4,10 @@ The contract with the OpenRouter stand-in (and any reader of the prompt): the la
 is text containing `<brief task="T" round="N">text</brief>`, then `<checks>` with one check per line (strings
 verbatim; objects, and strings containing a line break, as compact JSON), then one `<attachment>` element per
 attachment: text inline (bounded, truncated with a note), everything else self-closing; each image (png, jpeg, webp,
-gif) also follows as an `image_url` content part with a `data:` URI. From round 2, the files already published
-follow as `<file path="...">` blocks (user messages hold no other `<file` text). A repair request is the last user
-message too, so it repeats the brief and checks (attachments by name only).
+gif) also follows as an `image_url` content part with a `data:` URI. From round 2, `<earlier-checks>` (before the
+brief, same format) holds the checks of earlier rounds, and the files already published follow as
+`<file path="...">` blocks (user messages hold no other `<file` text). A repair request is the last user message
+too, so it repeats the brief and checks (attachments by name only).
 
 The brief's secret is never read here: nothing secret can reach a prompt.
 """
@@ -43,16 +44,22 @@ def load(name: str) -> str:
     return resources.files("action").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
-def build_messages(brief: Brief, existing: Mapping[str, str] | None = None) -> list[Message]:
+def build_messages(
+    brief: Brief, existing: Mapping[str, str] | None = None, earlier_checks: Sequence[object] = (),
+) -> list[Message]:
     """System prompt, then one user message with the brief, its checks, its attachments and, from round 2, the
-    files already published (generated files only), so the model edits rather than starts over."""
+    checks of earlier rounds (which must keep passing) and the files already published (generated files only),
+    so the model edits rather than starts over."""
     text, images = _attachments(brief.attachments)
+    earlier = (
+        ["<earlier-checks>", *(format_check(c) for c in earlier_checks), "</earlier-checks>"] if earlier_checks else []
+    )
     published = [f'<file path="{escape(p)}">\n{c}\n</file>' for p, c in sorted((existing or {}).items())]
     if published:
         published.insert(0, load("existing.md").rstrip("\n"))
     body = "\n".join([
         "Build the site for this brief." if not published else "Update the site for this brief.", "",
-        brief_block(brief), checks_block(brief.checks), *text, *published, "",
+        *earlier, brief_block(brief), checks_block(brief.checks), *text, *published, "",
         "Answer with file blocks only, as described in the system message.",
     ])
     return [
@@ -62,7 +69,11 @@ def build_messages(brief: Brief, existing: Mapping[str, str] | None = None) -> l
 
 
 def repair_messages(
-    brief: Brief, previous_answer: str, problems: Sequence[str], existing: Mapping[str, str] | None = None,
+    brief: Brief,
+    previous_answer: str,
+    problems: Sequence[str],
+    existing: Mapping[str, str] | None = None,
+    earlier_checks: Sequence[object] = (),
 ) -> list[Message]:
     """The first request, the answer that failed, and a request to fix the listed problems."""
     listed = "\n".join(f"- {p}" for p in problems)
@@ -72,7 +83,7 @@ def repair_messages(
         brief_block(brief), checks_block(brief.checks), *names,
     ])
     return [
-        *build_messages(brief, existing),
+        *build_messages(brief, existing, earlier_checks),
         {"role": "assistant", "content": previous_answer},
         {"role": "user", "content": [{"type": "text", "text": body}]},
     ]

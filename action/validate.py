@@ -6,6 +6,7 @@ Everything here is pure except `check_js`, which runs `node --check` on temporar
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import shutil
@@ -89,6 +90,11 @@ def check_files(
         if size > MAX_FILE_BYTES:
             problems.append(Problem(path, f"is {size} bytes, over the limit of {MAX_FILE_BYTES} per file"))
         problems += [Problem(path, m) for m in find_secrets(content, secrets)]
+        if path.lower().endswith(".json"):
+            try:
+                json.loads(content)
+            except ValueError as exc:
+                problems.append(Problem(path, f"is not valid JSON ({exc})"))
         if path.lower().endswith(_HTML_EXTS):
             problems += [Problem(path, m) for m in html_problems(path, content, set(files) | set(attachments))]
     if total > MAX_TOTAL_BYTES:

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from action.assemble import METADATA_PATH, assemble, describe, license_text, read_metadata
+from action.assemble import (
+    METADATA_PATH,
+    assemble,
+    describe,
+    earlier_checks,
+    license_text,
+    published_files,
+    read_metadata,
+)
 from deployer.brief import Brief, parse_brief
 
 BINARY = bytes(range(256))
@@ -135,3 +143,18 @@ def test_describe_other_kinds() -> None:
     assert describe("a.js", "1;") == "JavaScript."
     assert describe("page.html", "<p>x</p>") == "HTML page."
     assert describe("font.woff2", "") == "Site file."
+
+
+def test_published_files_are_the_generated_ones_and_the_metadata() -> None:
+    published = {**site(files={**FILES, "_x/latin1.txt": "é"}), "_x/raw.bin": b"\xff\xfe"}
+    files, meta = published_files(published)
+    assert files == {**FILES, "_x/latin1.txt": "é"}
+    assert meta is not None and meta["rounds"][0]["attachments"] == ["sales.csv", "blob.bin"]
+    assert published_files({"index.html": b"x"}) == ({"index.html": "x"}, None)
+
+
+def test_earlier_checks_are_those_of_previous_rounds() -> None:
+    meta = {"rounds": [{"round": 1, "checks": ["a", {"js": "b"}]}, {"round": 2, "checks": ["a", "c"]},
+                       {"round": 3, "checks": ["d"]}]}
+    assert earlier_checks(meta, 3) == ["a", {"js": "b"}, "c"]
+    assert earlier_checks(meta, 1) == [] and earlier_checks(None, 2) == []

@@ -172,13 +172,16 @@ def test_reserved_files_from_the_model_are_ignored(openrouter: OpenRouter) -> No
 
 def test_round_two_edits_the_published_files(openrouter: OpenRouter) -> None:
     openrouter.script({"content": '<file path="app.js">\ndocument.title = "Sales v2";\n</file>'})
-    previous = {"task": "sum-of-sales", "rounds": [{"round": 1, "brief": "Show the total.", "checks": [],
+    previous = {"task": "sum-of-sales", "rounds": [{"round": 1, "brief": "Show the total.",
+                                                    "checks": ["#total shows 10"],
                                                     "nonce": "n-1", "attachments": []}]}
     brief = make_brief(round=2, nonce="n-2", brief="Change the title.")
     result = run(openrouter, brief, existing={"index.html": PAGE, "app.js": APP}, previous_metadata=previous)
     assert result.files == {"index.html": PAGE, "app.js": 'document.title = "Sales v2";\n'}
     assert [r["round"] for r in json.loads(result.site[METADATA_PATH])["rounds"]] == [1, 2]
-    assert f'<file path="index.html">\n{PAGE}\n</file>' in last_user_text(openrouter.requests()[0])
+    text = last_user_text(openrouter.requests()[0])
+    assert f'<file path="index.html">\n{PAGE}\n</file>' in text
+    assert "<earlier-checks>\n#total shows 10\n</earlier-checks>" in text
 
 
 def test_rate_limit_then_fallback_model_are_counted(openrouter: OpenRouter) -> None:
@@ -197,3 +200,13 @@ def test_every_model_failing_is_an_llm_error(openrouter: OpenRouter) -> None:
                       {"model": "sandbox/b", "status": 200, "body": {"error": {"code": 503, "message": "down"}}})
     with pytest.raises(LLMError, match=r"sandbox/a: HTTP 400: bad.*sandbox/b: HTTP 200 carrying an error: down"):
         run(openrouter, None, "sandbox/a", "sandbox/b")
+
+
+def test_the_stand_ins_own_app_passes_validation(openrouter: OpenRouter) -> None:
+    brief = make_brief(
+        brief='Publish a page titled "Sales Summary" that sums the sales column of sales.csv into #total-sales.',
+        checks=["document.title === 'Sales Summary'", {"js": "!!document.querySelector('#total-sales')"}],
+    )
+    result = run(openrouter, brief, "openai/gpt-4o-mini")
+    assert result.stats.repairs == 0 and "index.html" in result.files
+    assert b"<title>Sales Summary</title>" in result.site["index.html"]

@@ -150,7 +150,15 @@ def test_later_rounds_carry_the_published_files() -> None:
     existing = {"index.html": "<html><body>v1</body></html>", "app.js": "run();"}
     text = last_text(build_messages(brief, existing))
     assert text.startswith("Update the site for this brief.")
-    assert "keep\neverything that already works" in text
+    assert "keep\neverything that already works" in text and "<earlier-checks>" not in text
     assert text.index('<file path="app.js">\nrun();\n</file>') < text.index('<file path="index.html">')
     repaired = last_text(repair_messages(brief, "x", ["p"], existing)[:2])
     assert '<file path="index.html">\n<html><body>v1</body></html>\n</file>' in repaired
+
+
+def test_earlier_checks_come_before_the_brief() -> None:
+    brief = make_brief(round=2, attachments=[])
+    text = last_text(build_messages(brief, {"index.html": "x"}, ["#total shows 10", {"js": "1 === 1"}]))
+    assert '<earlier-checks>\n#total shows 10\n{"js":"1 === 1"}\n</earlier-checks>\n<brief task=' in text
+    repaired = last_text(repair_messages(brief, "x", ["p"], {"index.html": "x"}, ["#total shows 10"])[:2])
+    assert "<earlier-checks>\n#total shows 10\n</earlier-checks>" in repaired

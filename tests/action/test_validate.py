@@ -190,3 +190,8 @@ def test_redact_secrets_removes_patterns_and_values() -> None:
         "a [secret removed] b [secret removed] c [secret removed] d"
     )
     assert v.find_secrets(v.redact_secrets(text, ["my-own-secret"]), ["my-own-secret"]) == []
+
+
+def test_json_files_must_parse() -> None:
+    problems = messages(check_files({**SITE, "data.json": "{'a': 1}", "ok.json": "[1]"}, attachments={"data.png"}))
+    assert len(problems) == 1 and problems[0].startswith("data.json: is not valid JSON (Expecting property name")

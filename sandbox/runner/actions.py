@@ -1,0 +1,116 @@
+"""`uses:` references and action metadata (`action.yml`), and the resolver that turns one into the other.
+
+`ActionResolver.fetch` is the seam for actions from other repositories (issue 10): today it refuses clearly; a
+subclass that clones `owner/repo` at `ref` from the emulated GitHub returns the checked-out directory instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandbox.runner.builtins import BUILTINS, Builtin
+from sandbox.runner.workflow import Step, Unsupported, WorkflowError, load_yaml, parse_steps
+
+_REMOTE = re.compile(r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)(?P<path>/[^@]*)?@(?P<ref>.+)$")
+_COMPOSITE_RUN_KEYS = {"name", "id", "if", "run", "shell", "env", "continue-on-error", "working-directory"}
+_COMPOSITE_USES_KEYS = {"name", "id", "if", "uses", "with", "env", "continue-on-error"}
+
+
+@dataclass(frozen=True)
+class ActionRef:
+    uses: str
+    kind: str  # "local" | "remote"
+    path: str = ""  # local: relative to the workspace; remote: inside the repository
+    owner: str = ""
+    repo: str = ""
+    ref: str = ""
+
+    @property
+    def repository(self) -> str:
+        return f"{self.owner}/{self.repo}" if self.kind == "remote" else ""
+
+
+def parse_uses(uses: Any) -> ActionRef:
+    if not isinstance(uses, str) or not uses.strip():
+        raise WorkflowError(f"uses: expected an action reference, got {uses!r}")
+    uses = uses.strip()
+    if uses.startswith("./") or uses == ".":
+        return ActionRef(uses, "local", path=uses)
+    if uses.startswith("docker://"):
+        raise Unsupported(f"uses: {uses}: docker actions are not supported by the local runner")
+    if "${{" in uses:
+        raise WorkflowError(f"uses: {uses}: expressions are not allowed in 'uses'")
+    m = _REMOTE.match(uses)
+    if not m:
+        raise WorkflowError(f"uses: {uses!r}: expected {{owner}}/{{repo}}[/path]@{{ref}} or ./path")
+    return ActionRef(uses, "remote", (m["path"] or "").lstrip("/"), m["owner"], m["repo"], m["ref"])
+
+
+@dataclass(frozen=True)
+class ActionDefinition:
+    """A parsed `action.yml`; only composite actions can be run here."""
+
+    directory: Path
+    name: str
+    inputs: dict[str, dict[str, Any]]
+    outputs: dict[str, dict[str, Any]]
+    using: str
+    steps: tuple[Step, ...]
+
+
+def load_action(directory: Path, uses: str) -> ActionDefinition:
+    meta = next((directory / n for n in ("action.yml", "action.yaml") if (directory / n).is_file()), None)
+    if meta is None:
+        if (directory / "Dockerfile").is_file():
+            raise Unsupported(f"uses: {uses}: Dockerfile actions are not supported by the local runner")
+        raise WorkflowError(
+            f"uses: {uses}: can't find 'action.yml', 'action.yaml' or 'Dockerfile' under '{directory}'. "
+            "Did you forget to run actions/checkout before running your local action?"
+        )
+    raw = load_yaml(meta)
+    if not isinstance(raw, Mapping):
+        raise WorkflowError(f"{meta}: an action must be a mapping")
+    runs = raw.get("runs")
+    if not isinstance(runs, Mapping) or not isinstance(runs.get("using"), str):
+        raise WorkflowError(f"{meta}: 'runs.using' is required")
+    using = runs["using"]
+    if using != "composite":
+        raise Unsupported(f"uses: {uses}: '{using}' actions are not supported by the local runner (composite only)")
+    steps = parse_steps(runs.get("steps"), f"{meta}: runs", _COMPOSITE_RUN_KEYS | _COMPOSITE_USES_KEYS)
+    for step in steps:
+        keys = set(step.raw)
+        allowed = _COMPOSITE_RUN_KEYS if step.run is not None else _COMPOSITE_USES_KEYS
+        if keys - allowed:
+            raise WorkflowError(f"{meta}: runs.steps[{step.index}]: unexpected keys {sorted(keys - allowed)}")
+        if step.run is not None and "shell" not in keys:
+            raise WorkflowError(f"{meta}: runs.steps[{step.index}]: 'shell' is required for a run step")
+    inputs = {str(k): dict(v or {}) for k, v in dict(raw.get("inputs") or {}).items()}
+    outputs = {str(k): dict(v or {}) for k, v in dict(raw.get("outputs") or {}).items()}
+    for name, spec in outputs.items():
+        if "value" not in spec:
+            raise WorkflowError(f"{meta}: outputs.{name}.value is required in a composite action")
+    return ActionDefinition(directory, str(raw.get("name") or uses), inputs, outputs, using, steps)
+
+
+class ActionResolver:
+    """`uses:` -> what to run: a built-in stand-in for a marketplace action, or a composite action's definition."""
+
+    def resolve(self, ref: ActionRef, workspace: Path) -> ActionDefinition | Builtin:
+        if ref.kind == "local":
+            target = (workspace / ref.path).resolve()
+            return load_action(target, ref.uses)
+        builtin = BUILTINS.get(ref.repository.lower())
+        if builtin is not None and not ref.path:
+            return builtin
+        return load_action(self.fetch(ref) / ref.path, ref.uses)
+
+    def fetch(self, ref: ActionRef) -> Path:
+        """The directory holding `ref.owner/ref.repo` at `ref.ref`; override to fetch it from the emulator."""
+        raise Unsupported(
+            f"uses: {ref.uses}: actions from other repositories are not supported yet "
+            "(the local runner will fetch them from the emulated GitHub)"
+        )

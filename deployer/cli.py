@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     github.add_argument("--pages-port", type=int, default=0, help="Pages host port (0 = any free port)")
     github.add_argument("--build-delay", type=float, default=1.0, help="seconds a Pages build takes (default 1)")
     github.add_argument("--data", metavar="DIR", help="where the bare repositories live (default: a temp dir)")
+    github.add_argument("--rate-limit", type=int, default=5000, metavar="N",
+                        help="primary rate limit: requests per hour per token (default 5000, as GitHub)")
+    github.add_argument("--content-limit", type=int, default=80, metavar="N",
+                        help="secondary rate limit: content-creating requests per minute per user (default 80)")
     github.set_defaults(handler=_lazy("sandbox.github.server:main"))
 
     openrouter = parts.add_parser(

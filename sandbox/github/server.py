@@ -172,7 +172,7 @@ def main(args: argparse.Namespace) -> int:
             api_sock.close()
             pages_sock.close()
             raise SystemExit(f"error: {problem}")
-        limits = RateLimits(getattr(args, "rate_limit", 5000), getattr(args, "content_limit", 80))
+        limits = RateLimits(args.rate_limit, args.content_limit)
         context = Context(state, Spec(), Faults(), limits)
         return [(build_app(context), api_sock), (pages.build_host(context), pages_sock)], api
 

@@ -5,19 +5,21 @@ The server runs `Spec.check` on every answer to a GitHub path and lists mismatch
 Rules: the status must be one the operation lists, or one GitHub may send on any call (`GENERIC_STATUSES`:
 unparsable JSON, authentication, rate limits, not found, server errors) whose body must then be a `basic-error`;
 the body must match the response schema of its media type (`$ref`s resolved, OpenAPI 3.0 `nullable` honoured);
-the headers the response declares must be present (`Link` only when paginating). Compiled validators are cached.
+the headers the response declares must be present (`Link` only when paginating). Compiled validators are cached,
+and the validator library is imported on a background thread so the server is ready before it is loaded.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema.exceptions import best_match
-from openapi_schema_validator import OAS30Validator
+if TYPE_CHECKING:
+    from openapi_schema_validator import OAS30Validator
 
 SPEC_PATH = Path(__file__).with_name("openapi-subset.json")
 GENERIC_STATUSES = frozenset({400, 401, 403, 404, 429, 500, 502, 503})
@@ -49,8 +51,18 @@ class Spec:
                 self.operations[(method.upper(), template)] = Operation(
                     method.upper(), template, op["operationId"], op.get("externalDocs", {}).get("url", ""), responses,
                 )
-        self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
+        self._validators: dict[tuple[str, str, str], OAS30Validator | None] = {}
+        self._loaded = threading.Event()
+        threading.Thread(target=self._load, name="spec-load", daemon=True).start()
+
+    def _load(self) -> None:
+        from jsonschema.exceptions import best_match
+        from openapi_schema_validator import OAS30Validator
+
+        self._compile = OAS30Validator
+        self._best_match = best_match
         self._error_validator = OAS30Validator(self.resolve({"$ref": "#/components/schemas/basic-error"}))
+        self._loaded.set()
 
     def operation(self, method: str, template: str | None) -> Operation | None:
         return self.operations.get((method, template)) if template else None
@@ -66,6 +78,8 @@ class Spec:
                 # GitHub's branches overlap (a 422 body is both a `validation-error` and a
                 # `repository-rule-violation-error`), so real answers satisfy several: read `oneOf` as `anyOf`.
                 out["anyOf"] = out.pop("oneOf")
+            if out.get("nullable") and "enum" in out and None not in out["enum"]:
+                out["enum"] = [*out["enum"], None]  # `nullable` with an `enum` still admits null
             if out.get("nullable") and "type" not in out:
                 # OpenAPI 3.0 `nullable` next to `oneOf`/`allOf` means "or null"; JSON Schema needs it spelled out.
                 out = {"anyOf": [{k: v for k, v in out.items() if k != "nullable"}, {"enum": [None]}]}
@@ -86,11 +100,12 @@ class Spec:
         if key not in self._validators:
             content = op.responses[status].get("content") or {}
             schema = (content.get(media) or {}).get("schema")
-            self._validators[key] = OAS30Validator(schema) if schema is not None else None  # type: ignore[assignment]
+            self._validators[key] = self._compile(schema) if schema is not None else None
         return self._validators[key]
 
     def check(self, op: Operation, status: int, headers: dict[str, str], body: bytes) -> list[str]:
         """Problems with one answer, as readable sentences; empty when it matches the description."""
+        self._loaded.wait()
         code = str(status)
         lower = {k.lower() for k in headers}
         media = headers.get("Content-Type", "").split(";", 1)[0].strip()
@@ -115,13 +130,12 @@ class Spec:
             problems += self._check_json(validator, body, f"{status} body")
         return problems
 
-    @staticmethod
-    def _check_json(validator: OAS30Validator, body: bytes, what: str) -> list[str]:
+    def _check_json(self, validator: OAS30Validator, body: bytes, what: str) -> list[str]:
         try:
             data = json.loads(body)
         except ValueError:
             return [f"{what} is not JSON"]
-        error = best_match(validator.iter_errors(data))
+        error = self._best_match(validator.iter_errors(data))
         if error is None:
             return []
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"

@@ -7,19 +7,7 @@ import json
 import requests
 
 from tests.conftest import GitHub
-
-
-def call(gh: GitHub, method: str, path: str, token: str | None = None, **kw: object) -> requests.Response:
-    """One REST call as `token` (default: the first user's); `token=""` sends no credentials."""
-    token = gh.token if token is None else token
-    headers = {"Authorization": f"token {token}"} if token else {}
-    return requests.request(method, f"{gh.url}{path}", headers=headers, timeout=10, **kw)  # type: ignore[arg-type]
-
-
-def make_repo(gh: GitHub, name: str = "site", **body: object) -> dict:
-    r = call(gh, "POST", "/user/repos", json={"name": name, "auto_init": True, **body})
-    assert r.status_code == 201, r.text
-    return r.json()
+from tests.github.helpers import call, make_repo
 
 
 def test_authentication_and_user(github: GitHub) -> None:

@@ -61,7 +61,7 @@ class State:
     fail_count: int = 0
     fail_status: int = 500
     fail_headers: dict[str, str] = field(default_factory=dict)
-    notifications: list[Any] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)  # {"body": payload, "path", "received_at", ...}
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -112,7 +112,7 @@ async def notify(request: web.Request) -> web.Response:
         detail = [e.as_dict() for e in errors]
         attempt.update(status=400, errors=detail)
         return web.json_response({"error": "invalid notification", "fields": detail}, status=400)
-    state.notifications.append(payload)
+    state.notifications.append({k: attempt[k] for k in ("path", "received_at", "received_ts")} | {"body": payload})
     attempt.update(status=200, errors=[])
     return web.json_response({"status": "received", "count": len(state.notifications)})
 

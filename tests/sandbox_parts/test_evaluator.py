@@ -45,9 +45,11 @@ def attempts(evaluator: Evaluator) -> list[dict[str, Any]]:
 def test_valid_notification_is_recorded_exactly(evaluator: Evaluator) -> None:
     r = post(evaluator, {**GOOD, "extra": "kept"})
     assert r.status_code == 200
-    assert evaluator.notifications() == [{**GOOD, "extra": "kept"}]
+    [note] = evaluator.notifications()
+    assert note["body"] == {**GOOD, "extra": "kept"}
+    assert note["path"] == "/notify" and note["received_at"].endswith("Z") and note["received_ts"] > 0
     [attempt] = attempts(evaluator)
-    assert attempt["status"] == 200 and attempt["path"] == "/notify" and attempt["received_at"].endswith("Z")
+    assert attempt["status"] == 200 and attempt["received_at"] == note["received_at"]
     assert post(evaluator, GOOD, "/any/other/path").status_code == 200
     assert len(evaluator.notifications()) == 2
 
@@ -75,7 +77,7 @@ def test_armed_failures_then_success(evaluator: Evaluator) -> None:
     assert (first.status_code, second.status_code, third.status_code) == (503, 503, 200)
     assert first.headers["Retry-After"] == "1"
     assert [a["status"] for a in attempts(evaluator)] == [503, 503, 200]
-    assert evaluator.notifications() == [GOOD]
+    assert [n["body"] for n in evaluator.notifications()] == [GOOD]
 
 
 def test_bad_fail_requests_are_refused(evaluator: Evaluator) -> None:

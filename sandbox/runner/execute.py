@@ -6,6 +6,7 @@ timeouts and cancellation. See /work/shared/github-actions/README.md, last secti
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shlex
@@ -30,7 +31,7 @@ from sandbox.runner.commands import (
     summary_error,
 )
 from sandbox.runner.concurrency import RunHandle
-from sandbox.runner.expressions import Evaluator, ExpressionError, to_str, truthy
+from sandbox.runner.expressions import Evaluator, ExpressionError, to_number, to_str, truthy
 from sandbox.runner.process import kill_groups, run_process
 from sandbox.runner.results import JobResult, StepResult
 from sandbox.runner.workflow import Job, Step, Workflow, WorkflowError
@@ -268,13 +269,8 @@ class JobRunner:
     @staticmethod
     def minutes(ev: Evaluator, raw: Any, what: str) -> float:
         value = ev.interpolate(raw) if isinstance(raw, str) else raw
-        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        if isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                number = None
-        if number is None or not number > 0:
+        number = math.nan if isinstance(value, bool) else to_number(value)
+        if not number > 0 or math.isinf(number):
             raise StepError(f"{what} must be a positive number of minutes, got {raw!r}")
         return number
 

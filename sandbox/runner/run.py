@@ -14,14 +14,14 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sandbox.runner.actions import ActionResolver
 from sandbox.runner.commands import Masker
 from sandbox.runner.concurrency import ConcurrencyRegistry, RunHandle
-from sandbox.runner.event import event_ref, inputs_context
+from sandbox.runner.event import Repository, event_from_dispatch, event_ref, inputs_context
 from sandbox.runner.execute import JobRunner, RunState
 from sandbox.runner.expressions import Evaluator, ExpressionError, truthy
 from sandbox.runner.results import JobResult, RunResult
@@ -65,6 +65,35 @@ class RunOptions:
 def workflows_for_event(repo_dir: Path, event_name: str, payload: Mapping[str, Any]) -> list[str]:
     """The workflow files of `repo_dir` that this event starts, as GitHub picks them."""
     return [p for p in find_workflows(repo_dir) if load_workflow(repo_dir, p).triggered_by(event_name, payload)]
+
+
+def run_dispatch(
+    repo_dir: Path, record: Mapping[str, Any], options: RunOptions | None = None, default_branch: str = "main",
+) -> list[RunResult]:
+    """Run what a dispatch recorded by the emulator (`GET /_sandbox/dispatches`) starts in `repo_dir`.
+
+    repository_dispatch: every workflow whose `on` matches (GitHub may start several); workflow_dispatch: the
+    workflow named by `workflow_id` (its file name or path), which must have `on: workflow_dispatch`.
+    """
+    opts = options or RunOptions()
+    _, urls = _machine_env(opts)
+    repo = Repository(f"{record['owner']}/{record['repo']}", default_branch, urls["api_url"], urls["server_url"])
+    if record.get("kind") == "workflow_dispatch":
+        wanted = str(record.get("workflow_id") or "")
+        paths = [p for p in find_workflows(repo_dir) if wanted in (p, Path(p).name)]
+        if not paths:
+            raise WorkflowError(f"workflow_dispatch: no workflow {wanted!r} in {repo_dir}/.github/workflows")
+    else:
+        paths = find_workflows(repo_dir)
+    results = []
+    for path in paths:
+        workflow = load_workflow(repo_dir, path)
+        event_name, payload = event_from_dispatch(record, repo, workflow)
+        if workflow.triggered_by(event_name, payload):
+            results.append(run_workflow(repo_dir, path, event_name, payload, options=replace(opts)))
+        elif record.get("kind") == "workflow_dispatch":
+            raise NotTriggered(f"{path} has no 'on: workflow_dispatch'")
+    return results
 
 
 def _git_sha(repo_dir: Path, ref: str) -> str:
@@ -135,7 +164,7 @@ def run_workflow(
 
     `secrets`, `env`, `workspace` are shortcuts for the same fields of `options`.
     """
-    opts = options or RunOptions()
+    opts = replace(options) if options is not None else RunOptions()
     if secrets is not None:
         opts.secrets = secrets
     if env is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, deploy_dispatch, head, machine_env, manual, options
 
-from sandbox.runner import NotTriggered, RunResult, run_workflow, workflows_for_event
+from sandbox.runner import NotTriggered, RunResult, WorkflowError, run_dispatch, run_workflow, workflows_for_event
 
 SECRET = "ghp_fixture-secret-0123456789"
 
@@ -253,3 +253,29 @@ def test_machine_environment_does_not_leak_this_process(repo: Path, monkeypatch:
     assert result.conclusion == "success", result.log
     assert "GITHUB_API_URL=https://api.github.com" in result.log
     assert os.environ["SOME_SERVICE_TOKEN"] not in "\n".join(result.log)
+
+
+def test_job_timeout_cancels_the_job(repo: Path) -> None:
+    result = run(repo, "job-timeout.yml", manual(repo, ".github/workflows/job-timeout.yml"))
+
+    assert result.conclusion == "cancelled"
+    assert [(s.context_name, s.outcome) for s in result.steps] == [
+        ("sleepy", "cancelled"), ("skipped", "skipped"), ("always", "success")]
+    assert "always ran, job=cancelled, cancelled=true" in result.log
+    assert any("has exceeded the maximum execution time of 0.02 minutes" in a.message for a in result.annotations)
+
+
+def test_run_dispatch_runs_what_an_emulator_record_starts(repo: Path) -> None:
+    record = {"kind": "repository_dispatch", "owner": "octo", "repo": "site", "event_type": "deploy-brief",
+              "client_payload": {"brief": {"task": "recorded"}}, "workflow_id": None, "ref": None, "inputs": None,
+              "sender": "octo", "received_at": "2026-01-01T00:00:00Z"}
+    [result] = run_dispatch(repo, record, options(secrets={"GH_PAT": SECRET}))
+    assert result.workflow == ".github/workflows/deploy.yml" and result.conclusion == "success", result.log
+    assert result.step("deploy").outputs["pages-url"] == "https://pages.example/recorded/"
+    assert run_dispatch(repo, {**record, "event_type": "other"}, options()) == []
+
+    manual_record = {**record, "kind": "workflow_dispatch", "workflow_id": "env.yml", "ref": "main", "inputs": {}}
+    [result] = run_dispatch(repo, manual_record, options())
+    assert result.workflow == ".github/workflows/env.yml" and result.conclusion == "success", result.log
+    with pytest.raises(WorkflowError, match=r"no workflow 'ghost\.yml'"):
+        run_dispatch(repo, {**manual_record, "workflow_id": "ghost.yml"}, options())

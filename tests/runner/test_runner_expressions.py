@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -131,8 +132,7 @@ def test_interpolate(template: str, expected: Any) -> None:
     ],
 )
 def test_errors_are_clear(expression: str, message: str) -> None:
-    with pytest.raises(ExpressionError, match="(?i)" + message.replace("(", r"\(").replace(")", r"\)")
-                       .replace("{", r"\{").replace("}", r"\}").replace(".", r"\.")):
+    with pytest.raises(ExpressionError, match="(?i)" + re.escape(message)):
         ev().evaluate(expression)
 
 

@@ -186,7 +186,7 @@ def test_round_two_edits_the_published_files(openrouter: OpenRouter) -> None:
 
 def test_rate_limit_then_fallback_model_are_counted(openrouter: OpenRouter) -> None:
     openrouter.script(
-        {"model": "sandbox/a", "status": 429, "headers": {"Retry-After": "1"}},
+        {"model": "sandbox/a", "status": 429, "headers": {"Retry-After": "0"}},
         {"model": "sandbox/a", "content": "", "finish_reason": "stop"},
         {"model": "sandbox/b", "content": GOOD},
     )

@@ -6,13 +6,14 @@ Everything here is pure except `check_js`, which runs `node --check` on temporar
 
 from __future__ import annotations
 
+import itertools
 import json
 import posixpath
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -41,6 +42,7 @@ _URL_ATTRS = {
 _JS_TYPES = {"", "text/javascript", "application/javascript", "module"}
 _TEMPLATE_MARKERS = ("{{", "${", "{%")
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_MODULE_RE = re.compile(r"^\s*(?:import\s*[\w*{'\"]|export\s)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -208,32 +210,41 @@ def inline_scripts(content: str) -> list[tuple[int, bool, str]]:
 def check_js(files: Mapping[str, str], *, node: str | None) -> list[Problem]:
     """Syntax-check JS files and inline scripts with `node --check`; nothing to report without node.
 
-    A `.js` file passes if it parses as a classic script or as an ES module, since pages load either.
+    A `.js` file passes if it parses as a classic script or as an ES module, since pages load either; when both
+    fail, the error shown is that of the kind the file looks like (a module if it has import/export lines).
     """
     if node is None:
         return []
     problems: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="deployer-js-") as tmp:
+        names = (Path(tmp) / f"check{n}" for n in itertools.count())
         for path, content in sorted(files.items()):
             lower = path.lower()
             if lower.endswith(_JS_EXTS):
-                modes = ["module"] if lower.endswith(".mjs") else ["script"] if lower.endswith(".cjs") else [
-                    "script", "module"]
-                if (error := _node_check(node, Path(tmp), path, content, modes)) is not None:
+                if (error := _node_check(node, names, path, content, _modes(lower, content))) is not None:
                     problems.append(Problem(path, f"JavaScript does not parse: {error}"))
             elif lower.endswith(_HTML_EXTS):
                 for n, is_module, code in inline_scripts(content):
-                    label = f"{path} <script> #{n}"
-                    if (error := _node_check(node, Path(tmp), label, code, ["module" if is_module else "script"])):
+                    modes = (".mjs",) if is_module else (".cjs",)
+                    if (error := _node_check(node, names, f"{path} <script> #{n}", code, modes)) is not None:
                         problems.append(Problem(path, f"inline <script> #{n} does not parse: {error}"))
     return problems
 
 
-def _node_check(node: str, tmp: Path, label: str, code: str, modes: list[str]) -> str | None:
+def _modes(lower_path: str, content: str) -> tuple[str, ...]:
+    """File suffixes that make node parse the code as a module (.mjs) or a classic script (.cjs), likeliest first."""
+    if lower_path.endswith(".mjs"):
+        return (".mjs",)
+    if lower_path.endswith(".cjs"):
+        return (".cjs",)
+    return (".mjs", ".cjs") if _MODULE_RE.search(content) else (".cjs", ".mjs")
+
+
+def _node_check(node: str, names: Iterator[Path], label: str, code: str, modes: tuple[str, ...]) -> str | None:
     """None when `code` parses in one of `modes`; otherwise node's error for the first mode, with our file name."""
     errors: list[str] = []
-    for i, mode in enumerate(modes):
-        file = tmp / f"check{len(list(tmp.iterdir()))}_{i}{'.mjs' if mode == 'module' else '.cjs'}"
+    for suffix in modes:
+        file = next(names).with_suffix(suffix)
         file.write_text(code, encoding="utf-8")
         try:
             result = subprocess.run(

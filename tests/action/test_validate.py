@@ -165,12 +165,14 @@ def test_node_reports_syntax_errors_in_files_and_inline_scripts() -> None:
         "app.js": "function f( {\n",
         "mod.js": "import { a } from './b.js';\nexport const c = a;\n",
         "lib.mjs": "export default 1;\n",
+        "broken-module.js": "import { a } from './b.js';\nexport const = a;\n",
     }
     problems = v.check_js(files, node=NODE)
-    assert [p.path for p in problems] == ["app.js", "index.html"]
+    assert [p.path for p in problems] == ["app.js", "broken-module.js", "index.html"]
+    assert "Cannot use import" not in problems[1].message and "SyntaxError" in problems[1].message
     assert problems[0].message.startswith("JavaScript does not parse: app.js:2")
     assert "SyntaxError" in problems[0].message and "deployer-js-" not in problems[0].message
-    assert problems[1].message.startswith("inline <script> #2 does not parse: index.html <script> #2:1")
+    assert problems[2].message.startswith("inline <script> #2 does not parse: index.html <script> #2:1")
 
 
 def test_without_node_js_is_not_checked() -> None:

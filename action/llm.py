@@ -5,7 +5,8 @@ Failure handling, per model, in the order of `models`:
   the server sends it, else after an exponential backoff; every wait is capped.
 - 400, 403, 404, 413, 422 (bad request, moderation, unknown model, ...) fail that model at once; the next model is
   tried, since another model may accept the same request.
-- 401 and 402 (the key, the credits) stop everything: no other model can succeed with the same key.
+- 401 and 402 (the key, the credits), and a request that cannot be sent at all (a bad base URL), stop everything:
+  no other model can succeed with the same key and URL.
 - An HTTP 200 can still be a failure: a top-level `error`, no `choices`, `finish_reason` `error` or `length`
   (a truncated site is useless), or empty content. That model has failed; the next one is tried.
 Fallback is done here rather than with OpenRouter's `models` parameter, so each model's failure is reported.
@@ -169,8 +170,10 @@ class OpenRouterClient:
             response = self.session.post(url, json=body, headers=headers, timeout=self.timeout)
         except requests.Timeout:
             raise _Transient("the request timed out") from None
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             raise _Transient(f"connection error ({type(exc).__name__})") from None
+        except requests.RequestException as exc:  # a bad base URL and the like: the same for every model
+            raise _Failed(f"the request could not be sent ({type(exc).__name__}: {exc})", fatal=True) from None
         if response.status_code != 200:
             reason = f"HTTP {response.status_code}: {_error_message(response)}"
             if response.status_code in TRANSIENT_STATUSES:

@@ -177,3 +177,11 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
     assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
     assert parse_retry_after(None) is None and parse_retry_after("") is None and parse_retry_after("soon") is None
+
+
+def test_a_bad_base_url_fails_once_for_all_models() -> None:
+    llm = OpenRouterClient("k", ["m1", "m2"], base_url="http://127.0.0.1:notaport/api/v1",
+                           retry=RetryPolicy(attempts=3, sleep=Recorder()))
+    with pytest.raises(LLMError, match=r"^all models failed: m1: the request could not be sent \(InvalidURL") as caught:
+        llm.complete(MESSAGES)
+    assert [f.model for f in caught.value.failures] == ["m1"] and llm.requests_sent == 1

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sandbox.runner.commands import Annotation
 
@@ -34,7 +35,12 @@ class JobResult:
 
     @property
     def summaries(self) -> list[str]:
-        return [s.summary for s in self.steps if s.summary]
+        """Every step's summary in run order, including the steps inside composite actions."""
+
+        def walk(steps: list[StepResult]) -> list[str]:
+            return [text for s in steps for text in ([s.summary] if s.summary else []) + walk(s.steps)]
+
+        return walk(self.steps)
 
     @property
     def summary(self) -> str:
@@ -72,3 +78,7 @@ class RunResult:
     @property
     def summaries(self) -> list[str]:
         return [s for job in self.jobs.values() for s in job.summaries]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready), e.g. for a dispatcher's records or `python -m sandbox.runner --json`."""
+        return asdict(self)

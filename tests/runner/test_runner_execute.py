@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,7 +45,8 @@ def test_deploy_runs_the_composite_action_for_a_repository_dispatch(repo: Path) 
     assert "event-action=deploy-brief" in result.log
     assert "event-keys=action,branch,client_payload,repository,sender" in result.log
     assert "levels=workflow/job" in result.log
-    assert result.summaries == ["### Deployed https://pages.example/my-task/\n"]
+    # summaries of the action's own steps count too, in run order
+    assert result.summaries == ["Action wrote this for my-task\n", "### Deployed https://pages.example/my-task/\n"]
     job = result.jobs["deploy"]
     assert job.permissions["contents"] == "write" and job.permissions["pages"] == "write"
     assert job.permissions["issues"] == "none" and job.permissions["metadata"] == "read"
@@ -233,6 +236,28 @@ def test_log_lines_stream_to_a_callback(repo: Path) -> None:
     result = run(repo, "deploy.yml", deploy_dispatch(), "repository_dispatch", secrets={"GH_PAT": SECRET},
                  on_log=seen.append)
     assert seen == result.log
+
+
+def test_command_line_runs_the_matching_workflows(repo: Path) -> None:
+    argv = [sys.executable, "-m", "sandbox.runner", str(repo), "--event", "repository_dispatch",
+            "--repository", "octo/site", "--event-type", "deploy-brief",
+            "--client-payload", '{"brief": {"task": "cli"}}', "--secret", "GH_PAT"]
+    env = {**machine_env(), "GH_PAT": SECRET}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "token is ***" in done.stdout.splitlines()
+    assert ".github/workflows/deploy.yml: success" in done.stdout
+    assert SECRET not in done.stdout + done.stderr
+
+    as_json = subprocess.run([*argv, "--json"], capture_output=True, text=True, env=env, timeout=120, check=False)
+    [run_data] = json.loads(as_json.stdout)
+    assert run_data["conclusion"] == "success"
+    assert run_data["jobs"]["deploy"]["steps"][2]["outputs"]["pages-url"] == "https://pages.example/cli/"
+
+    missing = subprocess.run([*argv[:-2], "--secret", "NOT_SET_ANYWHERE"], capture_output=True, text=True,
+                             env=env, timeout=60, check=False)
+    assert missing.returncode == 2
+    assert "--secret NOT_SET_ANYWHERE: no such environment variable" in missing.stderr
 
 
 def test_bad_dispatch_inputs_are_refused(repo: Path) -> None:

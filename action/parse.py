@@ -2,8 +2,8 @@
 
 Shapes, tried in this order (the first that yields files wins):
 1. `<file path="...">...</file>` blocks (what the system prompt asks for).
-2. A JSON object of files: `{"files": {path: text}}`, `{"files": [{"path", "content"}]}` or `{path: text}`,
-   bare or inside one fence.
+2. A JSON object of files: `{"files": {path: text}}`, `{"files": [{"path", "content"}]}` or `{path: text}` (every
+   key a path with an extension or a directory), bare or inside one fence that names no path.
 3. Fenced blocks that name their path: in the info string (```html index.html, ```index.html, ```js title="app.js"),
    or on the line before the fence (`path: app.js`, `**index.html**`, `### index.html`, `` `style.css` ``, `app.js:`).
    If no fence names a path, a single HTML fence is taken as `index.html`.
@@ -98,6 +98,9 @@ def _json_files(text: str) -> dict[str, str]:
     candidate = text.strip()
     fences = list(_fences(text))
     if len(fences) == 1:
+        info = fences[0][0]
+        if _path_from_info(info):
+            return {}  # one file that happens to be JSON, such as ```json data.json
         candidate = fences[0][2].strip()
     if not candidate.startswith("{"):
         return {}
@@ -105,7 +108,8 @@ def _json_files(text: str) -> dict[str, str]:
         data = json.loads(candidate)
     except ValueError:
         return {}
-    if isinstance(data, dict) and "files" in data:
+    wrapped = isinstance(data, dict) and "files" in data
+    if wrapped:
         data = data["files"]
     if isinstance(data, list):
         pairs = [(d.get("path"), d.get("content")) for d in data if isinstance(d, dict)]
@@ -115,6 +119,8 @@ def _json_files(text: str) -> dict[str, str]:
         return {}
     if not pairs or not all(isinstance(p, str) and isinstance(c, str) for p, c in pairs):
         return {}
+    if not wrapped and not all(_PATH_RE.match(str(p)) for p, _ in pairs):
+        return {}  # a JSON object, but not one keyed by file paths
     return {str(p): str(c) for p, c in pairs}
 
 

@@ -122,3 +122,10 @@ def test_crlf_answers_are_normalised() -> None:
 def test_empty_path_is_an_error() -> None:
     with pytest.raises(ParseError, match="empty path"):
         parse_files('<file path="">x</file>')
+
+
+def test_a_single_json_file_is_not_taken_for_a_file_map() -> None:
+    data = '{"title": "Sales", "unit": "USD"}'
+    assert parse_files(f"```json data.json\n{data}\n```") == {"data.json": data + "\n"}
+    with pytest.raises(ParseError, match="found no files"):
+        parse_files(data)

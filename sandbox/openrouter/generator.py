@@ -77,7 +77,7 @@ def build_files(prompt: Prompt) -> dict[str, str]:
 
 
 def make_plan(prompt: Prompt) -> Plan:
-    words = prompt.brief + "\n" + "\n".join(prompt.checks)
+    words = "\n".join([prompt.brief, *prompt.checks, *prompt.earlier_checks])
     old_html = prompt.files.get("index.html", "")
     ids = _unique(
         [i for i in ID_RE.findall(words) + BY_ID_RE.findall(words) if not HEX_COLOR_RE.fullmatch(i)]
@@ -86,7 +86,7 @@ def make_plan(prompt: Prompt) -> Plan:
     table_ids = [i for i in ids if re.search(
         rf"table\s+#{re.escape(i)}\b|#{re.escape(i)}\b[^\n\"'`]*?\b(?:tbody|tr|td|table|rows?)\b", words, re.I,
     ) or re.search(rf"<table\b[^>]*\bid=[\"']{re.escape(i)}[\"']", old_html)]
-    title = _title(prompt, words, old_html)
+    title = _title(prompt, old_html)
     heading_match = HEADING_RE.search(prompt.brief)
     data = _data(prompt, words)
     mentioned = CSV_NAME_RE.findall(words + "\n" + "\n".join(prompt.files.values()))
@@ -105,8 +105,13 @@ def make_plan(prompt: Prompt) -> Plan:
     )
 
 
-def _title(prompt: Prompt, words: str, old_html: str) -> str:
-    for match in (TITLE_CHECK_RE.search(words), TITLE_BRIEF_RE.search(prompt.brief)):
+def _title(prompt: Prompt, old_html: str) -> str:
+    """This round's checks, then its brief, then earlier rounds' checks and page, then the task's name."""
+    for match in (
+        TITLE_CHECK_RE.search("\n".join(prompt.checks)),
+        TITLE_BRIEF_RE.search(prompt.brief),
+        TITLE_CHECK_RE.search("\n".join(prompt.earlier_checks)),
+    ):
         if match:
             return match.group(1)
     old = HTML_TITLE_RE.search(old_html)

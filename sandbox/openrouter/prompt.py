@@ -2,10 +2,10 @@
 
 The contract (action/prompt.py): `<brief task=".." round="N">text</brief>`; `<checks>` with one check per line,
 strings verbatim and objects (or multi-line strings) as compact JSON; `<attachment name=".." media-type="..">`
-with text inline, self-closing for images and other binaries; from round 2 the published files as
-`<file path="..">` blocks. The text read is every user message in order: a repair request repeats the brief and
-checks but names attachments only, so the first message's inline text still counts. The last brief and checks win.
-Any text is a prompt: without a `<brief>` element all of it is the brief.
+with text inline, self-closing for images and other binaries; from round 2 `<earlier-checks>` (same format) and the
+published files as `<file path="..">` blocks. The text read is every user message in order: a repair request
+repeats the brief and checks but names attachments only, so the first message's inline text still counts. The
+last brief and checks win. Any text is a prompt: without a `<brief>` element all of it is the brief.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 BRIEF_RE = re.compile(r"<brief\b([^>]*)>\n?(.*?)\n?</brief>", re.S)
 CHECKS_RE = re.compile(r"<checks\b[^>]*>(.*?)</checks>", re.S)
+EARLIER_CHECKS_RE = re.compile(r"<earlier-checks\b[^>]*>(.*?)</earlier-checks>", re.S)
 ATTACHMENT_RE = re.compile(r"<attachment\b([^>]*?)(?:/>|>\n?(.*?)\n?</attachment>)", re.S)
 FILE_RE = re.compile(r"<file\b([^>]*)>\n?(.*?)\n?</file>", re.S)
 ATTR_RE = re.compile(r"([\w-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
@@ -40,6 +41,7 @@ class Prompt:
     task: str = ""
     round: int = 1
     checks: list[str] = field(default_factory=list)
+    earlier_checks: list[str] = field(default_factory=list)  # must keep passing from round 2 on
     attachments: list[Attachment] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
 
@@ -72,9 +74,10 @@ def parse_prompt(text: str) -> Prompt:
         rnd = head.get("round", "1")
         prompt = Prompt(brief=briefs[-1].group(2).strip(), task=head.get("task", ""),
                         round=int(rnd) if rnd.isdigit() else 1)
-    checks = list(CHECKS_RE.finditer(text))
-    if checks:
-        prompt.checks = [check_text(line) for line in checks[-1].group(1).splitlines() if line.strip()]
+    for regex, name in ((CHECKS_RE, "checks"), (EARLIER_CHECKS_RE, "earlier_checks")):
+        blocks = list(regex.finditer(text))
+        if blocks:
+            setattr(prompt, name, [check_text(line) for line in blocks[-1].group(1).splitlines() if line.strip()])
     found: dict[str, Attachment] = {}
     for match in ATTACHMENT_RE.finditer(text):
         head = attrs(match.group(1))

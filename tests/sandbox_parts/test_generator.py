@@ -41,8 +41,9 @@ def user_text(messages: list[dict[str, Any]]) -> str:
     return "\n\n".join(texts)
 
 
-def generate(brief: Brief, existing: dict[str, str] | None = None) -> dict[str, str]:
-    return parse_files(generator.answer(user_text(build_messages(brief, existing))))
+def generate(brief: Brief, existing: dict[str, str] | None = None, earlier: Brief | None = None) -> dict[str, str]:
+    messages = build_messages(brief, existing, earlier.checks if earlier else ())
+    return parse_files(generator.answer(user_text(messages)))
 
 
 def dom(page: str) -> Any:
@@ -141,7 +142,7 @@ def test_sum_of_sales_round_1_static_page_passes_the_checks(tmp_path: Path) -> N
 def test_sum_of_sales_round_2_adds_the_table_and_keeps_round_1(tmp_path: Path) -> None:
     r1 = load_brief("sum-of-sales.r1.json")
     first = generate(r1)
-    site = generate(load_brief("sum-of-sales.r2.json"), first)
+    site = generate(load_brief("sum-of-sales.r2.json"), first, r1)
     assert_sum_of_sales_r1(site)  # round 1's checks still pass
     table = by_id(dom(site["index.html"]), "product-sales")
     assert table.tag == "table" and table.find("./tbody") is not None
@@ -197,6 +198,16 @@ def test_generic_brief_echoes_titles_ids_and_params() -> None:
     by_id(tree, "city-name")
     by_id(tree, "forecast")
     assert "city" in json.loads(site["script.js"].split("const CONFIG = ", 1)[1].split(";\n", 1)[0])["params"]
+
+
+def test_title_precedence_and_earlier_checks() -> None:
+    earlier = '<earlier-checks>\n{"js":"document.title === `Old`"}\n</earlier-checks>\n'
+    brief = '<brief task="t" round="2">\nChange the title to "New".\n</brief>\n'
+    page = '<file path="index.html">\n<title>Published</title>\n</file>'
+    title = lambda prompt: text(dom(parse_files(generator.answer(prompt))["index.html"]).find(".//title"))  # noqa: E731
+    assert title(earlier + brief + page) == "New"
+    assert title(earlier + '<brief task="t" round="2">\nAdd a footer.\n</brief>\n' + page) == "Old"
+    assert title('<brief task="t" round="2">\nAdd a footer.\n</brief>\n' + page) == "Published"
 
 
 def test_title_falls_back_to_the_task_name() -> None:

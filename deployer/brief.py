@@ -18,6 +18,7 @@ KNOWN_FIELDS = (
     "email", "secret", "task", "round", "nonce", "brief", "checks", "evaluation_url", "attachments",
 )
 MAX_NAME_LEN = 255
+MAX_ROUND = 2**31 - 1  # fits every integer type downstream: SQLite, JavaScript numbers, workflow inputs
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,11 @@ class DataURI:
 
 
 def parse_data_uri(url: str) -> DataURI:
-    """Decode an RFC 2397 `data:` URI (base64 or percent-encoded)."""
-    if not url.startswith("data:"):
+    """Decode an RFC 2397 `data:` URI (base64 or percent-encoded).
+
+    As lenient as browsers (WHATWG forgiving-base64) where they are: the scheme in any case, padding optional.
+    """
+    if url[:5].lower() != "data:":
         raise DataURIError("is not a data: URI")
     header, sep, payload = url[5:].partition(",")
     if not sep:
@@ -64,6 +68,8 @@ def parse_data_uri(url: str) -> DataURI:
     if not is_base64:
         return DataURI(media_type, unquote_to_bytes(payload))
     compact = "".join(unquote_to_bytes(payload).decode("ascii", "replace").split())
+    if "=" not in compact:
+        compact += "=" * (-len(compact) % 4)
     try:
         return DataURI(media_type, binascii.a2b_base64(compact, strict_mode=True))
     except binascii.Error as exc:
@@ -202,7 +208,7 @@ def _required_str(data: dict[str, Any], name: str, errors: list[FieldError]) -> 
         errors.append(FieldError(name, "is required"))
         return ""
     if not isinstance(value, str):
-        errors.append(FieldError(name, f"must be a string, not {type(value).__name__}"))
+        errors.append(FieldError(name, f"must be a string, not {_json_type(value)}"))
         return ""
     if not value.strip():
         errors.append(FieldError(name, "must not be empty"))
@@ -237,6 +243,8 @@ def parse_brief(data: object, *, require_secret: bool = True) -> Brief:
         errors.append(FieldError("round", f"must be an integer, not {_json_type(rnd)}"))
     elif rnd < 1:
         errors.append(FieldError("round", "must be 1 or more"))
+    elif rnd > MAX_ROUND:
+        errors.append(FieldError("round", f"must be at most {MAX_ROUND}"))
     nonce = _required_str(data, "nonce", errors)
     if nonce and any(ord(c) < 32 or ord(c) == 127 for c in nonce):
         errors.append(FieldError("nonce", "must be one line without control characters (it is a commit trailer)"))

@@ -16,6 +16,8 @@ import asyncio
 import hmac
 import json
 import logging
+import math
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -35,6 +37,7 @@ from receiver.ratelimit import RateLimiter
 SERVICE = "llm-pages-deployer"
 OFFLOAD_BYTES = 256 * 1024  # bodies bigger than this are decoded and validated off the event loop
 UNAVAILABLE_RETRY_S = "5"
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 OUTBOX = web.AppKey("outbox", Outbox)
 SETTINGS = web.AppKey("settings", Settings)
@@ -87,8 +90,24 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
 def _decode(body: bytes) -> object:
-    return json.loads(body)
+    """Strict JSON: NaN, Infinity, overflowing numbers and lone surrogates are refused here, since they could not
+    be stored or re-sent to GitHub as valid JSON later."""
+    data = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    if ESCAPED_SURROGATE.search(body):
+        json.dumps(data, ensure_ascii=False).encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate
+    return data
 
 
 def _validate(data: dict[str, Any]) -> tuple[Any, str]:
@@ -119,8 +138,8 @@ async def accept(request: web.Request) -> web.Response:
     big = len(body) > OFFLOAD_BYTES
     try:
         data = await _maybe_offload(big, _decode, body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return error(400, "invalid_json", f"the body is not JSON: {exc}")
+    except (ValueError, RecursionError) as exc:
+        return error(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200] or 'nested too deeply'}")
     if not isinstance(data, dict):
         return _not_an_object(data)
     if not _secret_ok(data.get("secret"), settings.shared_secret):

@@ -214,7 +214,7 @@ class Outbox:
             conn = self._open_writer()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                results = [w.fn(conn) for w in batch]
+                outcomes = [(w.future, *_apply(conn, w.fn)) for w in batch]
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -224,10 +224,6 @@ class Outbox:
             self._drop_writer()
             error = OutboxUnavailable(f"cannot write the outbox at {self.path}: {exc}")
             outcomes = [(w.future, None, error) for w in batch]
-        except Exception as exc:  # a bug in one write must not leave the others waiting forever
-            outcomes = [(w.future, None, exc) for w in batch]
-        else:
-            outcomes = [(w.future, r, None) for w, r in zip(batch, results, strict=True)]
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
             self._loop.call_soon_threadsafe(_resolve, outcomes)
@@ -369,6 +365,24 @@ class Outbox:
             )
 
         return await self._read(op)
+
+
+def _apply(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> tuple[Any, BaseException | None]:
+    """Run one write inside a savepoint: a write that fails by itself (bad value, constraint) fails alone.
+
+    Failures of the database as a whole (full disk, I/O error, lock) propagate and fail the batch.
+    """
+    conn.execute("SAVEPOINT one_write")
+    try:
+        result = fn(conn)
+    except Exception as exc:
+        if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+            raise
+        conn.execute("ROLLBACK TO one_write")
+        conn.execute("RELEASE one_write")
+        return None, exc
+    conn.execute("RELEASE one_write")
+    return result, None
 
 
 def _resolve(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

@@ -44,7 +44,12 @@ def test_same_task_round_nonce_is_a_duplicate_with_the_same_id(live: Live) -> No
     assert other_round["status"] == "accepted" and other_round["id"] != first["id"]
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe{}", b"{\"a\": 1} trailing"])
+NOT_JSON = [b"{not json", b"", b"\xff\xfe{}", b'{"a": 1} trailing', b'{"a": NaN}', b'{"a": -Infinity}',
+            b'{"a": 1e999}', b'{"nonce": "x\\ud800"}', b"[" * 100_000 + b"]" * 100_000]
+
+
+@pytest.mark.parametrize("raw", NOT_JSON, ids=["syntax", "empty", "not-utf8", "trailing", "nan", "infinity",
+                                              "overflow", "lone-surrogate", "too-deep"])
 def test_body_that_is_not_json_is_400(live: Live, raw: bytes) -> None:
     r = requests.post(f"{live[0].url}/api-endpoint", data=raw, headers={"Content-Type": "application/json"},
                       timeout=10)
@@ -82,8 +87,10 @@ RULES: list[tuple[str, dict[str, Any], str]] = [
     ("round a string", {"round": "1"}, "round"),
     ("round a float", {"round": 1.5}, "round"),
     ("round a boolean", {"round": True}, "round"),
+    ("round too large", {"round": 2**31}, "round"),
     ("nonce missing", {"nonce": None}, "nonce"),
     ("nonce empty", {"nonce": ""}, "nonce"),
+    ("nonce two lines", {"nonce": "a\nb"}, "nonce"),
     ("brief missing", {"brief": None}, "brief"),
     ("brief blank", {"brief": "   "}, "brief"),
     ("checks not a list", {"checks": "title is set"}, "checks"),
@@ -119,6 +126,13 @@ def test_each_field_rule_is_a_400_naming_the_field(live: Live, change: dict[str,
     assert [d["field"] for d in body["detail"]] == [field], body
     assert body["detail"][0]["message"]
     assert not [row for row in rows(live[1]) if row["nonce"] == brief.get("nonce")]
+
+
+def test_a_valid_surrogate_pair_is_fine(live: Live) -> None:
+    raw = json.dumps(make_brief(task="emoji-task", brief="a party \U0001f389")).encode()  # escaped as a pair
+    assert b"\\ud83c\\udf89" in raw
+    r = requests.post(f"{live[0].url}/api-endpoint", data=raw, timeout=10)
+    assert r.status_code == 200, r.text
 
 
 def test_every_wrong_field_is_listed_in_one_400(live: Live) -> None:

@@ -1,0 +1,137 @@
+"""The outbox on a real SQLite file: group commit, idempotency, states, payload tokens, failures as 503s."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from receiver.outbox import Outbox, OutboxUnavailable, TokenExpired
+from receiver.payload import hash_token
+
+T = TypeVar("T")
+
+
+def run(data: Path, body: Callable[[Outbox], Awaitable[T]]) -> T:
+    async def main() -> T:
+        outbox = Outbox(data)
+        assert await outbox.start() is None
+        try:
+            return await body(outbox)
+        finally:
+            await outbox.close()
+
+    return asyncio.run(main())
+
+
+def test_many_concurrent_accepts_commit_and_survive_a_reopen(tmp_path: Path) -> None:
+    async def body(outbox: Outbox) -> list[Any]:
+        return await asyncio.gather(*(outbox.accept(f"t{i}", 1, "n", f'{{"i":{i}}}') for i in range(300)))
+
+    results = run(tmp_path, body)
+    assert len({r.id for r in results}) == 300 and not any(r.duplicate for r in results)
+    with sqlite3.connect(tmp_path / "outbox.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM briefs WHERE state = 'pending'").fetchone()[0] == 300
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    async def again(outbox: Outbox) -> Any:
+        return await outbox.depth(), await outbox.next_pending()
+
+    depth, head = run(tmp_path, again)
+    assert depth.pending == 300 and head.task == "t0" and head.brief_json == '{"i":0}'
+
+
+def test_duplicates_get_the_first_id_even_within_one_batch(tmp_path: Path) -> None:
+    async def body(outbox: Outbox) -> list[Any]:
+        return await asyncio.gather(*(outbox.accept("t", 1, "same", "{}") for _ in range(5)))
+
+    results = run(tmp_path, body)
+    assert len({r.id for r in results}) == 1
+    assert [r.duplicate for r in results].count(False) == 1
+
+
+def test_attempts_states_and_depth(tmp_path: Path) -> None:
+    async def body(outbox: Outbox) -> Any:
+        a = (await outbox.accept("a", 1, "n", "{}")).id
+        b = (await outbox.accept("b", 1, "n", "{}")).id
+        c = (await outbox.accept("c", 1, "n", "{}")).id
+        await outbox.record_attempt(a, error="GitHub answered 500: boom")
+        await outbox.record_attempt(a, error=None, state="dispatched", mode="inline")
+        await outbox.record_attempt(b, error="GitHub answered 404: Not Found", state="failed", mode="inline")
+        return [await outbox.status(x) for x in (a, b, c)], await outbox.depth(), await outbox.next_pending()
+
+    (a, b, c), depth, head = run(tmp_path, body)
+    assert (a.state, a.attempts, a.last_error, a.mode) == ("dispatched", 2, "GitHub answered 500: boom", "inline")
+    assert a.dispatched_at and a.dispatched_at.endswith("Z")
+    assert (b.state, b.attempts, b.last_error, b.dispatched_at) == ("failed", 1, "GitHub answered 404: Not Found",
+                                                                   None)
+    assert (c.state, c.attempts) == ("pending", 0)
+    assert (depth.pending, depth.dispatched, depth.failed) == (1, 1, 1) and depth.oldest_pending_s >= 0
+    assert head.id == c.id
+
+
+def test_payload_tokens_open_only_their_brief_until_they_expire(tmp_path: Path) -> None:
+    async def body(outbox: Outbox) -> Any:
+        a = (await outbox.accept("a", 1, "n", '{"a":1}')).id
+        b = (await outbox.accept("b", 1, "n", '{"b":1}')).id
+        await outbox.add_token(a, hash_token("token-a1"), 3600)
+        await outbox.add_token(a, hash_token("token-a2"), 3600)  # a re-sent dispatch: both stay valid
+        await outbox.add_token(b, hash_token("token-b"), -1)  # already expired
+        out = [await outbox.open_payload(a, hash_token(t)) for t in ("token-a1", "token-a2", "token-b", "nope")]
+        with pytest.raises(TokenExpired):
+            await outbox.open_payload(b, hash_token("token-b"))
+        out.append(await outbox.open_payload("unknown", hash_token("token-a1")))
+        return out
+
+    assert run(tmp_path, body) == ['{"a":1}', '{"a":1}', None, None, None]
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"token-a1" not in raw and hash_token("token-a1") in raw
+
+
+def test_unwritable_location_fails_every_waiter_then_heals(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+
+    async def main() -> Any:
+        outbox = Outbox(blocker / "data")
+        problem = await outbox.start()
+        results = await asyncio.gather(*(outbox.accept(f"t{i}", 1, "n", "{}") for i in range(3)),
+                                       return_exceptions=True)
+        with pytest.raises(OutboxUnavailable):
+            await outbox.depth()
+        blocker.unlink()
+        healed = await outbox.accept("t", 1, "n", "{}")
+        await outbox.close()
+        return problem, results, healed
+
+    problem, results, healed = asyncio.run(main())
+    assert problem and "cannot write the outbox" in problem
+    assert all(isinstance(r, OutboxUnavailable) for r in results)
+    assert not healed.duplicate
+
+
+def test_a_closed_outbox_refuses_writes(tmp_path: Path) -> None:
+    async def main() -> None:
+        outbox = Outbox(tmp_path)
+        await outbox.start()
+        await outbox.close()
+        with pytest.raises(OutboxUnavailable):
+            await outbox.accept("t", 1, "n", "{}")
+
+    asyncio.run(main())
+
+
+def test_a_write_that_fails_by_itself_does_not_fail_its_batch(tmp_path: Path) -> None:
+    async def body(outbox: Outbox) -> list[Any]:
+        return await asyncio.gather(outbox.accept("a", 1, "n", "{}"), outbox.accept("b", 2**70, "n", "{}"),
+                                    outbox.accept("c", 1, "n", "{}"), return_exceptions=True)
+
+    a, bad, c = run(tmp_path, body)
+    assert isinstance(bad, OverflowError)
+    assert not a.duplicate and not c.duplicate
+    with sqlite3.connect(tmp_path / "outbox.sqlite3") as conn:
+        assert [r[0] for r in conn.execute("SELECT task FROM briefs ORDER BY seq")] == ["a", "c"]

@@ -1,0 +1,167 @@
+"""The receiver's pure parts: settings, rate limit, dispatch policy and payload building."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from receiver.config import ConfigError, load_settings
+from receiver.payload import MAX_PAYLOAD_BYTES, build_inline, build_reference, hash_token, mint_token
+from receiver.policy import (
+    MAX_BACKOFF_S,
+    MAX_TRANSIENT_ATTEMPTS,
+    MAX_WAIT_S,
+    RATE_LIMIT_DEFAULT_WAIT_S,
+    backoff_s,
+    classify,
+    pace_s,
+    retry_after_s,
+)
+from receiver.ratelimit import RateLimiter
+
+REQUIRED = {"SHARED_SECRET": "s", "GITHUB_TOKEN": "t", "DEPLOYER_REPO": "me/deploys"}
+
+
+def test_defaults() -> None:
+    s = load_settings(REQUIRED)
+    assert (s.github_api_url, str(s.data_dir), s.host, s.port) == ("https://api.github.com", ".deployer", "127.0.0.1",
+                                                                  8000)
+    assert s.max_body_bytes == 25 * 1024 * 1024
+    assert (s.dispatch_per_minute, s.rate_limit_per_minute, s.token_ttl_s) == (60, 600, 24 * 3600)
+    assert s.public_url is None and s.with_public_url("http://127.0.0.1:8000").public_url == "http://127.0.0.1:8000"
+
+
+def test_explicit_settings_and_cli_overrides() -> None:
+    env = {**REQUIRED, "GITHUB_API_URL": "http://127.0.0.1:9/", "PUBLIC_URL": "https://hooks.example.com/",
+           "MAX_BODY_MB": "0.5", "PORT": "9000", "HOST": "0.0.0.0"}
+    s = load_settings(env, host="127.0.0.2", port=0)
+    assert (s.github_api_url, s.public_url, s.host, s.port) == ("http://127.0.0.1:9", "https://hooks.example.com",
+                                                                "127.0.0.2", 0)
+    assert s.max_body_bytes == 512 * 1024
+    assert s.with_public_url("http://x").public_url == "https://hooks.example.com"
+
+
+def test_github_pat_is_an_alias() -> None:
+    env = {**REQUIRED, "GITHUB_PAT": "pat"}
+    del env["GITHUB_TOKEN"]
+    assert load_settings(env).github_token == "pat"
+
+
+def test_missing_settings_are_named_in_one_message() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_settings({"GITHUB_TOKEN": "t"})
+    assert str(exc.value) == "missing required settings: SHARED_SECRET, DEPLOYER_REPO"
+
+
+@pytest.mark.parametrize("name, value", [
+    ("DEPLOYER_REPO", "owner"), ("DEPLOYER_REPO", "a/b/c"), ("PORT", "70000"), ("PORT", "x"), ("MAX_BODY_MB", "nan"),
+    ("MAX_BODY_MB", "inf"), ("DISPATCH_PER_MINUTE", "0"), ("RATE_LIMIT_PER_MINUTE", "1.5"),
+    ("BRIEF_TOKEN_TTL_HOURS", "-1"), ("PUBLIC_URL", "hooks.example.com"), ("GITHUB_API_URL", "ftp://x"),
+])
+def test_wrong_values_name_the_setting(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({**REQUIRED, name: value})
+
+
+def test_rate_limit_allows_a_burst_then_asks_to_wait() -> None:
+    limiter = RateLimiter(60)  # one a second, bursts of 10
+    assert [limiter.check("a", 100.0) for _ in range(10)] == [0.0] * 10
+    assert limiter.check("a", 100.0) == 1.0
+    assert limiter.check("b", 100.0) == 0.0  # per client
+    assert limiter.check("a", 101.0) == 0.0  # refilled
+    assert RateLimiter(6).check("c", 0.0) == 0.0 and RateLimiter(0).check("c", 0.0) == 0.0
+
+
+def test_rate_limit_retry_after_is_whole_seconds() -> None:
+    limiter = RateLimiter(6)  # one every 10 s
+    limiter.check("a", 0.0)
+    assert limiter.check("a", 0.0) == 10.0
+    assert limiter.check("a", 7.5) == 3.0
+
+
+def test_rate_limit_forgets_full_buckets_when_crowded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("receiver.ratelimit.MAX_CLIENTS", 3)
+    limiter = RateLimiter(60)
+    for client in "abc":
+        limiter.check(client, 0.0)
+    limiter.check("d", 100.0)  # a, b, c have refilled by now: forgotten
+    assert set(limiter._buckets) == {"d"}
+
+
+def test_success_is_dispatched() -> None:
+    assert classify(204, {}, "", transient_attempts=1, now=0).kind == "dispatched"
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 410, 422])
+def test_client_errors_fail_at_once_with_the_reason(status: int) -> None:
+    outcome = classify(status, {}, "Not Found", transient_attempts=1, now=0)
+    assert outcome.kind == "failed" and outcome.reason == f"GitHub answered {status}: Not Found"
+
+
+def test_403_without_rate_limit_signs_is_permanent() -> None:
+    assert classify(403, {}, "Resource not accessible by personal access token", transient_attempts=1,
+                    now=0).kind == "failed"
+
+
+@pytest.mark.parametrize("headers, message, wait", [
+    ({"Retry-After": "7"}, "", 7.0),
+    ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "130"}, "API rate limit exceeded", 30.0),
+    ({}, "You have exceeded a secondary rate limit", RATE_LIMIT_DEFAULT_WAIT_S),
+    ({"Retry-After": "999999"}, "", MAX_WAIT_S),
+])
+def test_rate_limits_wait_as_told_and_do_not_count(headers: dict[str, str], message: str, wait: float) -> None:
+    for status in (403, 429):
+        outcome = classify(status, headers, message, transient_attempts=MAX_TRANSIENT_ATTEMPTS + 5, now=100)
+        assert outcome.kind == "retry" and outcome.wait_s == wait and not outcome.counts_towards_giving_up
+
+
+def test_server_errors_back_off_then_give_up() -> None:
+    first = classify(502, {}, "Bad Gateway", transient_attempts=1, now=0)
+    assert first.kind == "retry" and first.wait_s == 1.0 and first.counts_towards_giving_up
+    assert classify(None, {}, "connection refused", transient_attempts=3, now=0).wait_s == 4.0
+    assert classify(503, {"Retry-After": "2"}, "", transient_attempts=5, now=0).wait_s == 2.0
+    last = classify(500, {}, "boom", transient_attempts=MAX_TRANSIENT_ATTEMPTS, now=0)
+    assert last.kind == "failed" and "gave up after" in (last.reason or "") and "boom" in (last.reason or "")
+    assert [backoff_s(n) for n in (1, 2, 3, 10)] == [1.0, 2.0, 4.0, MAX_BACKOFF_S]
+
+
+def test_retry_after_reads_seconds_and_dates() -> None:
+    assert retry_after_s({"retry-after": "3"}, 0) == 3.0
+    assert retry_after_s({"Retry-After": "Thu, 01 Jan 1970 00:01:40 GMT"}, 40.0) == 60.0
+    assert retry_after_s({"Retry-After": "soon"}, 0) is None and retry_after_s({}, 0) is None
+
+
+def test_pacing_follows_dispatch_per_minute_and_slows_when_github_runs_low() -> None:
+    assert pace_s(60, {}, 0) == 1.0
+    assert pace_s(120, {"x-ratelimit-remaining": "4000", "x-ratelimit-reset": "3600"}, 0) == 0.5
+    assert pace_s(60, {"x-ratelimit-remaining": "10", "x-ratelimit-reset": "100"}, 0) == 10.0
+    assert pace_s(60, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "100"}, 40) == 60.0
+
+
+def _brief_json(size: int) -> str:
+    return json.dumps({"task": "t", "brief": "x" * size}, separators=(",", ":"))
+
+
+def test_small_brief_goes_inline_as_valid_json() -> None:
+    body = build_inline("id1", "2026-01-01T00:00:00.000Z", _brief_json(100))
+    assert body is not None
+    assert json.loads(body) == {"event_type": "deploy-brief", "client_payload": {
+        "id": "id1", "accepted_at": "2026-01-01T00:00:00.000Z", "brief": {"task": "t", "brief": "x" * 100}}}
+
+
+def test_brief_near_64kb_goes_by_reference() -> None:
+    sizes = [n for n in range(MAX_PAYLOAD_BYTES - 200, MAX_PAYLOAD_BYTES) if build_inline("i", "a", _brief_json(n))]
+    assert sizes, "some sizes just under the limit still fit"
+    largest = build_inline("i", "a", _brief_json(sizes[-1]))
+    assert largest is not None and len(largest) < MAX_PAYLOAD_BYTES
+    assert build_inline("i", "a", _brief_json(sizes[-1] + 1)) is None
+
+
+def test_reference_carries_url_and_token_only() -> None:
+    token, digest = mint_token()
+    body = json.loads(build_reference("abc", "when", "https://hooks.example.com/", token))
+    assert body["client_payload"] == {"id": "abc", "accepted_at": "when",
+                                      "brief_url": "https://hooks.example.com/briefs/abc/payload", "brief_token": token}
+    assert digest == hash_token(token) and token.encode() not in digest and len(token) >= 40
+    assert mint_token()[0] != token

@@ -168,16 +168,19 @@ async def _success(
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
     })
     await response.prepare(request)
-    await response.write(KEEPALIVE)
-    deadline = time.monotonic() + script.delay
-    while (left := deadline - time.monotonic()) > 0:
-        await asyncio.sleep(min(left, KEEPALIVE_EVERY))
+    try:
         await response.write(KEEPALIVE)
-    for event in answer.chunks():
-        await response.write(b"data: " + json.dumps(event).encode() + b"\n\n")
-    if answer.error is None:
-        await response.write(DONE)
-    await response.write_eof()
+        deadline = time.monotonic() + script.delay
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, KEEPALIVE_EVERY))
+            await response.write(KEEPALIVE)
+        for event in answer.chunks():
+            await response.write(b"data: " + json.dumps(event).encode() + b"\n\n")
+        if answer.error is None:
+            await response.write(DONE)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client aborted the stream: OpenRouter's documented way to cancel
     return response
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -328,6 +329,15 @@ def test_slow_stream_sends_keepalive_comments(openrouter: OpenRouter) -> None:
     openrouter.script({"content": "late", "delay": 1.2})
     comments, events, done = sse_events(chat(openrouter, user("hi", stream=True), stream=True))
     assert len(comments) >= 2 and done and events[0]["choices"][0]["delta"]["content"] == "late"
+
+
+def test_aborted_stream_is_cancelled_cleanly(openrouter: OpenRouter) -> None:
+    openrouter.script({"content": "never read", "delay": 1.0})
+    with chat(openrouter, user("hi", stream=True), stream=True) as r:
+        assert next(r.iter_lines()) == b": OPENROUTER PROCESSING"
+    time.sleep(1.2)  # let the server reach its next write
+    assert chat(openrouter).status_code == 200
+    assert "Traceback" not in openrouter.service.log()
 
 
 def test_builtin_answer_is_cut_at_max_tokens(openrouter: OpenRouter) -> None:

@@ -29,6 +29,7 @@ BY_ID_RE = re.compile(r"getElementById\(\s*[\"'`]([A-Za-z][\w-]*)[\"'`]")
 HTML_ID_RE = re.compile(r"\bid=[\"']([A-Za-z][\w-]*)[\"']")
 HTML_TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S | re.I)
 PARAM_RE = re.compile(r"\?([A-Za-z_][\w-]*)=")
+SECRET_PARAM_RE = re.compile(r"token|key|secret|password", re.I)  # read at run time, never shown on the page
 CSV_NAME_RE = re.compile(r"[\w.-]+\.csv\b")
 HEX_COLOR_RE = re.compile(r"(?:[0-9a-fA-F]{3}){1,2}")
 CONFIG_RE = re.compile(r"const CONFIG = (\{.*?\n\});", re.S)
@@ -95,7 +96,7 @@ def make_plan(prompt: Prompt) -> Plan:
         heading=heading_match.group(1) if heading_match else title,
         brief=prompt.brief,
         ids=ids,
-        params=_unique(PARAM_RE.findall(words)),
+        params=[p for p in _unique(PARAM_RE.findall(words)) if not SECRET_PARAM_RE.search(p)],
         table_ids=table_ids,
         data=data,
         csv_name=data.name if data else (mentioned[0] if mentioned else None),

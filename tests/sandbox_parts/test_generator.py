@@ -210,6 +210,12 @@ def test_title_precedence_and_earlier_checks() -> None:
     assert title('<brief task="t" round="2">\nAdd a footer.\n</brief>\n' + page) == "Published"
 
 
+def test_secret_parameters_are_not_echoed() -> None:
+    prompt = '<brief task="t" round="1">\nUse ?token= and ?user= to call the API.\n</brief>'
+    site = parse_files(generator.answer(prompt))
+    assert "param-user" in site["index.html"] and "token" not in site["index.html"].split("</p>", 1)[1]
+
+
 def test_title_falls_back_to_the_task_name() -> None:
     site = parse_files(generator.answer('<brief task="markdown-to-html-c0ffee1" round="1">\nConvert it.\n</brief>'))
     assert text(dom(site["index.html"]).find(".//title")) == "Markdown To Html"

@@ -37,6 +37,7 @@ from sandbox.runner.results import JobResult, StepResult
 from sandbox.runner.workflow import Job, Step, Workflow, WorkflowError
 
 DEFAULT_JOB_TIMEOUT_MINUTES = 360
+CLEANUP_SECONDS = 300  # what steps that still run after a cancellation (`if: always()`) get, together
 MAX_COMPOSITE_DEPTH = 10
 SHELLS = {
     "bash": ("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "{0}"),
@@ -116,6 +117,11 @@ class _Scope:
         return base if self.names[base] == 1 else f"{base}_{self.names[base]}"
 
 
+def _text(value: Any) -> str:
+    """A YAML scalar as the template it is: strings as written, numbers and booleans as GitHub prints them."""
+    return value if isinstance(value, str) else to_str(value)
+
+
 def _bool(value: Any) -> bool:
     return truthy(value) if not isinstance(value, str) else value.strip().lower() == "true"
 
@@ -131,6 +137,7 @@ class JobRunner:
         self.path_prepends: list[str] = []
         self.background: list[int] = []
         self.deadline: float | None = None
+        self.cleanup_deadline: float | None = None  # set when the job is cancelled
         self.timeout_minutes: float = DEFAULT_JOB_TIMEOUT_MINUTES
         self.active: list[StepResult] = []  # the step being run and the composite steps around it
         self.resolved: dict[str, ActionDefinition | Builtin] = {}
@@ -173,6 +180,7 @@ class JobRunner:
         else:
             return False
         self.status = "cancelled"
+        self.cleanup_deadline = now + CLEANUP_SECONDS
         return True
 
     def scope_status(self, scope: _Scope) -> str:
@@ -245,12 +253,10 @@ class JobRunner:
             ev = Evaluator({"github": self.github(), "secrets": self.state.secrets, "inputs": self.state.inputs,
                             "vars": self.state.vars})
             for key, value in self.state.workflow.env.items():
-                self.env[str(key)] = ev.interpolate_str(to_str(value) if not isinstance(value, str) else value,
-                                                        f"env.{key}")
+                self.env[str(key)] = ev.interpolate_str(_text(value), f"env.{key}")
             ev = Evaluator(self.contexts(_Scope(), self.env))
             for key, value in dict(self.job.get("env") or {}).items():
-                self.env[str(key)] = ev.interpolate_str(value if isinstance(value, str) else to_str(value),
-                                                        f"jobs.{self.job.id}.env.{key}")
+                self.env[str(key)] = ev.interpolate_str(_text(value), f"jobs.{self.job.id}.env.{key}")
             raw_timeout = self.job.get("timeout-minutes")
             if raw_timeout is not None:
                 self.timeout_minutes = self.minutes(ev, raw_timeout, "timeout-minutes")
@@ -282,7 +288,7 @@ class JobRunner:
         ev = self.evaluator(top, self.env)
         for name, template in raw.items():
             try:
-                value = ev.interpolate_str(str(template), f"outputs.{name}")
+                value = ev.interpolate_str(_text(template), f"outputs.{name}")
             except ExpressionError as exc:
                 self.error(f"jobs.{self.job.id}.outputs.{name}: {exc}")
                 self.status = "failure"
@@ -321,13 +327,13 @@ class JobRunner:
         try:
             ev = self.evaluator(scope, {**self.env, **own_env}, status=True, name=result.context_name)
             for key, value in dict(step.get("env") or {}).items():
-                own_env[str(key)] = ev.interpolate_str(value if isinstance(value, str) else to_str(value), f"env.{key}")
+                own_env[str(key)] = ev.interpolate_str(_text(value), f"env.{key}")
             ev = self.evaluator(scope, {**self.env, **own_env}, status=True, name=result.context_name)
             if not ev.condition(step.get("if")):
                 self.emit(f"Skipping step '{result.name}': if: {step.get('if', 'success()')} was false")
                 return "skipped", False
             if step.get("name") is not None:
-                result.name = ev.interpolate_str(str(step.get("name")), "name")
+                result.name = ev.interpolate_str(_text(step.get("name")), "name")
             raw_coe = step.get("continue-on-error", False)
             continue_on_error = _bool(ev.interpolate(raw_coe) if isinstance(raw_coe, str) else raw_coe)
             timeout = None
@@ -432,10 +438,11 @@ class JobRunner:
             for out in processor.feed(line):
                 self.emit(out)
 
-        # after a cancellation, steps that still run (`if: always()`) get their own time, not the spent job's
+        # after a cancellation, steps that still run (`if: always()`) share a cleanup period, not the spent job time
         cancelled = self.status == "cancelled"
         handle = RunHandle() if cancelled else self.state.handle
-        deadlines = [d for d in (None if cancelled else self.deadline, self.state.deadline) if d is not None]
+        job_deadline = self.cleanup_deadline if cancelled else self.deadline
+        deadlines = [d for d in (job_deadline, self.state.deadline) if d is not None]
         step_deadline = time.monotonic() + timeout * 60 if timeout is not None else None
         if step_deadline is not None:
             deadlines.append(step_deadline)
@@ -502,7 +509,7 @@ class JobRunner:
             if ref.kind == "remote":
                 self.resolved[ref.uses] = action
         with_values = {
-            str(k): ev.interpolate_str(v if isinstance(v, str) else to_str(v), f"with.{k}")
+            str(k): ev.interpolate_str(_text(v), f"with.{k}")
             for k, v in dict(step.get("with") or {}).items()
         }
         self.emit(f"##[group]{result.name}")
@@ -548,8 +555,7 @@ class JobRunner:
             if name in with_values:
                 inputs[name] = with_values[name]
             elif default is not None:
-                text = default if isinstance(default, str) else to_str(default)
-                inputs[name] = defaults.interpolate_str(text, f"inputs.{name}.default")
+                inputs[name] = defaults.interpolate_str(_text(default), f"inputs.{name}.default")
         inputs.update({k: with_values[k] for k in unexpected})
         inner.inputs = inputs
         for step in action.steps:
@@ -557,10 +563,8 @@ class JobRunner:
             result.steps.append(self.run_step(step, inner))
         ev = Evaluator(self.contexts(inner, {**self.env, **inner.env}))
         for name, spec in action.outputs.items():
-            value = spec["value"]
             try:
-                result.outputs[name] = ev.interpolate_str(value if isinstance(value, str) else to_str(value),
-                                                          f"outputs.{name}.value")
+                result.outputs[name] = ev.interpolate_str(_text(spec["value"]), f"outputs.{name}.value")
             except ExpressionError as exc:
                 self.error(f"{ref.uses}: {exc}")
                 inner.status = "failure"

@@ -21,11 +21,20 @@ from typing import Any
 from sandbox.runner.actions import ActionResolver
 from sandbox.runner.commands import Masker
 from sandbox.runner.concurrency import ConcurrencyRegistry, RunHandle
-from sandbox.runner.event import Repository, event_from_dispatch, event_ref, inputs_context
+from sandbox.runner.event import Repository, event_from_dispatch, event_ref, inputs_context, repository_dispatch
 from sandbox.runner.execute import JobRunner, RunState
 from sandbox.runner.expressions import Evaluator, ExpressionError, truthy
 from sandbox.runner.results import JobResult, RunResult
-from sandbox.runner.workflow import Concurrency, Workflow, WorkflowError, find_workflows, job_order, load_workflow
+from sandbox.runner.workflow import (
+    Concurrency,
+    Workflow,
+    WorkflowError,
+    find_workflows,
+    job_order,
+    load_workflow,
+    read_triggers,
+    triggered,
+)
 
 # What a step inherits from this process when no `env` is given: enough to find tools, never our own secrets.
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "SHELL", "TMPDIR",
@@ -63,8 +72,13 @@ class RunOptions:
 
 
 def workflows_for_event(repo_dir: Path, event_name: str, payload: Mapping[str, Any]) -> list[str]:
-    """The workflow files of `repo_dir` that this event starts, as GitHub picks them."""
-    return [p for p in find_workflows(repo_dir) if load_workflow(repo_dir, p).triggered_by(event_name, payload)]
+    """The workflow files of `repo_dir` that this event starts, as GitHub picks them (by their `on:` alone)."""
+    found = []
+    for path in find_workflows(repo_dir):
+        triggers = read_triggers(repo_dir, path)
+        if triggers is not None and triggered(triggers, path, event_name, payload):
+            found.append(path)
+    return found
 
 
 def run_dispatch(
@@ -84,15 +98,12 @@ def run_dispatch(
         if not paths:
             raise WorkflowError(f"workflow_dispatch: no workflow {wanted!r} in {repo_dir}/.github/workflows")
     else:
-        paths = find_workflows(repo_dir)
+        probe = repository_dispatch(repo, str(record.get("event_type") or ""), record.get("client_payload"), "probe")
+        paths = workflows_for_event(repo_dir, "repository_dispatch", probe)
     results = []
     for path in paths:
-        workflow = load_workflow(repo_dir, path)
-        event_name, payload = event_from_dispatch(record, repo, workflow)
-        if workflow.triggered_by(event_name, payload):
-            results.append(run_workflow(repo_dir, path, event_name, payload, options=replace(opts)))
-        elif record.get("kind") == "workflow_dispatch":
-            raise NotTriggered(f"{path} has no 'on: workflow_dispatch'")
+        event_name, payload = event_from_dispatch(record, repo, load_workflow(repo_dir, path))
+        results.append(run_workflow(repo_dir, path, event_name, payload, options=replace(opts)))
     return results
 
 

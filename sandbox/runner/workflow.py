@@ -55,7 +55,7 @@ EVENTS = frozenset((
     "release", "repository_dispatch", "schedule", "status", "watch", "workflow_call", "workflow_dispatch",
     "workflow_run",
 ))
-_REF_FILTERS = ("branches", "branches-ignore", "tags", "tags-ignore", "paths", "paths-ignore")
+_REF_FILTERS = ("branches", "branches-ignore", "tags", "tags-ignore")
 
 PERMISSION_SCOPES = (
     "actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token", "issues", "models",
@@ -140,24 +140,77 @@ class Workflow:
         return dict((self.triggers.get("workflow_dispatch") or {}).get("inputs") or {})
 
     def triggered_by(self, event_name: str, payload: Mapping[str, Any]) -> bool:
-        """Whether GitHub would start a run of this workflow for the event (`types` honoured)."""
-        if event_name not in self.triggers:
-            return False
-        spec = self.triggers[event_name]
-        types = spec.get("types")
-        if types is not None:
-            wanted = [types] if isinstance(types, str) else list(types)
-            if payload.get("action") not in wanted:
-                return False
-        filters = [k for k in _REF_FILTERS if k in spec]
-        if filters:
-            raise Unsupported(f"{self.path}: on.{event_name}.{filters[0]}: filters are not supported here")
-        return True
+        return triggered(self.triggers, self.path, event_name, payload)
 
     def job_permissions(self, job: Job) -> dict[str, str]:
         """The GITHUB_TOKEN scopes the job gets: job-level, else workflow-level, else the restricted default."""
         chosen = job.permissions if job.permissions is not None else self.permissions
         return dict(DEFAULT_PERMISSIONS) if chosen is None else {**chosen, "metadata": "read"}
+
+
+def triggered(
+    triggers: Mapping[str, Mapping[str, Any]], path: str, event_name: str, payload: Mapping[str, Any]
+) -> bool:
+    """Whether GitHub would start a run for the event (`types` honoured)."""
+    if event_name not in triggers:
+        return False
+    spec = triggers[event_name]
+    types = spec.get("types")
+    if types is not None:
+        wanted = [types] if isinstance(types, str) else list(types)
+        if payload.get("action") not in wanted:
+            return False
+    paths = [k for k in ("paths", "paths-ignore") if k in spec]
+    if paths:
+        raise Unsupported(f"{path}: on.{event_name}.{paths[0]}: path filters are not supported here")
+    if not any(k in spec for k in _REF_FILTERS):
+        return True
+    if event_name.startswith("pull_request"):
+        ref = "refs/heads/" + str(((payload.get("pull_request") or {}).get("base") or {}).get("ref", ""))
+    else:
+        ref = str(payload.get("ref") or "")
+    kind, name = ("tags", ref[len("refs/tags/"):]) if ref.startswith("refs/tags/") else (
+        "branches", ref.removeprefix("refs/heads/"))
+    if kind not in spec and f"{kind}-ignore" not in spec:
+        return False  # filters only for the other kind of ref: this one does not run it
+    if f"{kind}-ignore" in spec:
+        return not any(_glob(p).match(name) for p in _patterns(spec[f"{kind}-ignore"]))
+    matched = False
+    for pattern in _patterns(spec[kind]):
+        if pattern.startswith("!"):
+            matched = matched and not _glob(pattern[1:]).match(name)
+        elif _glob(pattern).match(name):
+            matched = True
+    return matched
+
+
+def _patterns(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value or []]
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """GitHub's filter patterns: `*` stays within a path segment, `**` crosses them, `?`/`+` repeat the previous
+    character, `[...]` is a character class."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c in "?+":
+            out.append(c)
+        elif c == "[" and "]" in pattern[i:]:
+            end = pattern.index("]", i)
+            out.append(pattern[i:end + 1])
+            i = end + 1
+            continue
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
@@ -295,6 +348,16 @@ def parse_workflow(raw: Any, path: str) -> Workflow:
 def load_workflow(repo_dir: Path, workflow_path: str) -> Workflow:
     """Read `workflow_path` (relative to `repo_dir`, e.g. `.github/workflows/deploy.yml`)."""
     return parse_workflow(load_yaml(repo_dir / workflow_path), workflow_path)
+
+
+def read_triggers(repo_dir: Path, workflow_path: str) -> dict[str, dict[str, Any]] | None:
+    """Only the `on:` of a workflow file (None when unreadable), so one broken or unsupported workflow does not
+    stop the others from being matched, as on GitHub."""
+    try:
+        raw = load_yaml(repo_dir / workflow_path)
+        return parse_triggers(raw.get("on") if isinstance(raw, Mapping) else None, workflow_path)
+    except WorkflowError:
+        return None
 
 
 def find_workflows(repo_dir: Path) -> list[str]:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from sandbox.runner import WorkflowError, event_from_dispatch, load_workflow
+from sandbox.runner import WorkflowError, event_from_dispatch, load_workflow, workflows_for_event
 from sandbox.runner.actions import parse_uses
 from sandbox.runner.commands import EnvFileError, Masker, OutputProcessor, parse_command, parse_env_file
-from sandbox.runner.workflow import Unsupported, parse_workflow
+from sandbox.runner.workflow import Unsupported, parse_workflow, triggered
 
 FIXTURES = Path(__file__).parent / "fixtures" / "repo"
 
@@ -22,6 +22,41 @@ def test_on_is_read_as_a_key_and_yes_stays_a_string(tmp_path: Path) -> None:
     assert set(workflow.triggers) == {"push", "workflow_dispatch"}
     assert workflow.env == {"A": "yes", "B": "on"}
     assert workflow.name == "w.yml"
+
+
+def test_unrunnable_workflows_fail_alone() -> None:
+    with pytest.raises(Unsupported, match="matrix jobs are not supported"):
+        load_workflow(FIXTURES, ".github/workflows/ci.yml")
+    with pytest.raises(WorkflowError, match="invalid YAML"):
+        load_workflow(FIXTURES, ".github/workflows/broken.yml")
+    # neither stops the other workflows from being matched
+    assert workflows_for_event(FIXTURES, "push", {"ref": "refs/heads/main"}) == [".github/workflows/ci.yml"]
+    assert ".github/workflows/broken.yml" not in workflows_for_event(FIXTURES, "workflow_dispatch", {})
+
+
+@pytest.mark.parametrize(
+    ("spec", "ref", "expected"),
+    [
+        ({"branches": ["main"]}, "refs/heads/main", True),
+        ({"branches": ["main"]}, "refs/heads/mainline", False),
+        ({"branches": ["releases/*"]}, "refs/heads/releases/v1", True),
+        ({"branches": ["releases/*"]}, "refs/heads/releases/v1/fix", False),
+        ({"branches": ["releases/**", "!releases/**-alpha"]}, "refs/heads/releases/v1/x-alpha", False),
+        ({"branches": ["releases/**", "!releases/**-alpha"]}, "refs/heads/releases/v1/x", True),
+        ({"branches-ignore": ["dependabot/**"]}, "refs/heads/dependabot/pip/x", False),
+        ({"branches-ignore": ["dependabot/**"]}, "refs/heads/main", True),
+        ({"branches": ["main"]}, "refs/tags/v1", False),
+        ({"tags": ["v[0-9]+"]}, "refs/tags/v12", True),
+        ({"tags": ["v[0-9]+"]}, "refs/heads/main", False),
+    ],
+)
+def test_push_ref_filters(spec: dict, ref: str, expected: bool) -> None:
+    assert triggered({"push": spec}, "w.yml", "push", {"ref": ref}) is expected
+
+
+def test_path_filters_are_unsupported() -> None:
+    with pytest.raises(Unsupported, match="path filters"):
+        triggered({"push": {"paths": ["src/**"]}}, "w.yml", "push", {"ref": "refs/heads/main"})
 
 
 def test_deploy_fixture_triggers_permissions_concurrency() -> None:

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 SPEC_PATH = Path(__file__).with_name("openapi-subset.json")
 GENERIC_STATUSES = frozenset({400, 401, 403, 404, 429, 500, 502, 503})
 OPTIONAL_HEADERS = frozenset({"link"})
+# Answers api.github.com gives that its description omits; checked as error bodies like the generic ones.
+UNDOCUMENTED = frozenset({
+    # "No ref found for: X", "Workflow does not have 'workflow_dispatch' trigger", too many inputs.
+    ("actions/create-workflow-dispatch", 422),
+})
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ class Spec:
         lower = {k.lower() for k in headers}
         media = headers.get("Content-Type", "").split(";", 1)[0].strip()
         if code not in op.responses:
-            if status not in GENERIC_STATUSES:
+            if status not in GENERIC_STATUSES and (op.operation_id, status) not in UNDOCUMENTED:
                 return [f"status {status} is not listed for {op.operation_id}"]
             return self._check_json(self._error_validator, body, f"{status} body")
         problems: list[str] = []

@@ -7,6 +7,7 @@ so `git clone` (served by `git http-backend`) sees the same history the API show
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich.errors import NotTreeError
-from dulwich.objects import Blob, Commit, ShaFile, Tree, check_hexsha
+from dulwich.objects import Blob, Commit, ShaFile, Tree
 from dulwich.refs import check_ref_format
 from dulwich.repo import Repo
 
@@ -24,6 +25,7 @@ MODE_TREE = 0o040000
 MODE_LINK = 0o120000
 MODE_SUBMODULE = 0o160000
 MODES = {"100644": MODE_FILE, "100755": MODE_EXEC, "040000": MODE_TREE, "120000": MODE_LINK, "160000": MODE_SUBMODULE}
+_HEX_SHA = re.compile(r"[0-9a-f]{40}")
 TYPE_OF_MODE = {MODE_FILE: "blob", MODE_EXEC: "blob", MODE_LINK: "blob", MODE_TREE: "tree", MODE_SUBMODULE: "commit"}
 
 
@@ -82,10 +84,11 @@ class GitRepo:
 
     # objects -------------------------------------------------------------------------------------------------
     def get(self, sha: str) -> ShaFile | None:
+        if not _HEX_SHA.fullmatch(sha):
+            return None
         try:
-            check_hexsha(sha, "bad sha")
             return self.store[sha.encode()]
-        except (KeyError, ValueError):
+        except KeyError:
             return None
 
     def get_blob(self, sha: str) -> Blob | None:

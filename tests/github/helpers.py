@@ -9,10 +9,11 @@ import requests
 from tests.conftest import GitHub
 
 
-def call(gh: GitHub, method: str, path: str, token: str | None = None, **kw: object) -> requests.Response:
+def call(gh: GitHub, method: str, path: str, token: str | None = None, headers: dict[str, str] | None = None,
+         **kw: object) -> requests.Response:
     """One REST call as `token` (default: the first user's); `token=""` sends no credentials."""
     token = gh.token if token is None else token
-    headers = {"Authorization": f"token {token}"} if token else {}
+    headers = {**({"Authorization": f"token {token}"} if token else {}), **(headers or {})}
     return requests.request(method, f"{gh.url}{path}", headers=headers, timeout=10, **kw)  # type: ignore[arg-type]
 
 

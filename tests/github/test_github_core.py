@@ -10,84 +10,84 @@ from tests.conftest import GitHub
 from tests.github.helpers import call, make_repo
 
 
-def test_authentication_and_user(github: GitHub) -> None:
-    missing = call(github, "GET", "/user", token="")
+def test_authentication_and_user(gh: GitHub) -> None:
+    missing = call(gh, "GET", "/user", token="")
     assert missing.status_code == 401
     assert missing.json()["message"] == "Requires authentication"
-    wrong = call(github, "GET", "/user", token="nope")
+    wrong = call(gh, "GET", "/user", token="nope")
     assert wrong.status_code == 401
     assert wrong.json()["message"] == "Bad credentials"
     assert wrong.json()["documentation_url"].startswith("https://docs.github.com/")
-    bearer = requests.get(f"{github.url}/user", headers={"Authorization": "Bearer other-token"}, timeout=10)
+    bearer = requests.get(f"{gh.url}/user", headers={"Authorization": "Bearer other-token"}, timeout=10)
     assert bearer.json()["login"] == "other"
-    me = call(github, "GET", "/user")
+    me = call(gh, "GET", "/user")
     assert me.status_code == 200
     assert me.json()["login"] == "sandbox"
 
 
-def test_create_repository_with_initial_commit(github: GitHub) -> None:
-    repo = make_repo(github, "my site!", description="A demo")
+def test_create_repository_with_initial_commit(gh: GitHub) -> None:
+    repo = make_repo(gh, "my site!", description="A demo")
     assert repo["name"] == "my-site-"  # GitHub replaces characters outside [A-Za-z0-9._-] with '-'
     assert repo["full_name"] == "sandbox/my-site-"
-    assert repo["clone_url"] == f"{github.server_url}/sandbox/my-site-.git"
-    assert repo["html_url"] == f"{github.server_url}/sandbox/my-site-"
+    assert repo["clone_url"] == f"{gh.server_url}/sandbox/my-site-.git"
+    assert repo["html_url"] == f"{gh.server_url}/sandbox/my-site-"
     assert repo["default_branch"] == "main"
-    got = call(github, "GET", "/repos/sandbox/MY-SITE-")  # names are case-insensitive
+    got = call(gh, "GET", "/repos/sandbox/MY-SITE-")  # names are case-insensitive
     assert got.status_code == 200
     assert got.json()["id"] == repo["id"]
-    commits = call(github, "GET", "/repos/sandbox/my-site-/commits").json()
+    commits = call(gh, "GET", "/repos/sandbox/my-site-/commits").json()
     assert [c["commit"]["message"] for c in commits] == ["Initial commit"]
-    readme = call(github, "GET", "/repos/sandbox/my-site-/contents/README.md").json()
+    readme = call(gh, "GET", "/repos/sandbox/my-site-/contents/README.md").json()
     assert readme["encoding"] == "base64"
 
 
-def test_repository_name_rules(github: GitHub) -> None:
-    make_repo(github, "taken")
-    again = call(github, "POST", "/user/repos", json={"name": "Taken"})
+def test_repository_name_rules(gh: GitHub) -> None:
+    make_repo(gh, "taken")
+    again = call(gh, "POST", "/user/repos", json={"name": "Taken"})
     assert again.status_code == 422
     body = again.json()
     assert body["message"] == "Repository creation failed."
     assert body["errors"][0]["message"] == "name already exists on this account"
-    too_long = call(github, "POST", "/user/repos", json={"name": "x" * 101})
+    too_long = call(gh, "POST", "/user/repos", json={"name": "x" * 101})
     assert too_long.status_code == 422
-    missing = call(github, "POST", "/user/repos", json={"private": True})
+    missing = call(gh, "POST", "/user/repos", json={"private": True})
     assert missing.status_code == 422
-    wrong_type = call(github, "POST", "/user/repos", json={"name": 5})
+    wrong_type = call(gh, "POST", "/user/repos", json={"name": 5})
     assert wrong_type.status_code == 422
-    malformed = call(github, "POST", "/user/repos", data=b"{not json")
+    malformed = call(gh, "POST", "/user/repos", data=b"{not json")
     assert malformed.status_code == 400
     assert malformed.json()["message"] == "Problems parsing JSON"
 
 
-def test_update_and_delete_repository(github: GitHub) -> None:
-    make_repo(github, "old")
-    patched = call(github, "PATCH", "/repos/sandbox/old", json={"description": "d", "homepage": None, "name": "new"})
+def test_update_and_delete_repository(gh: GitHub) -> None:
+    make_repo(gh, "old")
+    patched = call(gh, "PATCH", "/repos/sandbox/old", json={"description": "d", "homepage": None, "name": "new"})
     assert patched.status_code == 200
     assert patched.json()["full_name"] == "sandbox/new"
-    assert call(github, "GET", "/repos/sandbox/old").status_code == 404
-    assert call(github, "GET", "/repos/sandbox/new").json()["description"] == "d"
-    assert call(github, "DELETE", "/repos/sandbox/new").status_code == 204
-    gone = call(github, "GET", "/repos/sandbox/new")
+    assert call(gh, "GET", "/repos/sandbox/old").status_code == 404
+    assert call(gh, "GET", "/repos/sandbox/new").json()["description"] == "d"
+    assert call(gh, "DELETE", "/repos/sandbox/new").status_code == 204
+    gone = call(gh, "GET", "/repos/sandbox/new")
     assert gone.status_code == 404
     assert gone.json()["message"] == "Not Found"
 
 
-def test_repository_dispatch_validation(github: GitHub) -> None:
-    make_repo(github, "target")
+def test_repository_dispatch_validation(gh: GitHub) -> None:
+    make_repo(gh, "target")
     path = "/repos/sandbox/target/dispatches"
-    ok = call(github, "POST", path, json={"event_type": "deploy-brief", "client_payload": {"id": 1}})
+    ok = call(gh, "POST", path, json={"event_type": "deploy-brief", "client_payload": {"id": 1}})
     assert ok.status_code == 204
     assert ok.content == b""
     eleven = {f"k{i}": i for i in range(11)}
-    assert call(github, "POST", path, json={"event_type": "e", "client_payload": eleven}).status_code == 422
+    assert call(gh, "POST", path, json={"event_type": "e", "client_payload": eleven}).status_code == 422
     big = {"brief": "x" * (64 * 1024)}
-    assert call(github, "POST", path, json={"event_type": "e", "client_payload": big}).status_code == 422
-    assert call(github, "POST", path, json={"event_type": "e" * 101}).status_code == 422
-    assert call(github, "POST", path, json={"event_type": ""}).status_code == 422
-    assert call(github, "POST", path, json={"client_payload": {}}).status_code == 422
-    assert call(github, "POST", path, json={"event_type": "e", "client_payload": [1]}).status_code == 422
-    assert call(github, "POST", "/repos/sandbox/nope/dispatches", json={"event_type": "e"}).status_code == 404
-    records = github.sandbox("GET", "dispatches").json()
+    assert call(gh, "POST", path, json={"event_type": "e", "client_payload": big}).status_code == 422
+    assert call(gh, "POST", path, json={"event_type": "e" * 101}).status_code == 422
+    assert call(gh, "POST", path, json={"event_type": ""}).status_code == 422
+    assert call(gh, "POST", path, json={"client_payload": {}}).status_code == 422
+    assert call(gh, "POST", path, json={"event_type": "e", "client_payload": [1]}).status_code == 422
+    assert call(gh, "POST", "/repos/sandbox/nope/dispatches", json={"event_type": "e"}).status_code == 404
+    records = gh.sandbox("GET", "dispatches").json()
     assert len(records) == 1
     assert records[0]["kind"] == "repository_dispatch"
     assert records[0]["event_type"] == "deploy-brief"
@@ -95,63 +95,63 @@ def test_repository_dispatch_validation(github: GitHub) -> None:
     assert records[0]["sender"] == "sandbox"
 
 
-def test_rate_limit_headers_and_endpoint(github: GitHub) -> None:
-    first = call(github, "GET", "/user")
-    second = call(github, "GET", "/user")
+def test_rate_limit_headers_and_endpoint(gh: GitHub) -> None:
+    first = call(gh, "GET", "/user")
+    second = call(gh, "GET", "/user")
     for key in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-used"):
         assert key in first.headers
     assert first.headers["x-ratelimit-resource"] == "core"
     assert int(second.headers["x-ratelimit-used"]) == int(first.headers["x-ratelimit-used"]) + 1
-    limits = call(github, "GET", "/rate_limit")
-    again = call(github, "GET", "/rate_limit")
+    limits = call(gh, "GET", "/rate_limit")
+    again = call(gh, "GET", "/rate_limit")
     assert limits.json()["rate"]["used"] == again.json()["rate"]["used"]  # not counted
     assert limits.json()["resources"]["core"]["limit"] == 5000
 
 
-def test_requests_log_and_info(github: GitHub) -> None:
-    info = github.sandbox("GET", "info").json()
+def test_requests_log_and_info(gh: GitHub) -> None:
+    info = gh.sandbox("GET", "info").json()
     assert {u["login"] for u in info["users"]} == {"sandbox", "other"}
-    assert info["api_url"] == github.url
-    github.sandbox("DELETE", "requests")
-    make_repo(github, "logged")
-    call(github, "GET", "/repos/sandbox/logged", token="bad")
-    log = github.sandbox("GET", "requests").json()
+    assert info["api_url"] == gh.url
+    gh.sandbox("DELETE", "requests")
+    make_repo(gh, "logged")
+    call(gh, "GET", "/repos/sandbox/logged", token="bad")
+    log = gh.sandbox("GET", "requests").json()
     assert [(r["route"], r["status"], r["user"]) for r in log] == [
         ("POST /user/repos", 201, "sandbox"), ("GET /repos/{owner}/{repo}", 401, None),
     ]
 
 
-def test_faults_reach_the_client(github: GitHub) -> None:
-    make_repo(github, "f")
-    armed = github.sandbox("POST", "faults", json={"route": "GET /repos/{owner}/{repo}", "status": 502, "count": 2})
+def test_faults_reach_the_client(gh: GitHub) -> None:
+    make_repo(gh, "f")
+    armed = gh.sandbox("POST", "faults", json={"route": "GET /repos/{owner}/{repo}", "status": 502, "count": 2})
     assert armed.status_code == 201
-    assert len(github.sandbox("GET", "faults").json()) == 1
-    assert call(github, "GET", "/repos/sandbox/f").status_code == 502
-    assert call(github, "GET", "/repos/sandbox/f").status_code == 502
-    assert call(github, "GET", "/repos/sandbox/f").status_code == 200
-    github.sandbox("POST", "faults", json={"path": "/user", "status": 429, "headers": {"Retry-After": "1"}})
-    limited = call(github, "GET", "/user")
+    assert len(gh.sandbox("GET", "faults").json()) == 1
+    assert call(gh, "GET", "/repos/sandbox/f").status_code == 502
+    assert call(gh, "GET", "/repos/sandbox/f").status_code == 502
+    assert call(gh, "GET", "/repos/sandbox/f").status_code == 200
+    gh.sandbox("POST", "faults", json={"path": "/user", "status": 429, "headers": {"Retry-After": "1"}})
+    limited = call(gh, "GET", "/user")
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "1"
     assert "secondary rate limit" in limited.json()["message"]
-    github.sandbox("POST", "faults", json={"route": "GET /user", "status": 403})
-    forbidden = call(github, "GET", "/user")
+    gh.sandbox("POST", "faults", json={"route": "GET /user", "status": 403})
+    forbidden = call(gh, "GET", "/user")
     assert forbidden.status_code == 403
     assert "secondary rate limit" in forbidden.json()["message"]
-    github.sandbox("POST", "faults", json={"route": "GET /user", "status": 500, "body": {"message": "boom"}})
-    assert call(github, "GET", "/user").json() == {"message": "boom"}
-    github.sandbox("POST", "faults", json={"route": "GET /user", "delay": 0.2})
-    assert call(github, "GET", "/user").status_code == 200
-    github.sandbox("POST", "faults", json={"route": "GET /user", "status": 500, "count": 5})
-    assert github.sandbox("DELETE", "faults").status_code == 204
-    assert call(github, "GET", "/user").status_code == 200
-    bad = github.sandbox("POST", "faults", json={"route": "GET /user"})
+    gh.sandbox("POST", "faults", json={"route": "GET /user", "status": 500, "body": {"message": "boom"}})
+    assert call(gh, "GET", "/user").json() == {"message": "boom"}
+    gh.sandbox("POST", "faults", json={"route": "GET /user", "delay": 0.2})
+    assert call(gh, "GET", "/user").status_code == 200
+    gh.sandbox("POST", "faults", json={"route": "GET /user", "status": 500, "count": 5})
+    assert gh.sandbox("DELETE", "faults").status_code == 204
+    assert call(gh, "GET", "/user").status_code == 200
+    bad = gh.sandbox("POST", "faults", json={"route": "GET /user"})
     assert bad.status_code == 400
     assert "status" in bad.json()["error"]
 
 
-def test_bad_bodies_never_cause_a_server_error(github: GitHub) -> None:
-    make_repo(github, "fuzz")
+def test_bad_bodies_never_cause_a_server_error(gh: GitHub) -> None:
+    make_repo(gh, "fuzz")
     bodies = [b"", b"null", b"[]", b"123", b'"s"', b"{", b'{"name": null}', b'{"tree": "x"}', b'{"tree": [1]}',
               b'{"tree": [{"path": "/a", "mode": "100644", "content": "x"}]}', b'{"sha": 5, "force": "yes"}',
               b'{"content": "***", "encoding": "base64", "message": "m"}', b"\xff\xfe",
@@ -164,9 +164,9 @@ def test_bad_bodies_never_cause_a_server_error(github: GitHub) -> None:
              ("POST", "/repos/sandbox/fuzz/actions/workflows/deploy.yml/dispatches")]
     for method, path in paths:
         for body in bodies:
-            r = call(github, method, path, data=body)
+            r = call(gh, method, path, data=body)
             assert r.status_code < 500, (method, path, body, r.status_code, r.text)
             if r.status_code >= 400:
                 assert "message" in r.json()
-    assert call(github, "GET", "/no/such/route/here").status_code == 404
-    assert call(github, "DELETE", "/user").status_code == 404
+    assert call(gh, "GET", "/no/such/route/here").status_code == 404
+    assert call(gh, "DELETE", "/user").status_code == 404

@@ -1,0 +1,119 @@
+"""Who may do what: a second user, private repositories, organizations, rate limits, workflow dispatch and runs."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from pathlib import Path
+
+from tests.conftest import GitHub, Services, start_github
+from tests.github.helpers import call, make_repo
+
+WORKFLOW = b"on:\n  workflow_dispatch:\n    inputs:\n      brief: {}\njobs: {}\n"
+
+
+def test_other_user_cannot_write(gh: GitHub) -> None:
+    make_repo(gh, "mine")
+    other = gh.other_token
+    seen = call(gh, "GET", "/repos/sandbox/mine", other)
+    assert seen.status_code == 200
+    assert seen.json()["permissions"]["push"] is False
+    head = call(gh, "GET", "/repos/sandbox/mine/git/ref/heads/main", other).json()["object"]["sha"]
+    for method, path, body in [
+        ("PUT", "contents/x.txt", {"message": "m", "content": "eA=="}),
+        ("POST", "git/blobs", {"content": "x"}),
+        ("POST", "git/refs", {"ref": "refs/heads/evil", "sha": head}),
+        ("PATCH", "git/refs/heads/main", {"sha": head, "force": True}),
+        ("POST", "dispatches", {"event_type": "e"}),
+        ("POST", "pages", {"source": {"branch": "main"}}),
+    ]:
+        answer = call(gh, method, f"/repos/sandbox/mine/{path}", other, json=body)
+        assert answer.status_code == 404, (path, answer.status_code)
+        assert answer.json()["message"] == "Not Found"
+    for method in ("PATCH", "DELETE"):
+        answer = call(gh, method, "/repos/sandbox/mine", other, json={"description": "x"})
+        assert answer.status_code == 403
+        assert answer.json()["message"] == "Must have admin rights to Repository."
+    assert call(gh, "GET", "/repos/sandbox/mine").status_code == 200
+
+
+def test_private_repository_is_invisible_to_others(gh: GitHub, tmp_path: Path) -> None:
+    repo = make_repo(gh, "secret", private=True)
+    assert repo["private"] is True
+    assert repo["visibility"] == "private"
+    assert call(gh, "GET", "/repos/sandbox/secret", gh.other_token).status_code == 404
+    assert call(gh, "GET", "/repos/sandbox/secret/contents/README.md", gh.other_token).status_code == 404
+    anonymous = subprocess.run(["git", "clone", "-q", repo["clone_url"], str(tmp_path / "a")], capture_output=True,
+                               env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"})
+    assert anonymous.returncode != 0
+    with_token = repo["clone_url"].replace("http://", f"http://x-access-token:{gh.token}@")
+    subprocess.run(["git", "clone", "-q", with_token, str(tmp_path / "b")], check=True, capture_output=True)
+    assert (tmp_path / "b" / "README.md").read_text() == "# secret\n"
+
+
+def test_workflow_dispatch_and_runs(gh: GitHub) -> None:
+    make_repo(gh, "wf")
+    put = call(gh, "PUT", "/repos/sandbox/wf/contents/.github/workflows/deploy.yml",
+               json={"message": "wf", "content": base64.b64encode(WORKFLOW).decode()})
+    assert put.status_code == 201
+    path = "/repos/sandbox/wf/actions/workflows/deploy.yml/dispatches"
+    assert call(gh, "POST", path, json={"ref": "main", "inputs": {"brief": "{}"}}).status_code == 204
+    detailed = call(gh, "POST", path, json={"ref": "main", "return_run_details": True})
+    assert detailed.status_code == 200
+    run_id = detailed.json()["workflow_run_id"]
+    assert call(gh, "POST", path, json={"inputs": {}}).status_code == 422
+    assert call(gh, "POST", path, json={"ref": "nope"}).status_code == 422
+    many = {f"i{n}": "x" for n in range(26)}
+    assert call(gh, "POST", path, json={"ref": "main", "inputs": many}).status_code == 422
+    assert call(gh, "POST", "/repos/sandbox/wf/actions/workflows/other.yml/dispatches",
+                json={"ref": "main"}).status_code == 404
+    records = [d for d in gh.sandbox("GET", "dispatches").json() if d["repo"] == "wf"]
+    assert [(d["kind"], d["ref"], d["inputs"]) for d in records] == [
+        ("workflow_dispatch", "main", {"brief": "{}"}), ("workflow_dispatch", "main", {})]
+    assert records[1]["run_id"] == run_id
+
+    registered = gh.sandbox("POST", "runs", json={"owner": "sandbox", "repo": "wf", "event": "repository_dispatch",
+                                                   "status": "in_progress", "head_branch": "main"})
+    assert registered.status_code == 201
+    new_id = registered.json()["id"]
+    assert gh.sandbox("PATCH", f"runs/{new_id}", json={"status": "completed", "conclusion": "success"}).ok
+    runs = call(gh, "GET", "/repos/sandbox/wf/actions/runs").json()
+    assert runs["total_count"] == 2
+    assert [(r["id"], r["status"], r["conclusion"]) for r in runs["workflow_runs"]] == [
+        (new_id, "completed", "success"), (run_id, "queued", None)]
+    only = call(gh, "GET", "/repos/sandbox/wf/actions/runs", params={"event": "workflow_dispatch"}).json()
+    assert [r["id"] for r in only["workflow_runs"]] == [run_id]
+    assert gh.sandbox("POST", "runs", json={"owner": "sandbox", "repo": "nope"}).status_code == 404
+    assert gh.sandbox("PATCH", "runs/1", json={}).status_code == 404
+
+
+def test_organizations_and_rate_limits(tmp_path: Path) -> None:
+    services = Services(tmp_path / "logs")
+    gh = start_github(services, tmp_path / "gh", "--org", "team=sandbox", "--content-limit", "4",
+                      "--rate-limit", "12")
+    try:
+        made = call(gh, "POST", "/orgs/team/repos", json={"name": "site", "auto_init": True})
+        assert made.status_code == 201
+        assert made.json()["owner"]["login"] == "team"
+        assert made.json()["owner"]["type"] == "Organization"
+        assert call(gh, "POST", "/orgs/team/repos", gh.other_token, json={"name": "x"}).status_code == 403
+        assert call(gh, "POST", "/orgs/nobody/repos", json={"name": "x"}).status_code == 404
+        assert call(gh, "POST", "/repos/team/site/dispatches", json={"event_type": "a"}).status_code == 204
+        third = call(gh, "POST", "/repos/team/site/dispatches", json={"event_type": "b"})
+        assert third.status_code == 204
+        limited = call(gh, "POST", "/repos/team/site/dispatches", json={"event_type": "c"})
+        assert limited.status_code == 403
+        assert "secondary rate limit" in limited.json()["message"]
+        assert int(limited.headers["retry-after"]) >= 1
+        assert call(gh, "GET", "/repos/team/site").status_code == 200  # reads are not content-creating
+        assert call(gh, "POST", "/repos/team/site/dispatches", gh.other_token,
+                    json={"event_type": "d"}).status_code == 404  # another user has their own budget
+        statuses = [call(gh, "GET", "/user").status_code for _ in range(8)]
+        assert statuses[-1] == 403
+        exhausted = call(gh, "GET", "/user")
+        assert exhausted.headers["x-ratelimit-remaining"] == "0"
+        assert "rate limit exceeded" in exhausted.json()["message"]
+        assert call(gh, "GET", "/rate_limit").json()["rate"]["remaining"] == 0
+        assert gh.sandbox("GET", "spec-violations").json() == []
+    finally:
+        assert services.stop_all() == {"github": 0}

@@ -1,0 +1,128 @@
+"""Pages API and host: enable/update/disable, builds on every push, errored builds, what the host serves."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import requests
+
+from tests.conftest import GitHub, Services, start_github
+from tests.github.helpers import call, make_repo, wait_for_build
+
+
+def put_file(gh: GitHub, repo: str, path: str, data: bytes) -> str:
+    current = call(gh, "GET", f"/repos/sandbox/{repo}/contents/{path}")
+    body = {"message": f"write {path}", "content": base64.b64encode(data).decode()}
+    if current.status_code == 200:
+        body["sha"] = current.json()["sha"]
+    r = call(gh, "PUT", f"/repos/sandbox/{repo}/contents/{path}", json=body)
+    assert r.status_code in (200, 201), r.text
+    return r.json()["commit"]["sha"]
+
+
+def test_pages_api_lifecycle(gh: GitHub) -> None:
+    make_repo(gh, "pg")
+    pages = "/repos/sandbox/pg/pages"
+    assert call(gh, "GET", pages).status_code == 404
+    assert call(gh, "POST", pages, json={}).status_code == 422
+    missing = call(gh, "POST", pages, json={"source": {"branch": "gh-pages"}})
+    assert missing.status_code == 422
+    bad_path = call(gh, "POST", pages, json={"source": {"branch": "main", "path": "/site"}})
+    assert bad_path.status_code == 422
+    enabled = call(gh, "POST", pages, json={"source": {"branch": "main", "path": "/"}})
+    assert enabled.status_code == 201
+    page = enabled.json()
+    assert page["html_url"] == f"{gh.pages_url}/sandbox/pg/"
+    assert page["build_type"] == "legacy"
+    assert page["status"] in ("building", "built")
+    again = call(gh, "POST", pages, json={"source": {"branch": "main"}})
+    assert again.status_code == 409
+    assert call(gh, "GET", "/repos/sandbox/pg").json()["has_pages"] is True
+    head = call(gh, "GET", "/repos/sandbox/pg/git/ref/heads/main").json()["object"]["sha"]
+    first = wait_for_build(gh, "sandbox/pg", head)
+    assert first["status"] == "built"
+    assert first["pusher"]["login"] == "sandbox"
+    requested = call(gh, "POST", f"{pages}/builds")
+    assert requested.status_code == 201
+    assert requested.json()["status"] == "queued"
+    builds = call(gh, "GET", f"{pages}/builds").json()
+    assert len(builds) == 2
+    build_id = builds[-1]["url"].rsplit("/", 1)[1]
+    assert call(gh, "GET", f"{pages}/builds/{build_id}").json()["commit"] == head
+    assert call(gh, "GET", f"{pages}/builds/999").status_code == 404
+    assert call(gh, "PUT", pages, json={"source": {"branch": "main", "path": "/docs"}}).status_code == 204
+    assert call(gh, "GET", pages).json()["source"] == {"branch": "main", "path": "/docs"}
+    assert call(gh, "PUT", pages, json={}).status_code == 400
+    assert call(gh, "DELETE", pages).status_code == 204
+    assert call(gh, "GET", pages).status_code == 404
+    assert call(gh, "DELETE", pages).status_code == 404
+
+
+def test_every_push_builds_and_the_host_serves_the_built_commit(gh: GitHub) -> None:
+    make_repo(gh, "live")
+    put_file(gh, "live", "index.html", b"<h1>v1</h1>")
+    enabled = call(gh, "POST", "/repos/sandbox/live/pages", json={"source": {"branch": "main"}}).json()
+    url = enabled["html_url"]
+    v1 = call(gh, "GET", "/repos/sandbox/live/commits/main").json()["sha"]
+    wait_for_build(gh, "sandbox/live", v1)
+    assert requests.get(url, timeout=10).content == b"<h1>v1</h1>"
+    v2 = put_file(gh, "live", "index.html", b"<h1>v2</h1>")
+    put_file(gh, "live", "docs/guide/index.html", b"guide")
+    v3 = call(gh, "GET", "/repos/sandbox/live/commits/main").json()["sha"]
+    assert wait_for_build(gh, "sandbox/live", v3)["status"] == "built"
+    assert {b["commit"] for b in call(gh, "GET", "/repos/sandbox/live/pages/builds").json()} >= {v1, v2, v3}
+    assert requests.get(url, timeout=10).content == b"<h1>v2</h1>"
+    assert requests.get(f"{url}index.html", timeout=10).content == b"<h1>v2</h1>"
+    assert requests.get(f"{url}docs/guide/", timeout=10).content == b"guide"
+    bare = requests.get(f"{gh.pages_url}/sandbox/live", timeout=10, allow_redirects=False)
+    assert bare.status_code == 301
+    assert bare.headers["Location"] == "/sandbox/live/"
+    folder = requests.get(f"{url}docs/guide", timeout=10, allow_redirects=False)
+    assert folder.status_code == 301
+    assert requests.get(f"{url}missing.js", timeout=10).status_code == 404
+    put_file(gh, "live", "404.html", b"custom 404")
+    put_file(gh, "live", "app.js", b"console.log(1)")
+    v5 = call(gh, "GET", "/repos/sandbox/live/commits/main").json()["sha"]
+    wait_for_build(gh, "sandbox/live", v5)
+    custom = requests.get(f"{url}missing.js", timeout=10)
+    assert (custom.status_code, custom.content) == (404, b"custom 404")
+    js = requests.get(f"{url}app.js", timeout=10)
+    assert js.headers["Content-Type"].startswith("application/javascript")
+    assert requests.get(f"{gh.pages_url}/sandbox/nope/", timeout=10).status_code == 404
+
+
+def test_armed_pages_fault_errors_the_build(gh: GitHub) -> None:
+    make_repo(gh, "broken")
+    put_file(gh, "broken", "index.html", b"ok")
+    call(gh, "POST", "/repos/sandbox/broken/pages", json={"build_type": "legacy",
+                                                           "source": {"branch": "main", "path": "/"}})
+    head = call(gh, "GET", "/repos/sandbox/broken/commits/main").json()["sha"]
+    wait_for_build(gh, "sandbox/broken", head)
+    armed = gh.sandbox("POST", "pages/faults", json={"owner": "sandbox", "repo": "broken", "count": 1})
+    assert armed.status_code == 201
+    new = put_file(gh, "broken", "index.html", b"new")
+    failed = wait_for_build(gh, "sandbox/broken", new)
+    assert failed["status"] == "errored"
+    assert failed["error"]["message"]
+    assert call(gh, "GET", "/repos/sandbox/broken/pages").json()["status"] == "errored"
+    assert requests.get(f"{gh.pages_url}/sandbox/broken/", timeout=10).content == b"ok"  # last good build
+    call(gh, "POST", "/repos/sandbox/broken/pages/builds")
+    assert wait_for_build(gh, "sandbox/broken", new)["status"] == "built"
+    assert requests.get(f"{gh.pages_url}/sandbox/broken/", timeout=10).content == b"new"
+    assert gh.sandbox("POST", "pages/faults", json={"owner": "sandbox", "repo": "nope"}).status_code == 404
+
+
+def test_nothing_is_served_before_the_first_build(tmp_path: Path) -> None:
+    services = Services(tmp_path / "logs")
+    slow = start_github(services, tmp_path / "gh", build_delay=60)
+    try:
+        make_repo(slow, "slow")
+        put_file(slow, "slow", "index.html", b"<p>later</p>")
+        page = call(slow, "POST", "/repos/sandbox/slow/pages", json={"source": {"branch": "main"}}).json()
+        assert page["status"] == "building"
+        assert call(slow, "GET", "/repos/sandbox/slow/pages/builds/latest").json()["status"] == "building"
+        assert requests.get(page["html_url"], timeout=10).status_code == 404
+        assert slow.sandbox("GET", "spec-violations").json() == []
+    finally:
+        assert services.stop_all() == {"github": 0}

@@ -1,7 +1,7 @@
 """Turn a model's answer into files, accepting the shapes models actually produce.
 
 Shapes, tried in this order (the first that yields files wins):
-1. `<file path="...">...</file>` blocks (what the system prompt asks for).
+1. `<file path="...">...</file>` blocks (what the system prompt asks for; `name=` is accepted for `path=`).
 2. A JSON object of files: `{"files": {path: text}}`, `{"files": [{"path", "content"}]}` or `{path: text}` (every
    key a path with an extension or a directory), bare or inside one fence that names no path.
 3. Fenced blocks that name their path: in the info string (```html index.html, ```index.html, ```js title="app.js"),
@@ -23,7 +23,7 @@ import json
 import re
 
 _THINK_RE = re.compile(r"<(think|thinking|reasoning)>.*?</\1>\s*", re.DOTALL | re.IGNORECASE)
-_FILE_OPEN_RE = re.compile(r"""<file\s+path\s*=\s*(["'])(.*?)\1\s*>""", re.IGNORECASE)
+_FILE_OPEN_RE = re.compile(r"""<file\s+(?:path|name)\s*=\s*(["'])(.*?)\1\s*>""", re.IGNORECASE)
 _FILE_CLOSE = "</file>"
 _FENCE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$", re.MULTILINE)
 _PATH_PATTERN = r"[\w.][\w.\-/]*\.[A-Za-z0-9]+|[\w.\-/]*/[\w.\-]+"

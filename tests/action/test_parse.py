@@ -129,3 +129,7 @@ def test_a_single_json_file_is_not_taken_for_a_file_map() -> None:
     assert parse_files(f"```json data.json\n{data}\n```") == {"data.json": data + "\n"}
     with pytest.raises(ParseError, match="found no files"):
         parse_files(data)
+
+
+def test_name_attribute_is_accepted_for_path() -> None:
+    assert parse_files('<file name="a.css" >\nb{}\n</file>') == {"a.css": "b{}\n"}

@@ -210,3 +210,11 @@ def test_the_stand_ins_own_app_passes_validation(openrouter: OpenRouter) -> None
     result = run(openrouter, brief, "openai/gpt-4o-mini")
     assert result.stats.repairs == 0 and "index.html" in result.files
     assert b"<title>Sales Summary</title>" in result.site["index.html"]
+
+
+def test_a_token_like_task_name_is_caught_in_the_assembled_site(openrouter: OpenRouter) -> None:
+    openrouter.script({"content": GOOD})
+    with pytest.raises(GenerationError) as caught:
+        run(openrouter, make_brief(task=TOKEN))
+    assert {p.path for p in caught.value.problems} == {"README.md", METADATA_PATH}
+    assert TOKEN not in str(caught.value)

@@ -149,7 +149,9 @@ def test_workflow_commands_and_environment_files(repo: Path) -> None:
     assert "multi-newlines=2 last=line two" in result.log
     assert "SAME_STEP=unset" in result.log and "env-file=set by emit" in result.log
     assert "tool-on-path" in result.log
-    assert "files differ: yes" in result.log
+    output_files = [line.split("=", 1)[1] for line in result.log if line.startswith("output-file=")]
+    assert len(output_files) == len(set(output_files)) == 2  # a fresh GITHUB_OUTPUT for every step
+    assert all("/_runner_file_commands/" in path for path in output_files)
 
     bad = result.step("bad-heredoc")
     assert (bad.outcome, bad.conclusion) == ("failure", "success")
@@ -165,6 +167,21 @@ def test_workflow_commands_and_environment_files(repo: Path) -> None:
         step = result.step(step_id)
         assert step.outcome == "failure"
         assert any(message in a.message for a in step.annotations), step.annotations
+
+
+def test_background_processes_live_until_the_job_ends(repo: Path, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    result = run(repo, "background.yml", manual(repo, ".github/workflows/background.yml"),
+                 env=machine_env(PID_FILE=str(pid_file)))
+
+    assert result.conclusion == "success", result.log
+    assert "still running in the next step" in result.log
+    pid = int(pid_file.read_text())
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    assert not _alive(pid), "the job's background process outlived the job"
 
 
 def test_debug_lines_show_with_runner_debug(repo: Path) -> None:

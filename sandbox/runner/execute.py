@@ -127,11 +127,11 @@ def _bool(value: Any) -> bool:
 
 
 class JobRunner:
-    def __init__(self, state: RunState, job: Job, needs: dict[str, Any], permissions: dict[str, str]):
+    def __init__(self, state: RunState, job: Job, needs: dict[str, Any], result: JobResult):
         self.state = state
         self.job = job
         self.needs = needs
-        self.result = JobResult(job.id, str(job.get("name") or job.id), "success", permissions=permissions)
+        self.result = result  # filled in as the job runs
         self.status = "success"  # the job's status for success()/failure()/cancelled()
         self.env: dict[str, str] = {}  # workflow env + job env + GITHUB_ENV additions
         self.path_prepends: list[str] = []
@@ -318,6 +318,8 @@ class JobRunner:
             scope.steps[context_name] = {
                 "outputs": dict(result.outputs), "outcome": result.outcome, "conclusion": result.conclusion,
             }
+        # the `steps` context keeps the real values; what leaves the runner is masked like the log
+        result.outputs = {k: self.state.masker.mask(v) for k, v in result.outputs.items()}
         return result
 
     def step_body(self, step: Step, scope: _Scope, result: StepResult) -> tuple[str, bool]:

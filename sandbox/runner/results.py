@@ -32,6 +32,7 @@ class JobResult:
     log: list[str] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
     permissions: dict[str, str] = field(default_factory=dict)  # the GITHUB_TOKEN scopes the job was given
+    continue_on_error: bool = False  # a failure of this job does not fail the run
 
     @property
     def summaries(self) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.runner.actions import ActionResolver
-from sandbox.runner.commands import Masker
+from sandbox.runner.commands import Annotation, Masker
 from sandbox.runner.concurrency import ConcurrencyRegistry, RunHandle
 from sandbox.runner.event import Repository, event_from_dispatch, event_ref, inputs_context, repository_dispatch
 from sandbox.runner.execute import JobRunner, RunState
@@ -243,7 +243,7 @@ def _execute(
             else:
                 result.conclusion = "cancelled"
                 return result
-    conclusions = {job.conclusion for job in result.jobs.values()}
+    conclusions = {job.conclusion for job in result.jobs.values() if not job.continue_on_error}
     result.conclusion = "cancelled" if handle.cancelled or "cancelled" in conclusions else (
         "failure" if "failure" in conclusions else "success")
     return result
@@ -257,23 +257,28 @@ def _run_jobs(state: RunState, result: RunResult, registry: ConcurrencyRegistry)
         results = [n["result"] for n in needs.values()]
         status = ("cancelled" if state.handle.cancelled else "failure" if "failure" in results
                   else "success" if all(r == "success" for r in results) else "skipped")
-        ev = Evaluator({"github": state.github, "needs": needs, "vars": state.vars, "inputs": state.inputs}, status)
-        name = str(job.get("name") or job.id)
-        permissions = state.workflow.job_permissions(job)
+        ev = Evaluator({"github": state.github, "needs": needs, "vars": state.vars, "inputs": state.inputs,
+                        "strategy": {}, "matrix": {}}, status)
+        done = JobResult(job.id, str(job.get("name") or job.id), "skipped",
+                         permissions=state.workflow.job_permissions(job))
+        result.jobs[job.id] = done
         try:
             if not ev.condition(job.get("if")):
-                result.jobs[job.id] = JobResult(job.id, name, "skipped", permissions=permissions)
                 continue
             group = _concurrency(job.concurrency, ev, f"jobs.{job.id}.concurrency")
+            raw_coe = job.get("continue-on-error", False)
+            done.continue_on_error = truthy(ev.interpolate(raw_coe) if isinstance(raw_coe, str) else raw_coe)
         except ExpressionError as exc:
-            failed = JobResult(job.id, name, "failure", permissions=permissions)
-            failed.log.append(f"##[error]{exc}")
-            result.jobs[job.id] = failed
+            done.conclusion = "failure"
+            done.annotations.append(Annotation("error", str(exc)))
+            done.log.append(f"##[error]{exc}")
             continue
-        runner = JobRunner(state, job, needs, permissions)
+        runner = JobRunner(state, job, needs, done)
         if group is None:
-            result.jobs[job.id] = runner.run()
+            runner.run()
             continue
         with registry.hold(group[0], state.handle, group[1]) as acquired:
-            result.jobs[job.id] = runner.run() if acquired else JobResult(job.id, name, "cancelled",
-                                                                          permissions=permissions)
+            if acquired:
+                runner.run()
+            else:
+                done.conclusion = "cancelled"

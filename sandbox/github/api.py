@@ -24,7 +24,7 @@ from aiohttp import web
 from sandbox.github.errors import ApiError, not_found
 from sandbox.github.faults import Faults
 from sandbox.github.ratelimit import RateLimits
-from sandbox.github.spec import Spec
+from sandbox.github.spec import BackgroundChecker, Spec
 from sandbox.github.state import Account, Repository, State
 
 log = logging.getLogger("sandbox.github")
@@ -36,9 +36,8 @@ class Context:
     spec: Spec
     faults: Faults
     limits: RateLimits
+    checker: BackgroundChecker
     requests: list[dict[str, Any]] = field(default_factory=list)
-    violations: list[dict[str, Any]] = field(default_factory=list)
-    validate: bool = True
     background: set[asyncio.Task[None]] = field(default_factory=set)  # Pages builds in flight
 
 

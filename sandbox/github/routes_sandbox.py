@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -73,11 +74,15 @@ async def clear_requests(request: web.Request) -> web.Response:
 
 
 async def spec_violations(request: web.Request) -> web.Response:
-    return _ok(ctx(request).violations)
+    checker = ctx(request).checker
+    await asyncio.to_thread(checker.drain)
+    return _ok(checker.violations)
 
 
 async def clear_spec_violations(request: web.Request) -> web.Response:
-    ctx(request).violations.clear()
+    checker = ctx(request).checker
+    await asyncio.to_thread(checker.drain)
+    checker.violations.clear()
     return web.Response(status=204)
 
 

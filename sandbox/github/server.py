@@ -38,7 +38,7 @@ from sandbox.github.api import CTX, JSON_TYPE, Context, authenticate, log
 from sandbox.github.errors import ApiError, default_error_body
 from sandbox.github.faults import Faults
 from sandbox.github.ratelimit import RateLimits
-from sandbox.github.spec import Spec
+from sandbox.github.spec import BackgroundChecker, Spec
 from sandbox.github.state import Account, State, Urls
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -116,12 +116,9 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
     c.requests.append({"method": request.method, "path": request.path, "route": route, "status": response.status,
                        "user": user.login if user else None, "operation": op.operation_id if op else None,
                        "injected": injected})
-    if c.validate and op is not None and not injected and isinstance(response, web.Response):
+    if op is not None and not injected and isinstance(response, web.Response):
         body = response.body if isinstance(response.body, bytes) else b""
-        problems = c.spec.check(op, response.status, dict(response.headers), body)
-        if problems:
-            c.violations.append({"route": route, "path": request.path, "status": response.status,
-                                 "problems": problems})
+        c.checker.submit(op, response.status, dict(response.headers), body, request.path)
     return response
 
 
@@ -173,7 +170,8 @@ def main(args: argparse.Namespace) -> int:
             pages_sock.close()
             raise SystemExit(f"error: {problem}")
         limits = RateLimits(args.rate_limit, args.content_limit)
-        context = Context(state, Spec(), Faults(), limits)
+        spec = Spec()
+        context = Context(state, spec, Faults(), limits, BackgroundChecker(spec))
         return [(build_app(context), api_sock), (pages.build_host(context), pages_sock)], api
 
     try:

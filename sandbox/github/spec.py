@@ -1,6 +1,6 @@
 """Check the emulator's answers against GitHub's own OpenAPI description (openapi-subset.json, MIT, see NOTICE).
 
-The server runs `Spec.check` on every answer to a GitHub path and lists mismatches at
+The server checks every answer to a GitHub path (on a worker thread, `BackgroundChecker`) and lists mismatches at
 `GET /_sandbox/spec-violations`, so every test that talks to the emulator also checks its faithfulness.
 Rules: the status must be one the operation lists, or one GitHub may send on any call (`GENERIC_STATUSES`:
 unparsable JSON, authentication, rate limits, not found, server errors) whose body must then be a `basic-error`;
@@ -12,6 +12,7 @@ and the validator library is imported on a background thread so the server is re
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -145,3 +146,31 @@ class Spec:
             return []
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         return [f"{what} at {where}: {error.message[:300]}"]
+
+
+class BackgroundChecker:
+    """Runs `Spec.check` on a worker thread so answers never wait for validation; `drain` waits for the backlog
+    (the `/_sandbox/spec-violations` route drains before it lists)."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.violations: list[dict[str, Any]] = []
+        self._queue: queue.Queue[tuple[Operation, int, dict[str, str], bytes, str]] = queue.Queue()
+        threading.Thread(target=self._run, name="spec-check", daemon=True).start()
+
+    def submit(self, op: Operation, status: int, headers: dict[str, str], body: bytes, path: str) -> None:
+        self._queue.put((op, status, headers, body, path))
+
+    def drain(self) -> None:
+        self._queue.join()
+
+    def _run(self) -> None:
+        while True:
+            op, status, headers, body, path = self._queue.get()
+            try:
+                problems = self.spec.check(op, status, headers, body)
+            except Exception as exc:  # a checker bug must show up as a violation, not kill the thread
+                problems = [f"checker failed: {exc!r}"]
+            if problems:
+                self.violations.append({"route": op.route, "path": path, "status": status, "problems": problems})
+            self._queue.task_done()

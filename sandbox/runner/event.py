@@ -164,13 +164,13 @@ def inputs_context(workflow: Workflow, event_name: str, payload: Mapping[str, An
 
 def event_ref(event_name: str, payload: Mapping[str, Any]) -> str:
     """GITHUB_REF for the event: the default branch for repository_dispatch, the dispatched ref otherwise."""
+    default_branch = dict(payload.get("repository") or {}).get("default_branch") or "main"
     if event_name == "repository_dispatch":
-        branch = payload.get("branch") or payload["repository"]["default_branch"]
-        return f"refs/heads/{branch}"
+        return f"refs/heads/{payload.get('branch') or default_branch}"
     ref = payload.get("ref")
     if isinstance(ref, str) and ref:
         return ref if ref.startswith("refs/") else f"refs/heads/{ref}"
-    return f"refs/heads/{payload['repository']['default_branch']}"
+    return f"refs/heads/{default_branch}"
 
 
 def event_from_dispatch(

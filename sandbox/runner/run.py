@@ -61,7 +61,8 @@ class RunOptions:
     actor: str | None = None  # default: the event's sender
     run_id: int | None = None
     run_number: int | None = None
-    runner_root: Path | None = None  # RUNNER_TEMP, tool cache, default workspace; None: a temporary directory
+    # RUNNER_TEMP, tool cache and the default workspace; one per concurrent run. None: a fresh temporary directory.
+    runner_root: Path | None = None
     resolver: ActionResolver = field(default_factory=ActionResolver)
     concurrency: ConcurrencyRegistry | None = None
     handle: RunHandle | None = None  # to cancel the run from another thread
@@ -123,15 +124,16 @@ def _github_context(
     options: RunOptions, run_id: int, token: str, workspace: Path,
 ) -> dict[str, Any]:
     repo = payload["repository"]
+    owner = dict(repo.get("owner") or {})
     ref = event_ref(event_name, payload)
     ref_type = "tag" if ref.startswith("refs/tags/") else "branch"
     sender = dict(payload.get("sender") or {})
-    actor = options.actor or sender.get("login") or repo["owner"]["login"]
+    actor = options.actor or sender.get("login") or repo["full_name"].split("/")[0]
     return {
         "token": token, "event": dict(payload), "event_name": event_name, "ref": ref, "sha": sha,
         "ref_name": ref.split("/", 2)[-1], "ref_type": ref_type, "ref_protected": False, "base_ref": "",
         "head_ref": "", "repository": repo["full_name"], "repository_id": str(repo.get("id", "")),
-        "repository_owner": repo["owner"]["login"], "repository_owner_id": str(repo["owner"].get("id", "")),
+        "repository_owner": repo["full_name"].split("/")[0], "repository_owner_id": str(owner.get("id", "")),
         "repositoryUrl": f"git://{urls['server_url'].split('://', 1)[-1]}/{repo['full_name']}.git",
         "actor": actor, "actor_id": str(sender.get("id", "")), "triggering_actor": actor,
         "workflow": workflow.name, "workflow_ref": f"{repo['full_name']}/{workflow.path}@{ref}",

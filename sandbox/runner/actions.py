@@ -55,10 +55,8 @@ class ActionDefinition:
     """A parsed `action.yml`; only composite actions can be run here."""
 
     directory: Path
-    name: str
     inputs: dict[str, dict[str, Any]]
     outputs: dict[str, dict[str, Any]]
-    using: str
     steps: tuple[Step, ...]
 
 
@@ -93,7 +91,7 @@ def load_action(directory: Path, uses: str) -> ActionDefinition:
     for name, spec in outputs.items():
         if "value" not in spec:
             raise WorkflowError(f"{meta}: outputs.{name}.value is required in a composite action")
-    return ActionDefinition(directory, str(raw.get("name") or uses), inputs, outputs, using, steps)
+    return ActionDefinition(directory, inputs, outputs, steps)
 
 
 class ActionResolver:

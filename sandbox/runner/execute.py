@@ -54,8 +54,6 @@ _EXPORTED = (
     "retention_days", "run_attempt", "run_id", "run_number", "server_url", "sha", "state", "step_summary",
     "triggering_actor", "workflow", "workflow_ref", "workflow_sha", "workspace",
 )
-JOB_CONTEXTS = ("github", "env", "vars", "job", "steps", "runner", "secrets", "strategy", "matrix", "needs", "inputs")
-COMPOSITE_CONTEXTS = ("github", "inputs", "strategy", "matrix", "steps", "job", "runner", "env")
 
 
 class StepError(Exception):

@@ -16,6 +16,7 @@ import binascii
 import hmac
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,7 +38,8 @@ class Context:
     faults: Faults
     limits: RateLimits
     checker: BackgroundChecker
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    # The call log of /_sandbox/requests, bounded so a long `--serve` session does not grow without end.
+    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100_000))
     background: set[asyncio.Task[None]] = field(default_factory=set)  # Pages builds in flight
 
 

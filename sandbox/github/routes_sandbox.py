@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.github import shapes
+from sandbox.github import pages, shapes
 from sandbox.github.api import ctx
 from sandbox.github.faults import FaultError, parse_fault
 from sandbox.github.routes_actions import add_run, update_run
@@ -65,7 +65,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 
 async def list_requests(request: web.Request) -> web.Response:
-    return _ok(ctx(request).requests)
+    return _ok(list(ctx(request).requests))
 
 
 async def clear_requests(request: web.Request) -> web.Response:
@@ -98,6 +98,24 @@ async def pages_faults(request: web.Request) -> web.Response:
         return _bad("count must be a non-negative integer")
     repo.pages.fail_next = count
     return _ok({"owner": repo.owner.login, "repo": repo.name, "count": count}, 201)
+
+
+async def pages_deploy(request: web.Request) -> web.Response:
+    """Publish a commit as a Pages build, whatever the site's build type: what a `build_type: workflow` site's
+    own deploy job does on GitHub (`actions/deploy-pages`). `{owner, repo, sha?}`; `sha` defaults to the head
+    of the site's branch. Answers the `page-build` shape; the build settles like any other."""
+    c = ctx(request)
+    body = await _body(request)
+    if not isinstance(body, dict):
+        return _bad("body must be a JSON object {owner, repo, sha}")
+    repo = c.state.repo(str(body.get("owner", "")), str(body.get("repo", "")))
+    if repo is None or repo.pages is None:
+        return _bad("no such repository with Pages enabled", 404)
+    sha = body.get("sha") or repo.git.ref(f"refs/heads/{repo.pages.branch}")
+    if not isinstance(sha, str) or repo.git.get_commit(sha) is None:
+        return _bad("sha must name a commit of the repository")
+    build = pages.start_build(c, repo, sha, None)
+    return _ok(shapes.page_build(repo, build, c.state.urls), 201)
 
 
 _RUN_FIELDS = {"name": str, "event": str, "status": str, "conclusion": (str, type(None)), "head_sha": str,
@@ -163,6 +181,7 @@ ROUTES = [
     ("GET", "/_sandbox/spec-violations", spec_violations),
     ("DELETE", "/_sandbox/spec-violations", clear_spec_violations),
     ("POST", "/_sandbox/pages/faults", pages_faults),
+    ("POST", "/_sandbox/pages/deploy", pages_deploy),
     ("POST", "/_sandbox/runs", create_run),
     ("GET", "/_sandbox/runs", list_runs),
     ("PATCH", "/_sandbox/runs/{id}", patch_run),

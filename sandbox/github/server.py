@@ -18,6 +18,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,9 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.status is not None:
             injected = True
-            headers = {**c.limits.headers(None), **fault.headers}
+            with suppress(ApiError):
+                user = authenticate(request.headers.get("Authorization"), c.state)
+            headers = {**c.limits.headers(user.login if user else None), **fault.headers}
             response: web.StreamResponse = _fault_response(fault.status, headers, fault.body, request_id)
         else:
             user = authenticate(request.headers.get("Authorization"), c.state)

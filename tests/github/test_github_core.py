@@ -133,6 +133,7 @@ def test_faults_reach_the_client(gh: GitHub) -> None:
     limited = call(gh, "GET", "/user")
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "1"
+    assert limited.headers["x-ratelimit-limit"] == "5000"  # the caller's budget, as on any answer
     assert "secondary rate limit" in limited.json()["message"]
     gh.sandbox("POST", "faults", json={"route": "GET /user", "status": 403})
     forbidden = call(gh, "GET", "/user")

@@ -126,3 +126,21 @@ def test_nothing_is_served_before_the_first_build(tmp_path: Path) -> None:
         assert slow.sandbox("GET", "spec-violations").json() == []
     finally:
         assert services.stop_all() == {"github": 0}
+
+
+def test_workflow_site_is_published_by_the_sandbox_deploy_route(gh: GitHub) -> None:
+    make_repo(gh, "wfsite")
+    sha = put_file(gh, "wfsite", "index.html", b"from a workflow")
+    page = call(gh, "POST", "/repos/sandbox/wfsite/pages", json={"build_type": "workflow"})
+    assert page.status_code == 201
+    assert page.json()["build_type"] == "workflow"
+    assert page.json()["status"] is None  # no build until the workflow deploys
+    put_file(gh, "wfsite", "other.txt", b"a push does not build a workflow site")
+    assert call(gh, "GET", "/repos/sandbox/wfsite/pages/builds").json() == []
+    deployed = gh.sandbox("POST", "pages/deploy", json={"owner": "sandbox", "repo": "wfsite", "sha": sha})
+    assert deployed.status_code == 201
+    assert deployed.json()["commit"] == sha
+    assert wait_for_build(gh, "sandbox/wfsite", sha)["status"] == "built"
+    assert requests.get(page.json()["html_url"], timeout=10).content == b"from a workflow"
+    bad = gh.sandbox("POST", "pages/deploy", json={"owner": "sandbox", "repo": "wfsite", "sha": "0" * 40})
+    assert bad.status_code == 400

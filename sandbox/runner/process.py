@@ -61,12 +61,14 @@ def run_process(
     stream = proc.stdout
 
     finished = threading.Event()
+    lock = threading.Lock()
 
     def drain() -> None:
         for raw in stream:
-            if finished.is_set():
-                return  # a background child still writing after the step ended: not this step's log
-            on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            with lock:
+                if finished.is_set():
+                    return  # a background child still writing after the step ended: not this step's log
+                on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
 
     reader = threading.Thread(target=drain, name=f"step-{proc.pid}-output", daemon=True)
     reader.start()
@@ -82,7 +84,8 @@ def run_process(
         _kill_group(proc, grace)
         break
     reader.join(1.0)  # a background child may hold the pipe open; its later output is dropped
-    finished.set()
+    with lock:
+        finished.set()
     code = proc.wait()
     return ProcessOutcome(None if (timed_out or cancelled) else code, proc.pid, timed_out, cancelled)
 

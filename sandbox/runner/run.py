@@ -225,8 +225,7 @@ def _execute(
         workflow=workflow, event_name=event_name, payload=payload, github=github, secrets=secrets,
         vars=dict(opts.vars), inputs=inputs, machine_env=machine_env, masker=masker, source=repo_dir,
         workspace=workspace, temp=root / "temp", tool_cache=root / "tool_cache", resolver=opts.resolver,
-        handle=handle, deadline=time.monotonic() + opts.timeout if opts.timeout else None, debug=opts.debug,
-        kill_grace=opts.kill_grace, on_log=opts.on_log,
+        handle=handle, debug=opts.debug, kill_grace=opts.kill_grace, on_log=opts.on_log,
     )
     state.tool_cache.mkdir(parents=True, exist_ok=True)
     result = RunResult(run_id, workflow.path, event_name, "success")
@@ -237,11 +236,11 @@ def _execute(
         raise WorkflowError(f"{workflow.path}: concurrency: {exc}") from exc
     registry = opts.concurrency or ConcurrencyRegistry()
     if group is None:
-        _run_jobs(state, result, registry)
+        _run_jobs(state, result, registry, opts.timeout)
     else:
         with registry.hold(group[0], handle, group[1]) as acquired:
             if acquired:
-                _run_jobs(state, result, registry)
+                _run_jobs(state, result, registry, opts.timeout)
             else:
                 result.conclusion = "cancelled"
                 return result
@@ -251,7 +250,8 @@ def _execute(
     return result
 
 
-def _run_jobs(state: RunState, result: RunResult, registry: ConcurrencyRegistry) -> None:
+def _run_jobs(state: RunState, result: RunResult, registry: ConcurrencyRegistry, timeout: float | None) -> None:
+    state.deadline = time.monotonic() + timeout if timeout else None  # time queued for concurrency does not count
     for job in job_order(state.workflow):
         needs = {
             n: {"result": result.jobs[n].conclusion, "outputs": result.jobs[n].outputs} for n in job.needs

@@ -172,6 +172,9 @@ def main(args: argparse.Namespace) -> int:
             api_sock.close()
             pages_sock.close()
             raise SystemExit(f"error: {problem}")
+        adopted = state.adopt_existing()
+        if adopted:
+            log.info("adopted %d existing repositories under %s", adopted, data_dir)
         limits = RateLimits(args.rate_limit, args.content_limit)
         spec = Spec()
         context = Context(state, spec, Faults(), limits, BackgroundChecker(spec))

@@ -124,6 +124,22 @@ class State:
         self.accounts[login.lower()] = org
         return org
 
+    def adopt_existing(self) -> int:
+        """Register the bare repositories already under the data directory (a `--data` reused after a restart):
+        git history survives; settings kept only in memory (visibility, Pages) start from their defaults."""
+        count = 0
+        for path in sorted(self.data_dir.glob("*/*.git")):
+            owner = self.accounts.get(path.parent.name.lower())
+            if owner is None or self.repo(owner.login, path.name[:-4]) is not None:
+                continue
+            git = GitRepo(path)
+            head = git.repo.refs.read_ref(b"HEAD") or b""
+            branch = head.decode().removeprefix("ref: refs/heads/") or "main"
+            repo = Repository(owner=owner, name=path.name[:-4], git=git, default_branch=branch)
+            self.repos[repo.key] = repo
+            count += 1
+        return count
+
     def repo(self, owner: str, name: str) -> Repository | None:
         return self.repos.get((owner.lower(), name.lower()))
 

@@ -117,3 +117,22 @@ def test_organizations_and_rate_limits(tmp_path: Path) -> None:
         assert gh.sandbox("GET", "spec-violations").json() == []
     finally:
         assert services.stop_all() == {"github": 0}
+
+
+def test_restart_on_the_same_data_keeps_repositories(tmp_path: Path) -> None:
+    services = Services(tmp_path / "logs")
+    first = start_github(services, tmp_path / "data")
+    made = make_repo(first, "kept")
+    head = call(first, "GET", "/repos/sandbox/kept/commits/main").json()["sha"]
+    assert services.stop_all() == {"github": 0}
+    again = Services(tmp_path / "logs2")
+    second = start_github(again, tmp_path / "data")
+    try:
+        got = call(second, "GET", "/repos/sandbox/kept")
+        assert got.status_code == 200
+        assert got.json()["default_branch"] == made["default_branch"]
+        assert call(second, "GET", "/repos/sandbox/kept/commits/main").json()["sha"] == head
+        assert call(second, "POST", "/user/repos", json={"name": "kept"}).status_code == 422
+        assert second.sandbox("GET", "spec-violations").json() == []
+    finally:
+        assert again.stop_all() == {"github": 0}

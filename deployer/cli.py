@@ -23,6 +23,7 @@ environment:
   DISPATCH_PER_MINUTE default 60 (repository_dispatch calls per minute per token)
   RATE_LIMIT_PER_MINUTE default 600 (POSTs per minute per client address; 0 turns it off)
   BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the token that opens an oversize brief)
+  OUTBOX_SYNC        default normal (a kill -9 loses nothing; full: also survives a power cut, fsync per commit)
 """
 
 RUN_ENV = """\

@@ -231,7 +231,7 @@ def build_app(settings: Settings) -> web.Application:
     """The app owns its outbox and dispatcher: both start before the first request and stop after the last."""
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
-    app[OUTBOX] = Outbox(settings.data_dir)
+    app[OUTBOX] = Outbox(settings.data_dir, settings.outbox_sync)
     app[LIMITER] = RateLimiter(settings.rate_limit_per_minute)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, str | None] = {
     "DISPATCH_PER_MINUTE": "60",
     "RATE_LIMIT_PER_MINUTE": "600",
     "BRIEF_TOKEN_TTL_HOURS": "24",
+    "OUTBOX_SYNC": "normal",
 }
 
 
@@ -49,6 +50,7 @@ class Settings:
     dispatch_per_minute: float
     rate_limit_per_minute: int
     token_ttl_s: float
+    outbox_sync: str
 
     def with_public_url(self, bound_url: str) -> Settings:
         """PUBLIC_URL defaults to where we listen, which is only known after binding (PORT=0)."""
@@ -96,6 +98,9 @@ def load_settings(env: Mapping[str, str], *, host: str | None = None, port: int 
     public_url = env.get("PUBLIC_URL", "").strip().rstrip("/") or None
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"PUBLIC_URL must be an http(s) URL, not {public_url!r}")
+    sync = _get(env, "OUTBOX_SYNC").lower()
+    if sync not in ("normal", "full"):
+        raise ConfigError(f"OUTBOX_SYNC must be normal or full, not {sync!r}")
     if port is None:
         port = int(_number(env, "PORT", minimum=0, integer=True))
     if not 0 <= port <= 65535:
@@ -113,4 +118,5 @@ def load_settings(env: Mapping[str, str], *, host: str | None = None, port: int 
         dispatch_per_minute=_number(env, "DISPATCH_PER_MINUTE", minimum=0.001),
         rate_limit_per_minute=int(_number(env, "RATE_LIMIT_PER_MINUTE", minimum=0, integer=True)),
         token_ttl_s=_number(env, "BRIEF_TOKEN_TTL_HOURS", minimum=0.001) * 3600,
+        outbox_sync=sync,
     )

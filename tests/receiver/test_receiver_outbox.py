@@ -10,15 +10,15 @@ from typing import Any, TypeVar
 
 import pytest
 
-from receiver.outbox import Outbox, OutboxUnavailable, TokenExpired
+from receiver.outbox import CHECKPOINT_S, Outbox, OutboxUnavailable, TokenExpired
 from receiver.payload import hash_token
 
 T = TypeVar("T")
 
 
-def run(data: Path, body: Callable[[Outbox], Awaitable[T]]) -> T:
+def run(data: Path, body: Callable[[Outbox], Awaitable[T]], sync: str = "normal") -> T:
     async def main() -> T:
-        outbox = Outbox(data)
+        outbox = Outbox(data, sync)
         assert await outbox.start() is None
         try:
             return await body(outbox)
@@ -28,11 +28,12 @@ def run(data: Path, body: Callable[[Outbox], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def test_many_concurrent_accepts_commit_and_survive_a_reopen(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync", ["normal", "full"])
+def test_many_concurrent_accepts_commit_and_survive_a_reopen(tmp_path: Path, sync: str) -> None:
     async def body(outbox: Outbox) -> list[Any]:
         return await asyncio.gather(*(outbox.accept(f"t{i}", 1, "n", f'{{"i":{i}}}') for i in range(300)))
 
-    results = run(tmp_path, body)
+    results = run(tmp_path, body, sync)
     assert len({r.id for r in results}) == 300 and not any(r.duplicate for r in results)
     with sqlite3.connect(tmp_path / "outbox.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM briefs WHERE state = 'pending'").fetchone()[0] == 300
@@ -112,6 +113,23 @@ def test_unwritable_location_fails_every_waiter_then_heals(tmp_path: Path) -> No
     assert problem and "cannot write the outbox" in problem
     assert all(isinstance(r, OutboxUnavailable) for r in results)
     assert not healed.duplicate
+
+
+def test_the_checkpointer_moves_commits_into_the_database_file(tmp_path: Path) -> None:
+    db = tmp_path / "outbox.sqlite3"
+
+    async def body(outbox: Outbox) -> tuple[bool, bool]:
+        await outbox.accept("t", 1, "n", "x" * 50_000)
+        before = b"x" * 1000 in db.read_bytes()  # the writer never checkpoints: only the WAL has it
+        await asyncio.sleep(CHECKPOINT_S * 2.5)  # the checkpointer thread runs every CHECKPOINT_S
+        return before, b"x" * 1000 in db.read_bytes()
+
+    assert run(tmp_path, body) == (False, True)
+
+
+def test_unknown_sync_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sync"):
+        Outbox(tmp_path, "off")
 
 
 def test_a_closed_outbox_refuses_writes(tmp_path: Path) -> None:

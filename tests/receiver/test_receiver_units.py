@@ -29,6 +29,7 @@ def test_defaults() -> None:
                                                                   8000)
     assert s.max_body_bytes == 25 * 1024 * 1024
     assert (s.dispatch_per_minute, s.rate_limit_per_minute, s.token_ttl_s) == (60, 600, 24 * 3600)
+    assert s.outbox_sync == "normal" and load_settings({**REQUIRED, "OUTBOX_SYNC": "FULL"}).outbox_sync == "full"
     assert s.public_url is None and s.with_public_url("http://127.0.0.1:8000").public_url == "http://127.0.0.1:8000"
 
 
@@ -57,7 +58,7 @@ def test_missing_settings_are_named_in_one_message() -> None:
 @pytest.mark.parametrize("name, value", [
     ("DEPLOYER_REPO", "owner"), ("DEPLOYER_REPO", "a/b/c"), ("PORT", "70000"), ("PORT", "x"), ("MAX_BODY_MB", "nan"),
     ("MAX_BODY_MB", "inf"), ("DISPATCH_PER_MINUTE", "0"), ("RATE_LIMIT_PER_MINUTE", "1.5"),
-    ("BRIEF_TOKEN_TTL_HOURS", "-1"), ("PUBLIC_URL", "hooks.example.com"), ("GITHUB_API_URL", "ftp://x"),
+    ("BRIEF_TOKEN_TTL_HOURS", "-1"), ("OUTBOX_SYNC", "off"), ("PUBLIC_URL", "hooks.example.com"), ("GITHUB_API_URL", "ftp://x"),
 ])
 def test_wrong_values_name_the_setting(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):

@@ -1,68 +1,32 @@
-"""The built-in "model": reads a brief and writes a small real app (index.html, style.css, script.js).
+"""The built-in "model": prompt text in, a small real app out (index.html, style.css, script.js).
 
-Pure: prompt text in, answer text out (whole files as `<file path="...">` blocks, or JSON when asked).
-It reads the brief generically, as a careful model would: the exact title and ids from the brief and checks,
-CSV attachments summed and grouped by the columns the brief names, `?param=` inputs shown on the page.
-Values known at build time are written into the static HTML; the script only refreshes them.
+Pure. It answers as the system prompt asks, with whole files as `<file path="...">` blocks (JSON when the request
+asks for JSON). Values known at build time are written into the static HTML; script.js (a fixed program driven by
+a `CONFIG` object) only refreshes them, shows `?params` and solves an input image when an OCR library loads.
 """
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import re
-from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from sandbox.openrouter.prompt import TRUNCATED, Attachment, Prompt, parse_prompt
+from sandbox.openrouter.plan import Plan, Table, make_plan, plain, role
+from sandbox.openrouter.prompt import Prompt, parse_prompt
 
 BOOTSTRAP_CSS = "https://cdn.jsdelivr.net/npm/bootstrap@5.3.3/dist/css/bootstrap.min.css"
 TESSERACT_JS = "https://cdn.jsdelivr.net/npm/tesseract.js@5/dist/tesseract.min.js"
-QUOTED = r"[\"“'`]([^\"”'`\n]{1,120})[\"”'`]"
-TITLE_CHECK_RE = re.compile(r"document\.title\s*===?\s*" + QUOTED)
-TITLE_BRIEF_RE = re.compile(r"\btitle(?:d|\s+(?:to|of|as|is|should\s+be|must\s+be))?\s*:?\s*" + QUOTED, re.I)
-HEADING_RE = re.compile(r"\b(?:h1|heading)\b[^\"“'`\n]{0,40}?" + QUOTED, re.I)
-ID_RE = re.compile(r"(?<![\w&/])#([A-Za-z][\w-]*)")
-BY_ID_RE = re.compile(r"getElementById\(\s*[\"'`]([A-Za-z][\w-]*)[\"'`]")
-HTML_ID_RE = re.compile(r"\bid=[\"']([A-Za-z][\w-]*)[\"']")
-HTML_TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S | re.I)
-PARAM_RE = re.compile(r"\?([A-Za-z_][\w-]*)=")
-SECRET_PARAM_RE = re.compile(r"token|key|secret|password", re.I)  # read at run time, never shown on the page
-CSV_NAME_RE = re.compile(r"[\w.-]+\.csv\b")
-HEX_COLOR_RE = re.compile(r"(?:[0-9a-fA-F]{3}){1,2}")
-CONFIG_RE = re.compile(r"const CONFIG = (\{.*?\n\});", re.S)
 TAG_RE = re.compile(r"<[^>]+>")
 TBODY_RE = re.compile(r"<tbody>(.*?)</tbody>", re.S)
-ELEMENT_RE = re.compile(r"<(\w+)\b[^>]*\bid=[\"']([A-Za-z][\w-]*)[\"'][^>]*>(.*?)</\1>", re.S)
 
 
-@dataclass
-class Table:
-    """The CSV the brief is about: the column to sum, the one to group by, and the figures when they are known."""
-
-    name: str
-    columns: list[str]
-    value_column: str
-    group_column: str | None
-    total: float | None = None  # None: not known when writing (truncated or earlier-round data)
-    groups: dict[str, float] | None = None
-
-
-@dataclass
-class Plan:
-    title: str
-    heading: str
-    brief: str
-    ids: list[str]
-    params: list[str]
-    table_ids: list[str]
-    data: Table | None = None
-    csv_name: str | None = None
-    images: list[str] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)
-    previous: dict[str, str] = field(default_factory=dict)  # id -> inner HTML published in an earlier round
+@cache
+def asset(name: str) -> str:
+    """A fixed file of the app, from `sandbox/openrouter/app/` (read through importlib.resources for wheels)."""
+    return resources.files("sandbox.openrouter").joinpath("app", name).read_text(encoding="utf-8")
 
 
 def answer(prompt_text: str, response_format: dict[str, Any] | None = None) -> str:
@@ -74,144 +38,7 @@ def answer(prompt_text: str, response_format: dict[str, Any] | None = None) -> s
 
 def build_files(prompt: Prompt) -> dict[str, str]:
     plan = make_plan(prompt)
-    return {"index.html": render_html(plan), "style.css": STYLE, "script.js": render_script(plan)}
-
-
-def make_plan(prompt: Prompt) -> Plan:
-    words = "\n".join([prompt.brief, *prompt.checks, *prompt.earlier_checks])
-    old_html = prompt.files.get("index.html", "")
-    ids = _unique(
-        [i for i in ID_RE.findall(words) + BY_ID_RE.findall(words) if not HEX_COLOR_RE.fullmatch(i)]
-        + HTML_ID_RE.findall(old_html)
-    )
-    table_ids = [i for i in ids if re.search(
-        rf"table\s+#{re.escape(i)}\b|#{re.escape(i)}\b[^\n\"'`]*?\b(?:tbody|tr|td|table|rows?)\b", words, re.I,
-    ) or re.search(rf"<table\b[^>]*\bid=[\"']{re.escape(i)}[\"']", old_html)]
-    title = _title(prompt, old_html)
-    heading_match = HEADING_RE.search(prompt.brief)
-    data = _data(prompt, words)
-    mentioned = CSV_NAME_RE.findall(words + "\n" + "\n".join(prompt.files.values()))
-    return Plan(
-        title=title,
-        heading=heading_match.group(1) if heading_match else title,
-        brief=prompt.brief,
-        ids=ids,
-        params=[p for p in _unique(PARAM_RE.findall(words)) if not SECRET_PARAM_RE.search(p)],
-        table_ids=table_ids,
-        data=data,
-        csv_name=data.name if data else (mentioned[0] if mentioned else None),
-        images=[a.name for a in prompt.attachments if a.media_type.startswith("image/")],
-        links=[a.name for a in prompt.attachments if not a.media_type.startswith("image/")],
-        previous={m.group(2): m.group(3) for m in ELEMENT_RE.finditer(old_html)},
-    )
-
-
-def _title(prompt: Prompt, old_html: str) -> str:
-    """This round's checks, then its brief, then earlier rounds' checks and page, then the task's name."""
-    for match in (
-        TITLE_CHECK_RE.search("\n".join(prompt.checks)),
-        TITLE_BRIEF_RE.search(prompt.brief),
-        TITLE_CHECK_RE.search("\n".join(prompt.earlier_checks)),
-    ):
-        if match:
-            return match.group(1)
-    old = HTML_TITLE_RE.search(old_html)
-    if old and old.group(1).strip():
-        return html.unescape(old.group(1).strip())
-    parts = [p for p in re.split(r"[-_.]+", prompt.task) if p]
-    if len(parts) > 1 and re.fullmatch(r"[0-9a-f]{4,}", parts[-1]) and re.search(r"\d", parts[-1]):
-        parts = parts[:-1]  # a task's random suffix is no part of a name
-    return " ".join(p.capitalize() for p in parts) or "App"
-
-
-def _data(prompt: Prompt, words: str) -> Table | None:
-    """The CSV from this prompt's attachments or files; else what the published script.js says it read."""
-    sources = [(a.name, a.text, a.complete) for a in prompt.attachments if _is_csv(a) and a.text]
-    sources += [(p, t, True) for p, t in prompt.files.items() if p.lower().endswith(".csv")]
-    for name, text, complete in sources:
-        table = summarise_csv(name, text.split(TRUNCATED)[0], words, complete=complete)
-        if table is not None:
-            return table
-    old = CONFIG_RE.search(prompt.files.get("script.js", ""))
-    if old is None:
-        return None
-    try:
-        config = json.loads(old.group(1))
-    except json.JSONDecodeError:
-        return None
-    if not (isinstance(config, dict) and config.get("csv") and config.get("value")):
-        return None
-    columns = [c for c in config.get("columns") or [] if isinstance(c, str)]
-    group = _group_column([c for c in columns if c != config["value"]], words) or config.get("group")
-    return Table(str(config["csv"]), columns, str(config["value"]), group)
-
-
-def _is_csv(a: Attachment) -> bool:
-    return a.name.lower().endswith(".csv") or a.media_type == "text/csv"
-
-
-def _unique(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
-def _number(text: str) -> float | None:
-    cleaned = text.strip().replace(",", "").lstrip("$€£")
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
-
-
-def _group_column(candidates: list[str], words: str) -> str | None:
-    return next((h for h in candidates if re.search(rf"\b(?:each|per|by)\s+{re.escape(h)}s?\b", words, re.I)), None)
-
-
-def summarise_csv(name: str, text: str, words: str, *, complete: bool = True) -> Table | None:
-    """Sum the numeric column the brief names (else the last numeric one); group by a column it names.
-
-    Figures are left unknown (None) when the text is only the start of the file."""
-    rows = list(csv.DictReader(io.StringIO(text.strip())))
-    if not rows:
-        return None
-    headers = [h for h in rows[0] if h]
-    numeric = [h for h in headers if all(_number(r.get(h) or "") is not None for r in rows if (r.get(h) or "").strip())]
-    named = [h for h in numeric if re.search(rf"\b{re.escape(h)}\b", words, re.I)]
-    value = (named or numeric[-1:] or [None])[0]
-    if value is None:
-        return None
-    group = _group_column([h for h in headers if h not in numeric], words)
-    if not complete:
-        return Table(name, headers, value, group)
-    total = 0.0
-    groups: dict[str, float] = {}
-    for row in rows:
-        amount = _number(row.get(value) or "") or 0.0
-        total += amount
-        if group is not None:
-            key = (row.get(group) or "").strip()
-            groups[key] = groups.get(key, 0.0) + amount
-    return Table(name, headers, value, group, total, groups if group else None)
-
-
-def plain(value: float) -> str:
-    """A number as a check parses it (no separators or units, at most 2 decimals), as script.js writes it."""
-    rounded = round(value, 2)
-    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
-
-
-def role(element_id: str, plan: Plan) -> str:
-    """What an element named in the brief is for, read from its id the way a developer would."""
-    if element_id in plan.table_ids:
-        return "table"
-    if re.search(r"total|sum", element_id, re.I) and plan.data is not None:
-        return "total"
-    if re.search(r"url", element_id, re.I) and plan.params:
-        return "url"
-    if re.search(r"img|image|captcha$", element_id, re.I):
-        return "image"
-    if re.search(r"solution|solved|result|answer|text", element_id, re.I) and plan.images:
-        return "solution"
-    return "output"
+    return {"index.html": render_html(plan), "style.css": asset("style.css"), "script.js": render_script(plan)}
 
 
 def render_html(plan: Plan) -> str:
@@ -303,7 +130,7 @@ def render_script(plan: Plan) -> str:
         "solutionTargets": targets["solution"] or (["solution"] if plan.images and plan.params else []),
         "defaultImage": plan.images[0] if plan.images else None,
     }
-    return "const CONFIG = " + json.dumps(config, indent=2) + ";\n" + SCRIPT
+    return "const CONFIG = " + json.dumps(config, indent=2) + ";\n\n" + asset("script.js")
 
 
 def fit_schema(files: dict[str, str], response_format: dict[str, Any]) -> Any:
@@ -323,100 +150,3 @@ def fit_schema(files: dict[str, str], response_format: dict[str, Any]) -> Any:
         elif kind == "string":
             result[name] = "Generated by the sandbox's built-in model."
     return result or {"files": listed}
-
-
-STYLE = """\
-body { background: #f8f9fa; }
-main { max-width: 960px; }
-.lead { color: #495057; }
-.output:empty::before { content: "…"; color: #adb5bd; }
-table td:last-child, table th:last-child { text-align: right; font-variant-numeric: tabular-nums; }
-img { max-height: 240px; }
-"""
-
-SCRIPT = r"""
-// Static figures are already in the HTML; this refreshes them from the data and fills in URL inputs.
-const $ = (id) => document.getElementById(id);
-const plain = (n) => String(Math.round(n * 100) / 100);
-
-function parseCsv(text) {
-  const rows = [];
-  let row = [], cell = "", quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") { row.push(cell); cell = ""; }
-    else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(cell); rows.push(row); row = []; cell = "";
-    } else cell += c;
-  }
-  if (cell || row.length) { row.push(cell); rows.push(row); }
-  const [head, ...body] = rows.filter((r) => r.some((v) => v.trim()));
-  return body.map((r) => Object.fromEntries(head.map((h, i) => [h.trim(), (r[i] || "").trim()])));
-}
-
-async function refreshData() {
-  if (!CONFIG.csv || !CONFIG.value) return;
-  const response = await fetch(CONFIG.csv);
-  if (!response.ok) throw new Error(`${CONFIG.csv}: HTTP ${response.status}`);
-  const rows = parseCsv(await response.text());
-  const amount = (row) => parseFloat(String(row[CONFIG.value]).replace(/[^0-9.eE+-]/g, "")) || 0;
-  const total = rows.reduce((sum, row) => sum + amount(row), 0);
-  for (const id of CONFIG.totals) if ($(id)) $(id).textContent = plain(total);
-  if (!CONFIG.group) return;
-  const groups = new Map();
-  for (const row of rows) groups.set(row[CONFIG.group], (groups.get(row[CONFIG.group]) || 0) + amount(row));
-  for (const id of CONFIG.tables) {
-    const body = $(id) && $(id).querySelector("tbody");
-    if (!body) continue;
-    body.replaceChildren(...[...groups].sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => {
-      const tr = document.createElement("tr");
-      for (const text of [key, plain(value)]) {
-        const td = document.createElement("td");
-        td.textContent = text;
-        tr.append(td);
-      }
-      return tr;
-    }));
-  }
-}
-
-async function solveImage(src) {
-  const targets = CONFIG.solutionTargets.map($).filter(Boolean);
-  if (!targets.length) return;
-  let text = "";
-  try {
-    if (!window.Tesseract) throw new Error("OCR library not loaded");
-    const result = await window.Tesseract.recognize(src, "eng");
-    text = result.data.text.replace(/\s+/g, "").trim();
-  } catch (err) {
-    console.warn("could not solve the image:", err);
-  }
-  for (const el of targets) el.textContent = text || "unreadable";
-}
-
-function showParams() {
-  const params = new URLSearchParams(location.search);
-  for (const name of CONFIG.params) {
-    const value = params.get(name);
-    const targets = [$(`param-${name}`), ...(name === "url" ? CONFIG.urlTargets.map($) : [])].filter(Boolean);
-    const fallback = CONFIG.defaultImage ? `${CONFIG.defaultImage} (default)` : "(none given)";
-    for (const el of targets) el.textContent = value || fallback;
-  }
-  const src = params.get("url") || CONFIG.defaultImage;
-  if (src) {
-    for (const el of CONFIG.imageTargets.map($).filter(Boolean)) el.src = src;
-    solveImage(src);
-  }
-}
-
-document.addEventListener("DOMContentLoaded", () => {
-  showParams();
-  refreshData().catch((err) => console.error("could not refresh the data:", err));
-});
-"""

@@ -21,6 +21,7 @@ from action.parse import parse_files
 from action.prompt import build_messages, repair_messages
 from deployer.brief import Brief, parse_brief
 from sandbox.openrouter import generator
+from sandbox.openrouter.plan import plain
 from sandbox.openrouter.prompt import parse_prompt
 
 BRIEFS = Path(__file__).parent / "briefs"  # copies of the public sample briefs
@@ -273,5 +274,5 @@ def test_truncated_csv_leaves_figures_to_the_script() -> None:
 
 def test_plain_numbers() -> None:
     # the same text as script.js's `String(Math.round(n * 100) / 100)`, so a refresh changes nothing
-    assert [generator.plain(v) for v in (5109.25, 25_000_000.0, 0.1 + 0.2, 2.5)] == ["5109.25", "25000000", "0.3",
+    assert [plain(v) for v in (5109.25, 25_000_000.0, 0.1 + 0.2, 2.5)] == ["5109.25", "25000000", "0.3",
                                                                                       "2.5"]

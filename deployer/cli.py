@@ -27,10 +27,16 @@ environment:
 """
 
 RUN_ENV = """\
-environment (set by action.yml from its inputs, or by hand for a local run):
-  GITHUB_TOKEN, OPENROUTER_API_KEY, DEPLOYER_MODEL, DEPLOYER_FALLBACK_MODELS, OPENROUTER_BASE_URL,
-  DEPLOYER_OWNER, DEPLOYER_BRIEF; and GitHub's own GITHUB_EVENT_PATH, GITHUB_API_URL, GITHUB_OUTPUT,
-  GITHUB_STEP_SUMMARY.
+environment (action.yml maps its inputs to these; set them by hand for a local run):
+  DEPLOYER_GITHUB_TOKEN        required (or GITHUB_TOKEN); may create repositories and enable Pages
+  DEPLOYER_OPENROUTER_API_KEY  required (or OPENROUTER_API_KEY)
+  DEPLOYER_MODEL               default anthropic/claude-sonnet-4
+  DEPLOYER_FALLBACK_MODELS     comma-separated; default openai/gpt-4o-mini
+  DEPLOYER_OPENROUTER_BASE_URL default https://openrouter.ai/api/v1 (or OPENROUTER_BASE_URL)
+  DEPLOYER_OWNER               default: the token's user
+  DEPLOYER_BRIEF               the brief as JSON; default: read it from the event
+  DEPLOYER_DEADLINE_MINUTES    default 10, counted from the receiver's accepted_at (or the run's start)
+GitHub's own: GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_API_URL, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY.
 """
 
 Handler = Callable[[argparse.Namespace], int]
@@ -75,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
         description="Read a brief from the GitHub event or DEPLOYER_BRIEF, generate, publish, wait for Pages, notify.",
     )
-    run.set_defaults(handler=_not_built("run", 3))
+    run.set_defaults(handler=_lazy("action.main:main"))
 
     sandbox = sub.add_parser(
         "sandbox", help="the whole system on 127.0.0.1, end to end (or one emulated part)",

@@ -1,0 +1,207 @@
+"""`deployer run`: one brief, from the event to a delivered notification, as a sequence of named stages.
+
+Brief -> Site -> Commit -> Deployment -> Notification. Each stage is a log group and a row in the job summary; the
+first failure prints one `::error::` naming its stage and cause, and the exit status is non-zero. Exit 0 means
+the evaluator has the notification.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from github import GithubException
+
+from action import gha
+from action.assemble import published_files
+from action.checkout import read_files
+from action.config import RunConfig, load
+from action.event import BriefSource, read_brief
+from action.generate import Generated, generate
+from action.llm import OpenRouterClient
+from action.notify import notify, payload
+from action.pages import enable_pages, wait_for_build, wait_live
+from action.plan import plan_commit, repo_description
+from action.publish import create_repo, find_round_commit, get_repo, open_github, push_commit, token_login
+
+
+class StageFailed(RuntimeError):
+    def __init__(self, stage: str, cause: BaseException):
+        self.stage = stage
+        self.cause = cause
+        super().__init__(f"{stage}: {describe(cause)}")
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, GithubException):
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+        return f"GitHub answered HTTP {exc.status}: {message}"
+    return str(exc) or type(exc).__name__
+
+
+@dataclass
+class Report:
+    """What the job summary shows: links, the model and its tokens, and the time of every stage."""
+
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self, ok: bool) -> str:
+        lines = [f"## {'Deployed' if ok else 'Deployment failed'}: {self.facts.get('task', '(unknown task)')}", ""]
+        for key in ("round", "repository", "commit", "page", "model", "tokens", "LLM requests", "notified"):
+            if key in self.facts:
+                lines.append(f"- **{key}**: {self.facts[key]}")
+        lines += ["", "| stage | seconds |", "|---|---:|"]
+        lines += [f"| {name} | {seconds:.2f} |" for name, seconds in self.timings]
+        lines += ["", *[f"> {note}" for note in self.notes]]
+        return "\n".join(lines).rstrip() + "\n"
+
+
+class Run:
+    def __init__(self, config: RunConfig, log: gha.Log):
+        self.config = config
+        self.log = log
+        self.report = Report()
+        self.started = time.time()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        began = time.monotonic()
+        with self.log.group(name):
+            try:
+                yield
+            except StageFailed:
+                raise
+            except Exception as exc:
+                raise StageFailed(name, exc) from exc
+            finally:
+                self.report.timings.append((name, time.monotonic() - began))
+
+    def deadline(self, source: BriefSource) -> float:
+        start = source.accepted_at.timestamp() if source.accepted_at else self.started
+        return start + self.config.deadline_minutes * 60
+
+    def execute(self) -> dict[str, str]:
+        cfg, log = self.config, self.log
+        with self.stage("brief"):
+            event = json.loads(Path(cfg.event_path).read_text(encoding="utf-8")) if cfg.event_path else None
+            source = read_brief(cfg.event_name, event, cfg.brief_input)
+            log.mask(source.dropped_secret)
+            brief = source.brief
+            self.report.facts.update(task=brief.task, round=str(brief.round))
+            log.info(f"task {brief.task}, round {brief.round}, nonce {brief.nonce} (from {source.origin}); "
+                     f"{len(brief.checks)} checks, {len(brief.attachments)} attachments")
+        deadline = self.deadline(source)
+        gh = open_github(cfg.github_token, cfg.github_api_url)
+        with self.stage("repository"):
+            login = token_login(gh)
+            owner = cfg.owner or login
+            repo = get_repo(gh, owner, brief.repo_name)
+            existing_sha, head_sha = find_round_commit(repo, brief) if repo is not None else (None, None)
+            if repo is None and brief.round > 1:
+                self.note(f"round {brief.round}, but {owner}/{brief.repo_name} does not exist: building it fresh")
+            log.info(f"{owner}/{brief.repo_name}: " + ("new" if repo is None else f"exists, head {head_sha}"))
+        created = repo is None
+        if existing_sha is not None:
+            self.note(f"round {brief.round} with nonce {brief.nonce} is already commit {existing_sha}: "
+                      "nothing to generate, notifying again")
+            commit_sha = existing_sha
+            expected_index = None
+        else:
+            existing: dict[str, str] = {}
+            previous_meta = None
+            if repo is not None and head_sha is not None:
+                with self.stage("read repository"):
+                    _, current = read_files(repo.clone_url, cfg.github_token, repo.default_branch)
+                    existing, previous_meta = published_files(current)
+                    log.info(f"{len(current)} files at {head_sha[:12]}")
+            with self.stage("generate"):
+                client = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models,
+                                          base_url=cfg.openrouter_base_url, log=log.info)
+                generated = generate(
+                    brief, client, owner=owner, year=datetime.now(UTC).year,
+                    secrets=(cfg.github_token, cfg.openrouter_key, source.dropped_secret),
+                    existing=existing if brief.round > 1 else None, previous_metadata=previous_meta, log=log.info,
+                )
+                self.record_generation(generated)
+            with self.stage("publish"):
+                if repo is None:
+                    repo = create_repo(gh, owner, login, brief.repo_name, repo_description(brief))
+                    _, head_sha = find_round_commit(repo, brief)
+                if head_sha is None:
+                    raise RuntimeError(f"{repo.full_name} has no commit on {repo.default_branch} to build on")
+                commit_sha = push_commit(gh, repo, plan_commit(brief, generated.site), head_sha)
+                expected_index = generated.site.get("index.html")
+                log.info(f"commit {commit_sha} on {repo.default_branch}: {len(generated.site)} files")
+        self.report.facts.update(repository=repo.html_url, commit=commit_sha)
+        with self.stage("pages"):
+            page = enable_pages(gh, repo, known_new=created)
+            pages_url = str(page["html_url"])
+            if existing_sha is None or existing_sha == head_sha:
+                status, polls = wait_for_build(gh, repo, commit_sha, deadline=deadline)
+                log.info(f"Pages build {status} for {commit_sha[:12]} after {polls} polls")
+            requests_made = wait_live(pages_url, expected_index, deadline=deadline, cache_key=commit_sha[:12])
+            log.info(f"{pages_url} is live ({requests_made} requests)")
+            self.report.facts["page"] = pages_url
+        with self.stage("notify"):
+            body = payload(email=brief.email, task=brief.task, round=brief.round, nonce=brief.nonce,
+                           repo_url=repo.html_url, commit_sha=commit_sha, pages_url=pages_url)
+            delivery = notify(brief.evaluation_url, body, deadline=deadline,
+                              on_attempt=lambda n, outcome: log.info(f"attempt {n}: {outcome}"))
+            self.report.facts["notified"] = f"after {delivery.attempts} attempt(s), HTTP {delivery.status}"
+        return {"repo-url": repo.html_url, "commit-sha": commit_sha, "pages-url": pages_url}
+
+    def record_generation(self, generated: Generated) -> None:
+        stats = generated.stats
+        self.report.facts.update(
+            model=stats.model,
+            tokens=f"{stats.prompt_tokens} prompt + {stats.completion_tokens} completion = {stats.total_tokens}",
+        )
+        self.report.facts["LLM requests"] = f"{stats.requests} ({stats.repairs} repairs)"
+        self.log.info(f"generated {len(generated.site)} files with {stats.model} ({stats.total_tokens} tokens, "
+                      f"{stats.repairs} repairs)")
+
+    def note(self, text: str) -> None:
+        self.report.notes.append(text)
+        self.log.warning(text)
+
+
+def run(config: RunConfig, log: gha.Log) -> int:
+    job = Run(config, log)
+    try:
+        outputs = job.execute()
+    except StageFailed as failure:
+        detail = describe(failure.cause)
+        log.error(f"{failure.stage} stage failed: {detail}", title=f"llm-pages-deployer: {failure.stage} failed")
+        job.report.notes.append(f"**{failure.stage}** failed: {log.redact(detail)}")
+        gha.append_summary(log.redact(job.report.markdown(ok=False)))
+        return 1
+    for name, value in outputs.items():
+        gha.set_output(name, value)
+    gha.append_summary(log.redact(job.report.markdown(ok=True)))
+    log.info(f"done: {outputs['pages-url']}")
+    return 0
+
+
+def main(args: argparse.Namespace | None = None) -> int:
+    log = gha.Log()
+    try:
+        config = load()
+    except Exception as exc:
+        log.error(str(exc), title="llm-pages-deployer: configuration")
+        return 1
+    log.mask(config.github_token)
+    log.mask(config.openrouter_key)
+    return run(config, log)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

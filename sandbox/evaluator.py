@@ -30,30 +30,36 @@ def check_notification(payload: object) -> list[FieldError]:
         return [FieldError("(body)", "must be a JSON object")]
     errors: list[FieldError] = []
     for name in FIELDS:
-        if payload.get(name) is None:
+        value = payload.get(name)
+        if value is None:
             errors.append(FieldError(name, "is required"))
-        elif name != "round" and not isinstance(payload[name], str):
+        elif name == "round":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                errors.append(FieldError(name, "must be an integer >= 1 (not a string)"))
+        elif not isinstance(value, str):
             errors.append(FieldError(name, "must be a string"))
-    if errors:
-        return errors
-    if not EMAIL_RE.fullmatch(payload["email"]):
-        errors.append(FieldError("email", "must look like an e-mail address"))
-    try:
-        repo_name(payload["task"])
-    except ValueError:
-        errors.append(FieldError("task", TASK_RULE))
-    rnd = payload["round"]
-    if isinstance(rnd, bool) or not isinstance(rnd, int) or rnd < 1:
-        errors.append(FieldError("round", "must be an integer >= 1 (not a string)"))
-    if not payload["nonce"].strip():
-        errors.append(FieldError("nonce", "must not be empty"))
-    if not SHA_RE.fullmatch(payload["commit_sha"]):
-        errors.append(FieldError("commit_sha", "must be a full commit SHA: 40 lowercase hex digits"))
-    for name in ("repo_url", "pages_url"):
-        parts = urlsplit(payload[name])
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            errors.append(FieldError(name, "must be an http or https URL with a host"))
+        elif (why := _string_problem(name, value)) is not None:
+            errors.append(FieldError(name, why))
     return errors
+
+
+def _string_problem(name: str, value: str) -> str | None:
+    if name == "email" and not EMAIL_RE.fullmatch(value):
+        return "must look like an e-mail address"
+    if name == "task":
+        try:
+            repo_name(value)
+        except ValueError:
+            return TASK_RULE
+    if name == "nonce" and not value.strip():
+        return "must not be empty"
+    if name == "commit_sha" and not SHA_RE.fullmatch(value):
+        return "must be a full commit SHA: 40 lowercase hex digits"
+    if name in ("repo_url", "pages_url"):
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return "must be an http or https URL with a host"
+    return None
 
 
 @dataclass

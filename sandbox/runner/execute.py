@@ -217,7 +217,8 @@ class JobRunner:
                 "inputs": self.state.inputs}
 
     def evaluator(self, scope: _Scope, env: Mapping[str, str], status: bool = False, name: str = "") -> Evaluator:
-        return Evaluator(self.contexts(scope, env, name), self.scope_status(scope) if status else None)
+        return Evaluator(self.contexts(scope, env, name), self.scope_status(scope) if status else None,
+                         self.state.workspace)
 
     # ------------------------------------------------------------ job
 

@@ -8,11 +8,13 @@ this evaluator does not know (a function, a named value, a double-quoted string)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 MAX_LENGTH = 21_000
@@ -30,8 +32,9 @@ _FUNCTIONS: dict[str, tuple[int, int]] = {
     "join": (1, 2),
     "tojson": (1, 1),
     "fromjson": (1, 1),
+    "hashfiles": (1, 255),
 }
-_KNOWN_UNSUPPORTED = {"hashfiles": "hashFiles", "case": "case"}
+_KNOWN_UNSUPPORTED = {"case": "case"}
 
 
 class ExpressionError(ValueError):
@@ -477,7 +480,8 @@ class _Parser:
         if key in _KNOWN_UNSUPPORTED:
             raise self.error(f"function {_KNOWN_UNSUPPORTED[key]!r} is not supported by the local runner")
         if key not in self.functions:
-            where = " (status functions are only available in 'if:')" if key in STATUS_FUNCTIONS else ""
+            where = (" (status functions are only available in 'if:')" if key in STATUS_FUNCTIONS
+                     else " (only available in steps)" if key == "hashfiles" else "")
             raise self.error(f"unrecognized function {name!r}{where}")
         self.nest()
         args: list[Node] = []
@@ -547,17 +551,44 @@ def _wildcard(target: Value) -> Value:
     return out
 
 
-class Evaluator:
-    """Evaluates expressions against `contexts`; `status` ('success'|'failure'|'cancelled') enables `if:` functions."""
+def hash_files(workspace: Path, patterns: Sequence[str]) -> str:
+    """`hashFiles`: SHA-256 over the SHA-256 of each matching file under the workspace ('' when none match);
+    a pattern starting with `!` excludes, and one argument may hold several patterns on separate lines."""
+    root = workspace.resolve()
+    lines = [line.strip() for p in patterns for line in p.splitlines() if line.strip()]
+    found: set[Path] = set()
+    for line in lines:
+        exclude = line.startswith("!")
+        pattern = line[1:] if exclude else line
+        if Path(pattern).is_absolute():
+            if not Path(pattern).is_relative_to(root):
+                continue
+            pattern = str(Path(pattern).relative_to(root))
+        matches = {p.resolve() for p in root.glob(pattern) if p.is_file()}
+        found = found - matches if exclude else found | {p for p in matches if p.is_relative_to(root)}
+    if not found:
+        return ""
+    total = hashlib.sha256()
+    for path in sorted(found):
+        total.update(hashlib.sha256(path.read_bytes()).digest())
+    return total.hexdigest()
 
-    def __init__(self, contexts: Mapping[str, Value], status: str | None = None):
+
+class Evaluator:
+    """Evaluates expressions against `contexts`; `status` ('success'|'failure'|'cancelled') enables `if:` functions,
+    `workspace` enables `hashFiles` (both exist only for steps)."""
+
+    def __init__(self, contexts: Mapping[str, Value], status: str | None = None, workspace: Path | None = None):
         self.contexts = {k.lower(): v for k, v in contexts.items()}
         self.status = status
+        self.workspace = workspace
 
     def parse(self, expression: str) -> Node:
         if len(expression) > MAX_LENGTH:
             raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
         functions = set(_FUNCTIONS) | (set(STATUS_FUNCTIONS) if self.status is not None else set())
+        if self.workspace is None:
+            functions.discard("hashfiles")
         return _Parser(expression, set(self.contexts), functions).parse()
 
     def evaluate(self, expression: str) -> Value:
@@ -619,6 +650,9 @@ class Evaluator:
             return to_str(args[0]) if _is_primitive(args[0]) else ""
         if node.name == "tojson":
             return to_json(args[0])
+        if node.name == "hashfiles":
+            assert self.workspace is not None
+            return hash_files(self.workspace, [to_str(a) for a in args])
         assert node.name == "fromjson"
         return from_json(to_str(args[0]))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,7 +120,8 @@ def test_interpolate(template: str, expected: Any) -> None:
         ('"double"', "double-quoted strings are not allowed"),
         ("secrets.TOKEN", "unrecognized named-value 'secrets'"),
         ("success()", "only available in 'if:'"),
-        ("hashFiles('*.py')", "'hashFiles' is not supported"),
+        ("hashFiles('*.py')", "unrecognized function 'hashFiles' (only available in steps)"),
+        ("case(true, 'a', 'b')", "'case' is not supported"),
         ("github.", "expected a property name"),
         ("(1", "expected ')'"),
         ("1 2", "unexpected"),
@@ -178,3 +181,26 @@ def test_if_conditions(condition: Any, status: str, expected: bool) -> None:
 )
 def test_to_string(value: Any, text: str) -> None:
     assert to_str(value) == text
+
+
+def test_hash_files(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    (workspace / "a").mkdir(parents=True)
+    (workspace / "a" / "x.txt").write_text("one")
+    (workspace / "a" / "y.txt").write_text("two")
+    (workspace / "b.txt").write_text("three")
+    (tmp_path / "outside.txt").write_text("not in the workspace")
+    evaluator = Evaluator(CONTEXTS, workspace=workspace)
+
+    def expected(*names: str) -> str:
+        total = hashlib.sha256()
+        for name in sorted(names):
+            total.update(hashlib.sha256((workspace / name).read_bytes()).digest())
+        return total.hexdigest()
+
+    assert evaluator.evaluate("hashFiles('**/*.txt')") == expected("a/x.txt", "a/y.txt", "b.txt")
+    assert evaluator.evaluate("hashFiles('a/*.txt', '!a/y.txt')") == expected("a/x.txt")
+    assert evaluator.evaluate("hashFiles('a/x.txt\nb.txt')") == expected("a/x.txt", "b.txt")
+    assert evaluator.evaluate("hashFiles('nothing/*.zzz')") == ""
+    assert evaluator.evaluate("hashFiles('../*.txt')") == ""  # outside the workspace
+    assert evaluator.evaluate(f"hashFiles('{tmp_path}/outside.txt')") == ""

@@ -68,15 +68,11 @@ async def json_errors(request: web.Request, handler: Callable[[web.Request], Awa
         return error(500, "internal", "unexpected error; it has been logged")
 
 
-def _too_large(limit: int) -> web.Response:
-    return error(413, "too_large", f"the body must be at most {limit} bytes (MAX_BODY_MB)")
-
-
 async def _expect(request: web.Request) -> web.Response | None:
     """Expect: 100-continue: refuse an over-limit Content-Length before the client sends the body."""
     limit = request.app[SETTINGS].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        return _too_large(limit)
+        return _too_large(request.remote or "unknown", limit)
     return await _default_expect_handler(request)
 
 
@@ -125,30 +121,33 @@ def _secret_ok(given: object, expected: str) -> bool:
 
 async def accept(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    wait = request.app[LIMITER].check(request.remote or "unknown", time.monotonic())
+    client = request.remote or "unknown"
+    wait = request.app[LIMITER].check(client, time.monotonic())
     if wait:
-        return error(429, "rate_limited", f"too many requests from this client; retry in {wait:.0f} s",
-                     {"Retry-After": f"{wait:.0f}"})
+        return _reject(client, 429, "rate_limited", f"too many requests from this client; retry in {wait:.0f} s",
+                       {"Retry-After": f"{wait:.0f}"})
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        return _too_large(limit)
+        return _too_large(client, limit)
     body = await _read_limited(request, limit)
     if body is None:
-        return _too_large(limit)
+        return _too_large(client, limit)
     big = len(body) > OFFLOAD_BYTES
     try:
         data = await _maybe_offload(big, _decode, body)
     except (ValueError, RecursionError) as exc:
-        return error(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200] or 'nested too deeply'}")
-    if not isinstance(data, dict):
-        return _not_an_object(data)
-    if not _secret_ok(data.get("secret"), settings.shared_secret):
-        events.event("rejected", level=logging.WARNING, reason="secret", client=request.remote)
-        return error(403, "forbidden", "the secret is missing or wrong")
+        return _reject(client, 400, "invalid_json",
+                       f"the body is not valid JSON: {str(exc)[:200] or 'nested too deeply'}")
     try:
+        if not isinstance(data, dict):
+            parse_brief(data)  # words the error for a body that is not an object
+            raise AssertionError("parse_brief accepted a non-object")  # pragma: no cover
+        if not _secret_ok(data.get("secret"), settings.shared_secret):
+            return _reject(client, 403, "forbidden", "the secret is missing or wrong")
         brief, public_json = await _maybe_offload(big, _validate, data)
     except BriefError as exc:
-        return _invalid(exc)
+        return _reject(client, 400, "invalid_brief", [e.as_dict() for e in exc.errors],
+                       note=",".join(e.field for e in exc.errors))
     try:
         result = await request.app[OUTBOX].accept(brief.task, brief.round, brief.nonce, public_json)
     except OutboxUnavailable as exc:
@@ -160,17 +159,15 @@ async def accept(request: web.Request) -> web.Response:
     return web.json_response({"status": status, "id": result.id})
 
 
-def _not_an_object(data: object) -> web.Response:
-    """parse_brief words the error for a body that is not an object (it always raises for one)."""
-    try:
-        parse_brief(data)
-    except BriefError as exc:
-        return _invalid(exc)
-    raise AssertionError("parse_brief accepted a non-object")  # pragma: no cover
+def _reject(client: str, status: int, code: str, detail: Any, headers: dict[str, str] | None = None, *,
+            note: str | None = None) -> web.Response:
+    """An error answer to a POST, logged with the client and (for 400s) the wrong fields' names, never values."""
+    events.event("rejected", level=logging.WARNING, status=status, error=code, client=client, fields=note)
+    return error(status, code, detail, headers)
 
 
-def _invalid(exc: BriefError) -> web.Response:
-    return error(400, "invalid_brief", [e.as_dict() for e in exc.errors])
+def _too_large(client: str, limit: int) -> web.Response:
+    return _reject(client, 413, "too_large", f"the body must be at most {limit} bytes (MAX_BODY_MB)")
 
 
 def _bearer(request: web.Request) -> str | None:

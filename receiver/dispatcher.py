@@ -50,7 +50,7 @@ class Dispatcher:
         )
         self._task = asyncio.create_task(self._run(), name="dispatcher")
 
-    async def stop(self, grace_s: float = 10.0) -> None:
+    async def stop(self, grace_s: float = 5.0) -> None:
         """Let an in-flight dispatch finish (up to `grace_s`) and record its answer, then stop."""
         self._stop.set()
         if self._task is not None:

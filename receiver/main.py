@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import sys
@@ -27,7 +28,11 @@ def main(args: argparse.Namespace) -> int:
         sock = bind_socket(settings.host, settings.port)
         url = base_url(sock)
         app = build_app(settings.with_public_url(url))
-        events.event("starting", url=url, repo=settings.repo, data_dir=settings.data_dir)
+        events.event("starting", url=url, repo=settings.repo, data_dir=settings.data_dir, sync=settings.outbox_sync)
+        if settings.public_url is None and settings.host in ("0.0.0.0", "::"):
+            events.event("warning", level=logging.WARNING,
+                         problem=f"PUBLIC_URL is not set: oversize briefs will point GitHub's runners at {url}, "
+                                 "which they cannot reach; set PUBLIC_URL")
         return [(app, sock)], url
 
     return run_servers(make)

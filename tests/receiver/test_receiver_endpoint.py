@@ -269,3 +269,7 @@ def test_logs_and_outbox_never_hold_the_secret_or_token(live: Live) -> None:
     log = svc.log()
     assert "stage=accepted" in log and "task=leak-task" in log
     assert SECRET not in log and "sandbox-token" not in log
+    assert "wrong-secret" not in log  # rejected secrets are not logged either
+    assert "stage=rejected status=403 error=forbidden" in log
+    assert "stage=rejected status=400 error=invalid_brief" in log and "fields=email" in log
+    assert "stage=rejected status=413 error=too_large" in log

@@ -31,7 +31,6 @@ class ChatRequest:
     prompt_text: str = ""  # every message's text, for token counting
     user_texts: list[str] = field(default_factory=list)  # what the built-in generator reads
     images: int = 0
-    messages: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def prompt_tokens(self) -> int:
@@ -110,7 +109,6 @@ def _messages(messages: object, req: ChatRequest) -> None:
         if role == "user":
             req.user_texts.append(text)
     req.prompt_text = "\n".join(texts)
-    req.messages = messages
 
 
 def _content(content: object, role: str, where: str, req: ChatRequest, *, has_tool_calls: bool) -> str:

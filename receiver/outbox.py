@@ -25,11 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import os
 import queue
+import random
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -124,6 +125,14 @@ class Depth:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+_ids = random.Random(os.urandom(32))  # noqa: S311 - ids are not secrets (reading a brief needs a token or SHARED_SECRET)
+
+
+def new_brief_id(now: float) -> str:
+    """Milliseconds then 64 random bits, in hex: sorts by acceptance time, and costs no system call per brief."""
+    return f"{int(now * 1000):012x}{_ids.getrandbits(64):016x}"
 
 
 def utc_iso(ts: float) -> str:
@@ -305,7 +314,7 @@ class Outbox:
 
     async def accept(self, task: str, round_: int, nonce: str, brief_json: str) -> Accepted:
         """Store a brief unless (task, round, nonce) is already there; durable when this returns."""
-        new_id = uuid.uuid4().hex
+        new_id = new_brief_id(time.time())
         now = time.time()
 
         def op(conn: sqlite3.Connection) -> Accepted:

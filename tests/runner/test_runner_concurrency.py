@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import machine_env, manual, options
+from runner_support import machine_env, manual, options
 
 from sandbox.runner import ConcurrencyRegistry, RunHandle, RunResult, run_workflow
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, deploy_dispatch, head, machine_env, manual, options
+from runner_support import REPO, deploy_dispatch, head, machine_env, manual, options
 
 from sandbox.runner import NotTriggered, RunResult, WorkflowError, run_dispatch, run_workflow, workflows_for_event
 

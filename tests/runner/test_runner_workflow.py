@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from runner_support import REPO
 
 from sandbox.runner import WorkflowError, event_from_dispatch, load_workflow, workflows_for_event
 from sandbox.runner.actions import parse_uses

@@ -26,7 +26,7 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import _default_expect_handler
 
 from deployer import __version__
-from deployer.brief import BriefError, parse_brief
+from deployer.brief import Brief, BriefError, parse_brief
 from receiver import events
 from receiver.config import Settings
 from receiver.dispatcher import Dispatcher
@@ -106,7 +106,7 @@ def _decode(body: bytes) -> object:
     return data
 
 
-def _validate(data: dict[str, Any]) -> tuple[Any, str]:
+def _validate(data: dict[str, Any]) -> tuple[Brief, str]:
     brief = parse_brief(data)
     return brief, encode(brief.public_dict()).decode()
 
@@ -171,8 +171,16 @@ def _too_large(client: str, limit: int) -> web.Response:
 
 
 def _bearer(request: web.Request) -> str | None:
+    """The Bearer credential; None when absent or not valid UTF-8 (aiohttp keeps stray bytes as surrogates)."""
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
+        return None
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _unauthorized(detail: str) -> web.Response:

@@ -85,6 +85,9 @@ class Dispatcher:
             except OutboxUnavailable as exc:
                 events.event("outbox_error", level=logging.ERROR, error=str(exc))
                 await self._pause(OUTBOX_RETRY_S)
+            except Exception:  # a bug must not silently end dispatching while the receiver keeps accepting
+                events.log.exception("stage=dispatcher_error")
+                await self._pause(OUTBOX_RETRY_S)
 
     async def _wait_for_work(self) -> None:
         waiters = {asyncio.ensure_future(self.outbox.accepted.wait()), asyncio.ensure_future(self._stop.wait())}

@@ -188,7 +188,7 @@ class Outbox:
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.join)
             self._checkpointer = None
-        self._readers.shutdown(wait=True)
+        await asyncio.to_thread(self._readers.shutdown, True)
         with self._lock:
             for conn in self._reader_conns:
                 conn.close()
@@ -254,6 +254,9 @@ class Outbox:
             self._drop_writer()
             error = OutboxUnavailable(f"cannot write the outbox at {self.path}: {exc}")
             outcomes = [(w.future, None, error) for w in batch]
+        except Exception as exc:  # never let the writer thread die: every later accept would wait forever
+            self._drop_writer()
+            outcomes = [(w.future, None, exc) for w in batch]
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
             self._loop.call_soon_threadsafe(_resolve, outcomes)

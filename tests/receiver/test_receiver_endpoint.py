@@ -243,6 +243,14 @@ def test_payload_route_without_a_valid_token_is_401(live: Live) -> None:
         assert r.status_code == 401 and r.json()["error"] == "unauthorized"
 
 
+def test_authorization_that_is_not_utf8_is_401_not_a_crash(live: Live) -> None:
+    host, port = live[0].url.removeprefix("http://").split(":")
+    for path in (b"/briefs/x", b"/briefs/x/payload"):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 401")
+
+
 def test_unknown_route_and_method_answer_json_errors(live: Live) -> None:
     r = requests.get(f"{live[0].url}/nowhere", timeout=10)
     assert r.status_code == 404 and r.json()["error"] == "not_found"

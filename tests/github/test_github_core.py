@@ -66,6 +66,11 @@ def test_update_and_delete_repository(gh: GitHub) -> None:
     assert patched.json()["full_name"] == "sandbox/new"
     assert call(gh, "GET", "/repos/sandbox/old").status_code == 404
     assert call(gh, "GET", "/repos/sandbox/new").json()["description"] == "d"
+    head = call(gh, "GET", "/repos/sandbox/new/git/ref/heads/main").json()["object"]["sha"]
+    call(gh, "POST", "/repos/sandbox/new/git/refs", json={"ref": "refs/heads/dev", "sha": head})
+    assert call(gh, "PATCH", "/repos/sandbox/new", json={"default_branch": "dev"}).json()["default_branch"] == "dev"
+    assert call(gh, "PATCH", "/repos/sandbox/new", json={"default_branch": "nope"}).status_code == 422
+    assert call(gh, "PATCH", "/repos/sandbox/new", json={"private": "yes"}).status_code == 422
     assert call(gh, "DELETE", "/repos/sandbox/new").status_code == 204
     gone = call(gh, "GET", "/repos/sandbox/new")
     assert gone.status_code == 404

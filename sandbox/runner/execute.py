@@ -326,13 +326,14 @@ class JobRunner:
         own_env = dict(scope.env)  # the env this step adds to the job's: its composite's and its own `env:`
         continue_on_error = False
         try:
-            ev = self.evaluator(scope, {**self.env, **own_env}, status=True, name=result.context_name)
+            ev = self.evaluator(scope, {**self.env, **own_env}, name=result.context_name)
             for key, value in dict(step.get("env") or {}).items():
                 own_env[str(key)] = ev.interpolate_str(_text(value), f"env.{key}")
-            ev = self.evaluator(scope, {**self.env, **own_env}, status=True, name=result.context_name)
-            if not ev.condition(step.get("if")):
+            env = {**self.env, **own_env}
+            if not self.evaluator(scope, env, status=True, name=result.context_name).condition(step.get("if")):
                 self.emit(f"Skipping step '{result.name}': if: {step.get('if', 'success()')} was false")
                 return "skipped", False
+            ev = self.evaluator(scope, env, name=result.context_name)  # status functions exist only in `if:`
             if step.get("name") is not None:
                 result.name = ev.interpolate_str(_text(step.get("name")), "name")
             raw_coe = step.get("continue-on-error", False)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from runner_support import REPO
 
+from deployer.workflow_lint import lint_action, lint_workflow
 from sandbox.runner import WorkflowError, event_from_dispatch, load_workflow, workflows_for_event
 from sandbox.runner.actions import parse_uses
 from sandbox.runner.commands import EnvFileError, Masker, OutputProcessor, parse_command, parse_env_file
@@ -166,3 +167,13 @@ def test_masker_masks_values_lines_and_encodings() -> None:
     assert masker.mask("url p%40ss%20word%2Fwith%2Bchars") == "url ***"
     assert masker.mask("second: line-two-secret") == "second: ***"
     assert masker.mask('json "p@ss word/with+chars"') == 'json "***"'
+
+
+def test_fixtures_are_what_github_accepts() -> None:
+    """The runner is tested on valid GitHub input: the deploy-shaped fixture passes actionlint and the schemas,
+    and where a fixture misuses a status function on purpose, actionlint objects just as the runner does."""
+    workflows = FIXTURES / ".github" / "workflows"
+    assert lint_workflow(workflows / "deploy.yml") == []
+    assert lint_action(FIXTURES / "action.yml") == []
+    [problem] = lint_workflow(workflows / "job-timeout.yml")
+    assert 'calling function "cancelled" is not allowed here' in problem

@@ -15,7 +15,7 @@ from sandbox.github.errors import ApiError, empty_repository, not_found, unproce
 from sandbox.github.routes_actions import page_params
 from sandbox.github.routes_git import _identity, default_identity, moved
 from sandbox.github.state import Account, Repository, State
-from sandbox.github.store import MODE_FILE, MODE_TREE, BadPath, split_path
+from sandbox.github.store import MODE_FILE, MODE_TREE, BadPath, split_path, valid_ref_name
 
 MAX_INLINE = 1024 * 1024  # larger files come back with encoding "none", as on GitHub
 
@@ -87,6 +87,8 @@ async def put_content(request: web.Request) -> web.Response:
     committer = _identity(body, "committer", default_identity(user))
     author = _identity(body, "author", committer)
     ref = f"refs/heads/{branch}"
+    if not valid_ref_name(ref):
+        raise ApiError(404, f"Branch {branch} not found")
     head = repo.git.ref(ref)
     if head is None and not repo.git.is_empty():
         raise ApiError(404, f"Branch {branch} not found")

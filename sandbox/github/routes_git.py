@@ -1,7 +1,9 @@
 """The Git Data API: blobs, trees, commits and refs on the repository's real git objects.
 
 GitHub refuses Git Data writes in an empty repository (no branch yet) with 409 "Git Repository is empty.";
-create-ref needs a `refs/...` name with two slashes; update-ref refuses a non-fast-forward unless `force`.
+create-ref needs a `refs/...` name with two slashes (else 422 "Reference update failed", GitHub's message for a
+name it refuses, also when it clashes with an existing ref such as `a` vs `a/b`); update-ref refuses a
+non-fast-forward unless `force`.
 A ref moves only with a compare-and-swap, after every object it points at is stored.
 """
 
@@ -222,12 +224,13 @@ async def create_ref(request: web.Request) -> web.Response:
     ref = typed(body, "ref", str, required=True)
     sha = typed(body, "sha", str, required=True)
     if not valid_ref_name(ref):
-        raise unprocessable(f"{ref} is not a valid ref name. It must start with 'refs' and have at least two "
-                            f"slashes.")
+        raise unprocessable("Reference update failed")  # GitHub's words for a name it refuses
     if repo.git.get(sha) is None:
         raise unprocessable("Object does not exist")
-    if not repo.git.create_ref(ref, sha):
+    if repo.git.ref(ref) is not None:
         raise unprocessable("Reference already exists")
+    if not repo.git.create_ref(ref, sha):
+        raise unprocessable("Reference update failed")
     moved(request, repo, ref, sha)
     data = _ref_body(request, repo, ref, sha)
     return respond(data, 201, {"Location": data["url"]})

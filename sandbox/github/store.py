@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dulwich.errors import NotTreeError
+from dulwich.errors import NotTreeError, RefFormatError
 from dulwich.objects import Blob, Commit, ShaFile, Tree
 from dulwich.refs import check_ref_format
 from dulwich.repo import Repo
@@ -176,7 +176,11 @@ class GitRepo:
         return not any(name.startswith("refs/heads/") for name in self.refs())
 
     def create_ref(self, name: str, sha: str) -> bool:
-        return self.repo.refs.add_if_new(name.encode(), sha.encode())
+        """False when the name is taken, or clashes with an existing ref's directory (`a` vs `a/b`)."""
+        try:
+            return self.repo.refs.add_if_new(name.encode(), sha.encode())
+        except (OSError, RefFormatError):
+            return False
 
     def move_ref(self, name: str, old: str | None, new: str) -> bool:
         """Compare-and-swap: False when the ref is no longer `old` (someone else moved it)."""

@@ -161,7 +161,8 @@ def test_bad_bodies_never_cause_a_server_error(gh: GitHub) -> None:
     bodies = [b"", b"null", b"[]", b"123", b'"s"', b"{", b'{"name": null}', b'{"tree": "x"}', b'{"tree": [1]}',
               b'{"tree": [{"path": "/a", "mode": "100644", "content": "x"}]}', b'{"sha": 5, "force": "yes"}',
               b'{"content": "***", "encoding": "base64", "message": "m"}', b"\xff\xfe",
-              json.dumps({"a": [{}]}).encode()]
+              json.dumps({"a": [{}]}).encode(), b'{"message": "m", "content": "eA==", "branch": "a..b"}',
+              b'{"ref": "refs/heads/main/x", "sha": "' + b"0" * 40 + b'"}', b'{"source": {"branch": 1}}']
     paths = [("POST", "/user/repos"), ("PATCH", "/repos/sandbox/fuzz"), ("POST", "/repos/sandbox/fuzz/git/blobs"),
              ("POST", "/repos/sandbox/fuzz/git/trees"), ("POST", "/repos/sandbox/fuzz/git/commits"),
              ("POST", "/repos/sandbox/fuzz/git/refs"), ("PATCH", "/repos/sandbox/fuzz/git/refs/heads/main"),

@@ -99,6 +99,10 @@ def test_refs_create_update_fast_forward(gh: GitHub) -> None:
     assert made.json()["object"] == {"sha": base, "type": "commit", "url": made.json()["object"]["url"]}
     dup = call(gh, "POST", "/repos/sandbox/refs/git/refs", json={"ref": "refs/heads/feature", "sha": base})
     assert dup.status_code == 422
+    assert dup.json()["message"] == "Reference already exists"
+    clash = call(gh, "POST", "/repos/sandbox/refs/git/refs", json={"ref": "refs/heads/feature/sub", "sha": base})
+    assert clash.status_code == 422
+    assert clash.json()["message"] == "Reference update failed"
     assert call(gh, "GET", "/repos/sandbox/refs/git/ref/heads/missing").status_code == 404
 
     ahead = commit_files(gh, "refs", {"a.txt": "a"})

@@ -201,9 +201,13 @@ async def health(request: web.Request) -> web.Response:
     })
 
 
-async def brief_status(request: web.Request) -> web.Response:
+def _operator(request: web.Request) -> bool:
     given = _bearer(request)
-    if given is None or not hmac.compare_digest(given.encode(), request.app[SETTINGS].shared_secret.encode()):
+    return given is not None and hmac.compare_digest(given.encode(), request.app[SETTINGS].shared_secret.encode())
+
+
+async def brief_status(request: web.Request) -> web.Response:
+    if not _operator(request):
         return _unauthorized("send Authorization: Bearer <SHARED_SECRET>")
     try:
         status = await request.app[OUTBOX].status(request.match_info["id"])
@@ -212,6 +216,23 @@ async def brief_status(request: web.Request) -> web.Response:
     if status is None:
         return error(404, "not_found", "no brief with this id")
     return web.json_response(status.as_dict())
+
+
+async def brief_retry(request: web.Request) -> web.Response:
+    """Dispatch a failed brief again, once the operator fixed what made GitHub refuse it (token, repository)."""
+    if not _operator(request):
+        return _unauthorized("send Authorization: Bearer <SHARED_SECRET>")
+    brief_id = request.match_info["id"]
+    try:
+        state = await request.app[OUTBOX].requeue(brief_id)
+    except OutboxUnavailable:
+        return error(503, "unavailable", "the outbox cannot be written right now", {"Retry-After": UNAVAILABLE_RETRY_S})
+    if state is None:
+        return error(404, "not_found", "no brief with this id")
+    if state != "failed":
+        return error(409, "not_failed", f"the brief is {state}; only a failed brief can be retried")
+    events.event("requeued", id=brief_id)
+    return web.json_response({"status": "pending", "id": brief_id})
 
 
 async def brief_payload(request: web.Request) -> web.Response:
@@ -254,4 +275,5 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/briefs/{id}", brief_status)
     app.router.add_get("/briefs/{id}/payload", brief_payload)
+    app.router.add_post("/briefs/{id}/retry", brief_retry)
     return app

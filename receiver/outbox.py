@@ -363,6 +363,23 @@ class Outbox:
 
         await self._write(op)
 
+    async def requeue(self, brief_id: str) -> str | None:
+        """Put a failed brief back in the queue (after its cause, say a bad token, was fixed); returns its old state.
+
+        It keeps its place by acceptance order, so it goes out before anything accepted after it.
+        """
+
+        def op(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT state FROM briefs WHERE id = ?", (brief_id,)).fetchone()
+            if row is not None and row[0] == "failed":
+                conn.execute("UPDATE briefs SET state = 'pending' WHERE id = ?", (brief_id,))
+            return row[0] if row else None
+
+        state = await self._write(op)
+        if state == "failed":
+            self.accepted.set()
+        return state
+
     async def add_token(self, brief_id: str, token_hash: bytes, ttl_s: float) -> None:
         """Keep the hash of a new payload token (every token minted for a brief stays valid until it expires)."""
         now = time.time()

@@ -222,3 +222,24 @@ def test_200_concurrent_briefs_are_all_stored_and_dispatched(services: Any, tmp_
     sent = [d["client_payload"]["id"] for d in dispatches(github)]
     assert sorted(sent) == sorted(ids)
     assert [r["id"] for r in rows(data)] == sent  # dispatched in the order they were stored
+
+
+def test_a_failed_brief_can_be_retried_by_the_operator(services: Any, target: Any, tmp_path: Path) -> None:
+    arm(target, 401)  # say the token was wrong, and then fixed
+    svc = start(services, tmp_path / "data", target)
+    brief_id = post(svc.url, make_brief(task="retry-task")).json()["id"]
+    assert wait_for(lambda: settled(svc.url, brief_id))["state"] == "failed"
+
+    def retry(token: str, which: str = brief_id) -> requests.Response:
+        return requests.post(f"{svc.url}/briefs/{which}/retry", headers={"Authorization": f"Bearer {token}"},
+                             timeout=10)
+
+    assert retry("wrong").status_code == 401
+    assert retry(SECRET, "unknown-id").status_code == 404
+    r = retry(SECRET)
+    assert r.status_code == 200 and r.json() == {"status": "pending", "id": brief_id}
+    done = wait_for(lambda: settled(svc.url, brief_id))
+    assert done["state"] == "dispatched" and done["attempts"] == 2
+    assert [d["client_payload"]["id"] for d in dispatches(target)] == [brief_id]
+    again = retry(SECRET)
+    assert again.status_code == 409 and again.json()["error"] == "not_failed"

@@ -31,7 +31,7 @@ from sandbox.runner.commands import (
     summary_error,
 )
 from sandbox.runner.concurrency import RunHandle
-from sandbox.runner.expressions import Evaluator, ExpressionError, to_number, to_str, truthy
+from sandbox.runner.expressions import CaseSensitive, Evaluator, ExpressionError, to_number, to_str, truthy
 from sandbox.runner.process import kill_groups, run_process
 from sandbox.runner.results import JobResult, StepResult
 from sandbox.runner.workflow import Job, Step, Workflow, WorkflowError
@@ -207,7 +207,7 @@ class JobRunner:
 
     def contexts(self, scope: _Scope, env: Mapping[str, str], context_name: str = "") -> dict[str, Any]:
         common = {
-            "github": self.github(scope, context_name), "env": dict(env), "steps": scope.steps,
+            "github": self.github(scope, context_name), "env": CaseSensitive(env), "steps": scope.steps,
             "job": {"status": self.status, "services": {}}, "runner": self.runner_context(), "strategy": {},
             "matrix": {},
         }
@@ -253,12 +253,15 @@ class JobRunner:
                             "vars": self.state.vars})
             for key, value in self.state.workflow.env.items():
                 self.env[str(key)] = ev.interpolate_str(_text(value), f"env.{key}")
-            ev = Evaluator(self.contexts(_Scope(), self.env))
+            # job-level keys see fewer contexts than steps do (GitHub's context availability table)
+            job_level = {"github": self.github(), "needs": self.needs, "strategy": {}, "matrix": {},
+                         "vars": self.state.vars, "inputs": self.state.inputs}
+            ev = Evaluator({**job_level, "secrets": self.state.secrets})
             for key, value in dict(self.job.get("env") or {}).items():
                 self.env[str(key)] = ev.interpolate_str(_text(value), f"jobs.{self.job.id}.env.{key}")
             raw_timeout = self.job.get("timeout-minutes")
             if raw_timeout is not None:
-                self.timeout_minutes = self.minutes(ev, raw_timeout, "timeout-minutes")
+                self.timeout_minutes = self.minutes(Evaluator(job_level), raw_timeout, "timeout-minutes")
             self.deadline = time.monotonic() + self.timeout_minutes * 60
             for step in self.job.steps:
                 if step.uses is not None:

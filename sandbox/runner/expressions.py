@@ -44,6 +44,10 @@ class ExpressionError(ValueError):
 # ---------------------------------------------------------------- values
 
 
+class CaseSensitive(dict):  # type: ignore[type-arg]
+    """An object whose keys match exactly (the `env` context on Linux runners); other objects ignore case."""
+
+
 class _Filtered(list):  # type: ignore[type-arg]
     """The result of a `*` filter: later property accesses apply to each element."""
 
@@ -530,6 +534,8 @@ def _lookup(target: Value, key: Value) -> Value:
         name = to_str(key)
         if name in target:
             return target[name]
+        if isinstance(target, CaseSensitive):
+            return None
         folded = name.upper()
         return next((v for k, v in target.items() if str(k).upper() == folded), None)
     if isinstance(target, list):

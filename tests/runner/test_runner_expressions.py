@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.runner.expressions import Evaluator, ExpressionError, split_template, to_str
+from sandbox.runner.expressions import CaseSensitive, Evaluator, ExpressionError, split_template, to_str
 
 CONTEXTS: dict[str, Any] = {
     "github": {
@@ -17,7 +17,7 @@ CONTEXTS: dict[str, Any] = {
         "repository": "octo/site",
         "event": {"client_payload": {"brief": {"task": "t1", "round": 2}}, "labels": [{"name": "a"}, {"name": "b"}]},
     },
-    "env": {"NAME": "value"},
+    "env": CaseSensitive({"NAME": "value"}),
     "steps": {"build": {"outputs": {"url": "https://x/"}, "outcome": "success"}},
     "inputs": {"flag": True, "brief": ""},
 }
@@ -71,7 +71,9 @@ def ev(status: str | None = None) -> Evaluator:
         ("github.event.labels[1].name", "b"),
         ("github.nope", None),
         ("github.nope.deeper.still", None),
-        ("GITHUB.REPOSITORY", "octo/site"),
+        ("GITHUB.REPOSITORY", "octo/site"),  # context names and their keys ignore case...
+        ("env.NAME", "value"),
+        ("env.name", None),  # ...except env, which is case-sensitive on Linux
         ("inputs.flag", True),
         # functions (names case-insensitive)
         ("contains('Hello world', 'LLO W')", True),

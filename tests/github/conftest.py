@@ -13,7 +13,8 @@ from tests.conftest import GitHub, Services, start_github
 @pytest.fixture(scope="module")
 def gh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHub]:
     services = Services(tmp_path_factory.mktemp("logs"))
-    emulator = start_github(services, tmp_path_factory.mktemp("github"))
+    # Many writes per module: GitHub's secondary limit (80/min) has its own test with its own emulator.
+    emulator = start_github(services, tmp_path_factory.mktemp("github"), "--content-limit", "100000")
     yield emulator
     violations = emulator.sandbox("GET", "spec-violations").json()
     statuses = services.stop_all()

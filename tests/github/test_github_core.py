@@ -6,6 +6,7 @@ import json
 
 import requests
 
+from sandbox.github.spec import Spec
 from tests.conftest import GitHub
 from tests.github.helpers import call, make_repo
 
@@ -173,7 +174,39 @@ def test_bad_bodies_never_cause_a_server_error(gh: GitHub) -> None:
         for body in bodies:
             r = call(gh, method, path, data=body)
             assert r.status_code < 500, (method, path, body, r.status_code, r.text)
+            assert r.status_code != 403, r.text  # answered by the handler, not by a limit
             if r.status_code >= 400:
                 assert "message" in r.json()
     assert call(gh, "GET", "/no/such/route/here").status_code == 404
     assert call(gh, "DELETE", "/user").status_code == 404
+
+
+WRONG_VALUES = [None, 0, "", "x" * 300, True, [1], {"a": {}}]
+PATH_VALUES = {"owner": "sandbox", "repo": "typed", "org": "sandbox", "ref": "heads/main", "path": "a/b.txt",
+               "file_sha": "0" * 40, "tree_sha": "main", "commit_sha": "0" * 40, "build_id": "1",
+               "workflow_id": "deploy.yml"}
+
+
+def test_every_body_field_with_a_wrong_value_is_a_client_error(gh: GitHub) -> None:
+    """Each property of each request body GitHub describes, given values of the wrong type or size: GitHub's
+    4xx, never a 5xx."""
+    make_repo(gh, "typed")
+    spec = Spec()
+    sent = 0
+    for (method, template), _op in spec.operations.items():
+        raw = spec.doc["paths"][template][method.lower()].get("requestBody")
+        if raw is None:
+            continue
+        schema = spec.resolve(raw)["content"]["application/json"].get("schema", {})
+        props = {k: v for branch in [schema, *schema.get("anyOf", []), *schema.get("oneOf", [])]
+                 for k, v in branch.get("properties", {}).items()}
+        path = template.format(**PATH_VALUES)
+        if method == "DELETE" and path.count("/") == 3:
+            continue  # deleting the repository would end the loop early
+        for name in props:
+            for value in WRONG_VALUES:
+                r = call(gh, method, path, json={name: value})
+                sent += 1
+                assert r.status_code < 500, (method, path, name, value, r.status_code, r.text)
+                assert r.status_code != 403, r.text  # answered by the handler, not by a limit
+    assert sent > 200

@@ -61,6 +61,8 @@ class ConcurrencyRegistry:
         key = group.lower()
         with self._lock:
             g = self._groups.setdefault(key, _Group())
+            if g.running is handle:
+                raise ValueError(f"run {handle.run_id} already holds concurrency group {group!r}; waiting would hang")
             if g.running is None:
                 g.running = handle
                 return True

@@ -543,6 +543,10 @@ class JobRunner:
         """The action's steps in their own scope (`inputs`, `steps`, status), then its `outputs.*.value`."""
         if scope.depth + 1 >= MAX_COMPOSITE_DEPTH:
             raise StepError(f"{ref.uses}: composite actions are nested more than {MAX_COMPOSITE_DEPTH} levels deep")
+        for name in sorted(set(with_values) & set(action.inputs)):
+            if action.inputs[name].get("deprecationMessage"):
+                self.annotate(Annotation("warning", f"Input '{name}' has been deprecated with message: "
+                                                    f"{action.inputs[name]['deprecationMessage']}"))
         unexpected = sorted(set(with_values) - set(action.inputs))
         if unexpected:
             self.annotate(Annotation(

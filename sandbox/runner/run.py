@@ -236,11 +236,11 @@ def _execute(
         raise WorkflowError(f"{workflow.path}: concurrency: {exc}") from exc
     registry = opts.concurrency or ConcurrencyRegistry()
     if group is None:
-        _run_jobs(state, result, registry, opts.timeout)
+        _run_jobs(state, result, registry, opts.timeout, None)
     else:
         with registry.hold(group[0], handle, group[1]) as acquired:
             if acquired:
-                _run_jobs(state, result, registry, opts.timeout)
+                _run_jobs(state, result, registry, opts.timeout, group[0])
             else:
                 result.conclusion = "cancelled"
                 return result
@@ -250,7 +250,9 @@ def _execute(
     return result
 
 
-def _run_jobs(state: RunState, result: RunResult, registry: ConcurrencyRegistry, timeout: float | None) -> None:
+def _run_jobs(
+    state: RunState, result: RunResult, registry: ConcurrencyRegistry, timeout: float | None, run_group: str | None,
+) -> None:
     state.deadline = time.monotonic() + timeout if timeout else None  # time queued for concurrency does not count
     for job in job_order(state.workflow):
         needs = {
@@ -276,6 +278,13 @@ def _run_jobs(state: RunState, result: RunResult, registry: ConcurrencyRegistry,
             done.log.append(f"##[error]{exc}")
             continue
         runner = JobRunner(state, job, needs, done)
+        if group is not None and run_group is not None and group[0].lower() == run_group.lower():
+            message = (f"Canceling since a deadlock for concurrency group '{group[0]}' was detected between "
+                       f"'top level workflow' and '{job.id}'")
+            done.conclusion = "cancelled"
+            done.annotations.append(Annotation("error", message))
+            done.log.append(f"##[error]{message}")
+            continue
         if group is None:
             runner.run()
             continue

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from runner_support import machine_env, manual, options
 
 from sandbox.runner import ConcurrencyRegistry, RunHandle, RunResult, run_workflow
@@ -117,3 +118,22 @@ def test_run_timeout_kills_the_running_step(repo: Path, tmp_path: Path) -> None:
     assert result.steps[0].outcome == "cancelled"
     assert "The run exceeded the local runner's time limit." in [a.message for a in result.annotations]
     assert (tmp_path / "order").read_text() == "start stuck\n"
+
+
+def test_a_job_in_its_workflows_own_group_is_cancelled_not_deadlocked(repo: Path) -> None:
+    result = run_workflow(repo, ".github/workflows/deadlock.yml", "workflow_dispatch",
+                          manual(repo, ".github/workflows/deadlock.yml"), options=options())
+
+    assert result.conclusion == "cancelled"
+    assert result.jobs["inner"].steps == []
+    assert any("deadlock for concurrency group 'SHARED-group'" in a.message for a in result.annotations)
+
+
+def test_registry_refuses_a_run_waiting_for_itself() -> None:
+    registry = ConcurrencyRegistry()
+    handle = RunHandle()
+    with registry.hold("g", handle) as acquired:
+        assert acquired
+        with pytest.raises(ValueError, match="already holds concurrency group 'G'"):
+            registry.acquire("G", handle)
+    assert registry.snapshot() == {}

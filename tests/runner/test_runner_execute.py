@@ -41,6 +41,8 @@ def test_deploy_runs_the_composite_action_for_a_repository_dispatch(repo: Path) 
     workspace = next(line for line in result.log if line.startswith("action-path=")).split("=", 1)[1]
     assert f"expr-action-path={workspace}" in result.log
     assert "greeting=hello octo/site" in result.log  # an input default holding an expression
+    assert [a.message for a in deploy.annotations] == [
+        "Input 'legacy-flag' has been deprecated with message: Use 'task' instead."]
     assert "brief-task=my-task" in result.log
     # GITHUB_EVENT_PATH holds the repository_dispatch payload
     assert "event-action=deploy-brief" in result.log

@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="primary rate limit: requests per hour per token (default 5000, as GitHub)")
     github.add_argument("--content-limit", type=int, default=80, metavar="N",
                         help="secondary rate limit: content-creating requests per minute per user (default 80)")
+    github.add_argument("--scopes", default="repo,workflow", metavar="S[,S]",
+                        help="OAuth scopes the tokens report in X-OAuth-Scopes (default repo,workflow)")
     github.set_defaults(handler=_lazy("sandbox.github.server:main"))
 
     openrouter = parts.add_parser(

@@ -113,6 +113,9 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
     if not injected:
         for key, value in c.limits.headers(user.login if user else None).items():
             response.headers.setdefault(key, value)
+    if user is not None:
+        # A classic token's scopes, which clients (e.g. `deployer doctor`) read from every answer.
+        response.headers.setdefault("X-OAuth-Scopes", c.state.scopes)
     response.headers.setdefault("X-GitHub-Request-Id", request_id)
     response.headers.setdefault("X-GitHub-Api-Version-Selected", "2022-11-28")
     route = f"{request.method} {template}" if op is not None else None
@@ -166,7 +169,8 @@ def main(args: argparse.Namespace) -> int:
         api_sock = bind_socket(args.host, args.port)
         pages_sock = bind_socket(args.host, args.pages_port)
         api = base_url(api_sock)
-        state = State(Urls(api, api, base_url(pages_sock)), data_dir, args.build_delay)
+        state = State(Urls(api, api, base_url(pages_sock)), data_dir, args.build_delay,
+                      scopes=", ".join(s.strip() for s in args.scopes.split(",") if s.strip()))
         problem = _accounts(args, state)
         if problem:
             api_sock.close()

@@ -106,6 +106,7 @@ class State:
     urls: Urls
     data_dir: Path
     build_delay: float
+    scopes: str = "repo, workflow"  # what X-OAuth-Scopes reports for every token
     accounts: dict[str, Account] = field(default_factory=dict)  # lower-case login -> account
     tokens: dict[str, Account] = field(default_factory=dict)
     repos: dict[tuple[str, str], Repository] = field(default_factory=dict)

@@ -23,6 +23,7 @@ def test_authentication_and_user(gh: GitHub) -> None:
     assert bearer.json()["login"] == "other"
     me = call(gh, "GET", "/user")
     assert me.status_code == 200
+    assert me.headers["X-OAuth-Scopes"] == "repo, workflow"
     assert me.json()["login"] == "sandbox"
 
 

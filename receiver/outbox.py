@@ -206,6 +206,7 @@ class Outbox:
                     raise sqlite3.OperationalError("cannot switch the outbox to WAL journaling")
                 conn.execute(f"PRAGMA synchronous = {self.sync.upper()}")
                 conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it, off the commit path
+                conn.execute("PRAGMA journal_size_limit = 67108864")  # a WAL grown by big briefs shrinks back
                 conn.executescript(SCHEMA)
             except BaseException:
                 conn.close()

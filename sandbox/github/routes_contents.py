@@ -13,7 +13,7 @@ from sandbox.github import shapes
 from sandbox.github.api import caller, ctx, read_json, repository, respond, typed
 from sandbox.github.errors import ApiError, empty_repository, not_found, unprocessable
 from sandbox.github.routes_actions import page_params
-from sandbox.github.routes_git import _identity, default_identity, moved
+from sandbox.github.routes_git import default_identity, identity_from, moved
 from sandbox.github.state import Account, Repository, State
 from sandbox.github.store import MODE_FILE, MODE_TREE, BadPath, split_path, valid_ref_name
 
@@ -84,8 +84,8 @@ async def put_content(request: web.Request) -> web.Response:
         raise unprocessable(f"path {path!r} is not a valid file path") from None
     except (binascii.Error, ValueError):
         raise unprocessable("content is not valid Base64") from None
-    committer = _identity(body, "committer", default_identity(user))
-    author = _identity(body, "author", committer)
+    committer = identity_from(body, "committer", default_identity(user))
+    author = identity_from(body, "author", committer)
     ref = f"refs/heads/{branch}"
     if not valid_ref_name(ref):
         raise ApiError(404, f"Branch {branch} not found")

@@ -145,7 +145,7 @@ async def get_tree(request: web.Request) -> web.Response:
     return respond(shapes.git_tree(repo, repo.git, sha, c.state.urls, recursive="recursive" in request.query))
 
 
-def _identity(body: dict[str, Any], name: str, fallback: Identity) -> Identity:
+def identity_from(body: dict[str, Any], name: str, fallback: Identity) -> Identity:
     person = typed(body, name, dict)
     if person is None:
         return fallback
@@ -179,8 +179,8 @@ async def create_commit(request: web.Request) -> web.Response:
     for parent in parents:
         if not isinstance(parent, str) or repo.git.get_commit(parent) is None:
             raise unprocessable("Parent SHA does not exist or is not a commit object")
-    author = _identity(body, "author", default_identity(user))
-    committer = _identity(body, "committer", author)
+    author = identity_from(body, "author", default_identity(user))
+    committer = identity_from(body, "committer", author)
     sha = repo.git.add_commit(tree, parents, message, author, committer)
     commit = repo.git.get_commit(sha)
     assert commit is not None

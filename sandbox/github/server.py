@@ -39,7 +39,7 @@ from sandbox.github.api import CTX, JSON_TYPE, Context, authenticate, log
 from sandbox.github.errors import ApiError, default_error_body
 from sandbox.github.faults import Faults
 from sandbox.github.ratelimit import RateLimits
-from sandbox.github.spec import BackgroundChecker, Spec
+from sandbox.github.spec import BackgroundChecker, Operation, Spec
 from sandbox.github.state import Account, State, Urls
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,40 +79,21 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
     template = resource.canonical if resource is not None else None
     op = c.spec.operation(request.method, template)
     request_id = uuid.uuid4().hex[:20].upper()
+    fault = c.faults.take(request.method, template, request.path)
+    if fault is not None and fault.delay:
+        await asyncio.sleep(fault.delay)
     user: Account | None = None
-    injected = False
-    try:
-        fault = c.faults.take(request.method, template, request.path)
-        if fault is not None and fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault is not None and fault.status is not None:
-            injected = True
-            with suppress(ApiError):
-                user = authenticate(request.headers.get("Authorization"), c.state)
-            headers = {**c.limits.headers(user.login if user else None), **fault.headers}
-            response: web.StreamResponse = _fault_response(fault.status, headers, fault.body, request_id)
-        else:
+    if fault is not None and fault.status is not None:
+        with suppress(ApiError):
             user = authenticate(request.headers.get("Authorization"), c.state)
-            request["user"] = user
-            if user is None and (op is None or op.operation_id != "rate-limit/get"):
-                raise ApiError(401, "Requires authentication")
-            if op is None:
-                raise ApiError(404, "Not Found")
-            if op.operation_id != "rate-limit/get":
-                c.limits.charge(user.login if user else None, request.method, request_id)
-            response = await handler(request)
-    except ApiError as exc:
-        response = _error_response(exc, op.docs_url if op else None)
-    except web.HTTPException as exc:
-        if exc.status not in (404, 405):
-            raise
-        response = _error_response(ApiError(404, "Not Found"), None)
-    except Exception:
-        log.exception("bug answering %s %s", request.method, request.path)
-        response = _error_response(ApiError(500, "Server Error"), None)
-    if not injected:
+        headers = {**c.limits.headers(user.login if user else None), **fault.headers}
+        response: web.StreamResponse = _fault_response(fault.status, headers, fault.body, request_id)
+    else:
+        response = await _answer(request, handler, c, op, request_id)
+        user = request.get("user")
         for key, value in c.limits.headers(user.login if user else None).items():
             response.headers.setdefault(key, value)
+    injected = fault is not None and fault.status is not None
     if user is not None:
         # A classic token's scopes, which clients (e.g. `deployer doctor`) read from every answer.
         response.headers.setdefault("X-OAuth-Scopes", c.state.scopes)
@@ -126,6 +107,31 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
         body = response.body if isinstance(response.body, bytes) else b""
         c.checker.submit(op, response.status, dict(response.headers), body, request.path)
     return response
+
+
+async def _answer(request: web.Request, handler: Handler, c: Context, op: Operation | None,
+                  request_id: str) -> web.StreamResponse:
+    """Authentication, rate limits, the handler; every failure as GitHub's JSON error (500 only for our bugs)."""
+    try:
+        user = authenticate(request.headers.get("Authorization"), c.state)
+        request["user"] = user
+        free = op is not None and op.operation_id == "rate-limit/get"  # "does not count against your limit"
+        if user is None and not free:
+            raise ApiError(401, "Requires authentication")
+        if op is None:
+            raise ApiError(404, "Not Found")
+        if not free:
+            c.limits.charge(user.login if user else None, request.method, request_id)
+        return await handler(request)
+    except ApiError as exc:
+        return _error_response(exc, op.docs_url if op else None)
+    except web.HTTPException as exc:
+        if exc.status not in (404, 405):
+            raise
+        return _error_response(ApiError(404, "Not Found"), None)
+    except Exception:
+        log.exception("bug answering %s %s", request.method, request.path)
+        return _error_response(ApiError(500, "Server Error"), None)
 
 
 def build_app(context: Context) -> web.Application:

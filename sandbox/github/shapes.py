@@ -91,11 +91,6 @@ def full_repository(r: Repository, urls: Urls, permission: str | None) -> dict[s
     return out
 
 
-def _git_date(ts: int, tz: int) -> str:
-    del tz  # GitHub reports git dates in UTC
-    return now_iso(ts)
-
-
 def _person(raw: bytes) -> tuple[str, str]:
     text = raw.decode("utf-8", "replace")
     name, _, rest = text.partition(" <")
@@ -106,6 +101,7 @@ VERIFICATION = {"verified": False, "reason": "unsigned", "signature": None, "pay
 
 
 def git_commit(r: Repository, c: Commit, urls: Urls) -> dict[str, Any]:
+    """GitHub reports git dates in UTC (`Z`), whatever the commit's own offset."""
     api = f"{urls.api}/repos/{r.full_name}"
     sha = c.id.decode()
     an, ae = _person(c.author)
@@ -113,8 +109,8 @@ def git_commit(r: Repository, c: Commit, urls: Urls) -> dict[str, Any]:
     return {
         "sha": sha, "node_id": node_id("C", sha), "url": f"{api}/git/commits/{sha}",
         "html_url": f"{urls.server}/{r.full_name}/commit/{sha}",
-        "author": {"name": an, "email": ae, "date": _git_date(c.author_time, c.author_timezone)},
-        "committer": {"name": cn, "email": ce, "date": _git_date(c.commit_time, c.commit_timezone)},
+        "author": {"name": an, "email": ae, "date": now_iso(c.author_time)},
+        "committer": {"name": cn, "email": ce, "date": now_iso(c.commit_time)},
         "tree": {"sha": c.tree.decode(), "url": f"{api}/git/trees/{c.tree.decode()}"},
         "message": c.message.decode("utf-8", "replace"),
         "parents": [

@@ -378,6 +378,14 @@ class JobRunner:
         result["RUNNER_WORKSPACE"] = str(self.state.workspace.parent)
         return result
 
+    def header(self, name: str, lines: list[str], own_env: Mapping[str, str]) -> None:
+        """The collapsed group GitHub's log opens each step with: what runs, with which inputs and env."""
+        env = {**self.env, **own_env}
+        self.emit(f"##[group]{name}")
+        for line in [*lines, *(["env:"] + [f"  {k}: {v}" for k, v in env.items()] if env else [])]:
+            self.emit(line)
+        self.emit("##[endgroup]")
+
     def command_files(self) -> dict[str, Path]:
         folder = self.state.temp / "_runner_file_commands"
         folder.mkdir(exist_ok=True)
@@ -431,11 +439,8 @@ class JobRunner:
         script_path = self.state.temp / f"{uuid.uuid4()}{_EXTENSIONS.get(str(shell), '.sh')}"
         script_path.write_text(script, encoding="utf-8")
         argv = self.shell_argv(shell if shell is None else str(shell), script_path, process_env.get("PATH", ""))
-        self.emit(f"##[group]{result.name}")
-        for line in script.splitlines():
-            self.emit(line)
-        self.emit(f"shell: {' '.join(argv[:-1] if argv[-1] == str(script_path) else argv)} {{0}}")
-        self.emit("##[endgroup]")
+        shown = " ".join(argv[:-1] if argv[-1] == str(script_path) else argv)
+        self.header(result.name, [*script.splitlines(), f"shell: {shown} {{0}}"], own_env)
 
         processor = OutputProcessor(self.state.masker, debug=self.state.debug)
 
@@ -517,10 +522,8 @@ class JobRunner:
             str(k): ev.interpolate_str(_text(v), f"with.{k}")
             for k, v in dict(step.get("with") or {}).items()
         }
-        self.emit(f"##[group]{result.name}")
-        for key, value in with_values.items():
-            self.emit(f"with: {key}: {value}")
-        self.emit("##[endgroup]")
+        self.header(result.name, (["with:"] + [f"  {k}: {v}" for k, v in with_values.items()]) if with_values else [],
+                    own_env)
         if isinstance(action, Builtin):
             files = self.command_files()
             call = BuiltinCall(step.uses or "", with_values, self.state.workspace, self.state.source,

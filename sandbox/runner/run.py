@@ -88,9 +88,12 @@ def run_dispatch(
     """Run what a dispatch recorded by the emulator (`GET /_sandbox/dispatches`) starts in `repo_dir`.
 
     repository_dispatch: every workflow whose `on` matches (GitHub may start several); workflow_dispatch: the
-    workflow named by `workflow_id` (its file name or path), which must have `on: workflow_dispatch`.
+    workflow named by `workflow_id` (its file name or path; a numeric id is for the caller to map to a path). A
+    `run_id` the emulator already assigned becomes GITHUB_RUN_ID unless `options.run_id` is set.
     """
-    opts = options or RunOptions()
+    opts = replace(options) if options is not None else RunOptions()
+    if opts.run_id is None and isinstance(record.get("run_id"), int):
+        opts.run_id = record["run_id"]
     _, urls = _machine_env(opts)
     repo = Repository(f"{record['owner']}/{record['repo']}", default_branch, urls["api_url"], urls["server_url"])
     if record.get("kind") == "workflow_dispatch":

@@ -212,7 +212,8 @@ def test_environment_layers_default_variables_and_fresh_runner_temp(repo: Path) 
         "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_REPOSITORY": "octo/site",
         "GITHUB_REPOSITORY_OWNER": "octo", "GITHUB_REF": "refs/heads/main", "GITHUB_JOB": "first",
         "GITHUB_ACTION": "mark", "GITHUB_WORKFLOW": "Environment layers", "GITHUB_API_URL": REPO.api_url,
-        "GITHUB_SERVER_URL": REPO.server_url, "GITHUB_RUN_ATTEMPT": "1", "RUNNER_OS": "Linux",
+        "GITHUB_SERVER_URL": REPO.server_url, "GITHUB_RUN_ATTEMPT": "1", "GITHUB_RUN_ID": "4242",
+        "RUNNER_OS": "Linux",
     }
     for key, value in expected.items():
         assert f"{key}={value}" in first
@@ -333,8 +334,10 @@ def test_run_dispatch_runs_what_an_emulator_record_starts(repo: Path) -> None:
     assert result.step("deploy").outputs["pages-url"] == "https://pages.example/recorded/"
     assert run_dispatch(repo, {**record, "event_type": "other"}, options()) == []
 
-    manual_record = {**record, "kind": "workflow_dispatch", "workflow_id": "env.yml", "ref": "main", "inputs": {}}
+    manual_record = {**record, "kind": "workflow_dispatch", "workflow_id": "env.yml", "ref": "main", "inputs": {},
+                     "run_id": 777}
     [result] = run_dispatch(repo, manual_record, options())
     assert result.workflow == ".github/workflows/env.yml" and result.conclusion == "success", result.log
+    assert result.run_id == 777 and "GITHUB_RUN_ID=777" in result.log  # the id the emulator gave the run
     with pytest.raises(WorkflowError, match=r"no workflow 'ghost\.yml'"):
         run_dispatch(repo, {**manual_record, "workflow_id": "ghost.yml"}, options())

@@ -118,9 +118,10 @@ async def pages_deploy(request: web.Request) -> web.Response:
     return _ok(shapes.page_build(repo, build, c.state.urls), 201)
 
 
-_RUN_FIELDS = {"name": str, "event": str, "status": str, "conclusion": (str, type(None)), "head_sha": str,
-               "head_branch": (str, type(None)), "path": str, "display_title": str, "workflow_id": int,
-               "run_number": int}
+_RUN_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "name": str, "event": str, "status": str, "conclusion": (str, type(None)), "head_sha": str,
+    "head_branch": (str, type(None)), "path": str, "display_title": str, "workflow_id": int, "run_number": int,
+}
 
 
 def _run_data(body: dict[str, Any]) -> dict[str, Any] | str:

@@ -43,7 +43,7 @@ from sandbox.github.spec import BackgroundChecker, Operation, Spec
 from sandbox.github.state import Account, State, Urls
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-REST_ROUTES = [
+REST_ROUTES: list[tuple[str, str, Handler]] = [
     *routes_repos.ROUTES, *routes_actions.ROUTES, *routes_git.ROUTES, *routes_contents.ROUTES, *routes_pages.ROUTES,
 ]
 # Path parameters that may contain '/' (`x-multi-segment` in the description, or a file path).
@@ -138,12 +138,12 @@ def build_app(context: Context) -> web.Application:
     app = web.Application(middlewares=[github_middleware], client_max_size=200 * 1024 * 1024)
     app[CTX] = context
     app[WEB_KEY] = set()
-    for method, path, handler in routes_sandbox.ROUTES:
-        app.router.add_route(method, path, handler)
-    for method, template, handler in REST_ROUTES:
-        app.router.add_route(method, aiohttp_path(template), handler)
-    for method, path, handler in githttp.ROUTES:
-        app[WEB_KEY].add(app.router.add_route(method, path, handler).resource)
+    for method, path, test_only in routes_sandbox.ROUTES:
+        app.router.add_route(method, path, test_only)
+    for method, template, rest in REST_ROUTES:
+        app.router.add_route(method, aiohttp_path(template), rest)
+    for method, path, web_side in githttp.ROUTES:
+        app[WEB_KEY].add(app.router.add_route(method, path, web_side).resource)
     return app
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.github.store import GitRepo
+from sandbox.github.store import GitRepo, ref_name
 
 _ids = itertools.count(1000)
 
@@ -134,7 +134,7 @@ class State:
             if owner is None or self.repo(owner.login, path.name[:-4]) is not None:
                 continue
             git = GitRepo(path)
-            head = git.repo.refs.read_ref(b"HEAD") or b""
+            head = git.repo.refs.read_ref(ref_name("HEAD")) or b""
             branch = head.decode().removeprefix("ref: refs/heads/") or "main"
             repo = Repository(owner=owner, name=path.name[:-4], git=git, default_branch=branch)
             self.repos[repo.key] = repo

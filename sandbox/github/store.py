@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich.errors import NotTreeError, RefFormatError
-from dulwich.objects import Blob, Commit, ShaFile, Tree
-from dulwich.refs import check_ref_format
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
+from dulwich.refs import Ref, check_ref_format
 from dulwich.repo import Repo
 
 MODE_FILE = 0o100644
@@ -27,6 +27,15 @@ MODE_SUBMODULE = 0o160000
 MODES = {"100644": MODE_FILE, "100755": MODE_EXEC, "040000": MODE_TREE, "120000": MODE_LINK, "160000": MODE_SUBMODULE}
 _HEX_SHA = re.compile(r"[0-9a-f]{40}")
 TYPE_OF_MODE = {MODE_FILE: "blob", MODE_EXEC: "blob", MODE_LINK: "blob", MODE_TREE: "tree", MODE_SUBMODULE: "commit"}
+
+
+def oid(sha: str | bytes) -> ObjectID:
+    """dulwich's typed object id from a hex SHA."""
+    return ObjectID(sha.encode() if isinstance(sha, str) else sha)
+
+
+def ref_name(name: str) -> Ref:
+    return Ref(name.encode())
 
 
 def mode_str(mode: int) -> str:
@@ -56,7 +65,7 @@ def split_path(path: str) -> list[str]:
     return parts
 
 
-Node = dict[str, "tuple[int, bytes] | Node"]
+Node = dict[str, "tuple[int, ObjectID] | Node"]
 
 
 class GitRepo:
@@ -87,7 +96,7 @@ class GitRepo:
         if not _HEX_SHA.fullmatch(sha):
             return None
         try:
-            return self.store[sha.encode()]
+            return self.store[oid(sha)]
         except KeyError:
             return None
 
@@ -110,7 +119,7 @@ class GitRepo:
 
     def build_tree(self, base_tree: str | None, changes: list[tuple[str, tuple[int, str] | None]]) -> str:
         """Apply `changes` (path -> (mode, sha), or None to delete) on top of `base_tree`; return the new tree SHA."""
-        root: Node = self._expand(base_tree.encode()) if base_tree else {}
+        root: Node = self._expand(oid(base_tree)) if base_tree else {}
         for path, value in changes:
             parts = split_path(path)
             node = root
@@ -128,16 +137,16 @@ class GitRepo:
                 if value is None:
                     node.pop(parts[-1], None)
                 else:
-                    node[parts[-1]] = (value[0], value[1].encode())
+                    node[parts[-1]] = (value[0], oid(value[1]))
         return self._write(root).decode()
 
-    def _expand(self, sha: bytes) -> Node:
+    def _expand(self, sha: ObjectID) -> Node:
         tree = self.store[sha]
         if not isinstance(tree, Tree):
             raise NotTreeError(sha)
         return {e.path.decode(): (e.mode, e.sha) for e in tree.items()}
 
-    def _write(self, node: Node) -> bytes:
+    def _write(self, node: Node) -> ObjectID:
         tree = Tree()
         for name, value in node.items():
             if isinstance(value, dict):
@@ -151,8 +160,8 @@ class GitRepo:
 
     def add_commit(self, tree: str, parents: list[str], message: str, author: Identity, committer: Identity) -> str:
         commit = Commit()
-        commit.tree = tree.encode()
-        commit.parents = [p.encode() for p in parents]
+        commit.tree = oid(tree)
+        commit.parents = [oid(p) for p in parents]
         commit.author = author.raw()
         commit.author_time = author.time
         commit.author_timezone = author.tz
@@ -166,7 +175,7 @@ class GitRepo:
 
     # refs ----------------------------------------------------------------------------------------------------
     def ref(self, name: str) -> str | None:
-        value = self.repo.refs.get_peeled(name.encode()) or self.repo.refs.as_dict().get(name.encode())
+        value = self.repo.refs.get_peeled(ref_name(name)) or self.repo.refs.as_dict().get(ref_name(name))
         return value.decode() if value else None
 
     def refs(self) -> dict[str, str]:
@@ -178,21 +187,21 @@ class GitRepo:
     def create_ref(self, name: str, sha: str) -> bool:
         """False when the name is taken, or clashes with an existing ref's directory (`a` vs `a/b`)."""
         try:
-            return self.repo.refs.add_if_new(name.encode(), sha.encode())
+            return self.repo.refs.add_if_new(ref_name(name), oid(sha))
         except (OSError, RefFormatError):
             return False
 
     def move_ref(self, name: str, old: str | None, new: str) -> bool:
         """Compare-and-swap: False when the ref is no longer `old` (someone else moved it)."""
-        return self.repo.refs.set_if_equals(name.encode(), old.encode() if old else None, new.encode())
+        return self.repo.refs.set_if_equals(ref_name(name), oid(old) if old else None, oid(new))
 
     def set_head(self, branch: str) -> None:
-        self.repo.refs.set_symbolic_ref(b"HEAD", f"refs/heads/{branch}".encode())
+        self.repo.refs.set_symbolic_ref(ref_name("HEAD"), ref_name(f"refs/heads/{branch}"))
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         want = ancestor.encode()
         seen: set[bytes] = set()
-        todo = [descendant.encode()]
+        todo = [oid(descendant)]
         while todo:
             sha = todo.pop()
             if sha == want:
@@ -208,13 +217,13 @@ class GitRepo:
     def walk(self, head: str, path: str | None = None) -> Iterator[Commit]:
         """Commits reachable from `head`, newest first (git log order); with `path`, only those touching it."""
         paths = [path.strip("/").encode()] if path and path.strip("/") else None
-        for entry in self.repo.get_walker(include=[head.encode()], paths=paths):
+        for entry in self.repo.get_walker(include=[oid(head)], paths=paths):
             yield entry.commit
 
     # reading trees -------------------------------------------------------------------------------------------
     def lookup(self, tree_sha: str, path: str) -> tuple[int, str] | None:
         """(mode, sha) of `path` inside a tree; the tree itself for the empty path."""
-        mode, sha = MODE_TREE, tree_sha.encode()
+        mode, sha = MODE_TREE, oid(tree_sha)
         for part in (p for p in path.strip("/").split("/") if p):
             tree = self.store[sha]
             if not isinstance(tree, Tree):
@@ -226,7 +235,7 @@ class GitRepo:
         return mode, sha.decode()
 
     def entries(self, tree_sha: str, recursive: bool = False, prefix: str = "") -> Iterator[tuple[str, int, str]]:
-        tree = self.store[tree_sha.encode()]
+        tree = self.store[oid(tree_sha)]
         assert isinstance(tree, Tree)
         for e in tree.iteritems():
             path = prefix + e.path.decode()
@@ -235,10 +244,10 @@ class GitRepo:
                 yield from self.entries(e.sha.decode(), True, path + "/")
 
     def size_of(self, sha: str) -> int:
-        obj = self.store[sha.encode()]
+        obj = self.store[oid(sha)]
         return obj.raw_length() if isinstance(obj, Blob) else 0
 
 
 def valid_ref_name(ref: str) -> bool:
     """GitHub's rule for create-ref: starts with `refs/`, at least two slashes, and a name git accepts."""
-    return ref.startswith("refs/") and ref.count("/") >= 2 and check_ref_format(ref.encode())
+    return ref.startswith("refs/") and ref.count("/") >= 2 and check_ref_format(ref_name(ref))

@@ -6,48 +6,16 @@ subclass that clones `owner/repo` at `ref` from the emulated GitHub returns the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sandbox.runner.builtins import BUILTINS, Builtin
-from sandbox.runner.workflow import Step, Unsupported, WorkflowError, load_yaml, parse_steps
+from sandbox.runner.workflow import ActionRef, Step, Unsupported, WorkflowError, load_yaml, parse_steps
 
-_REMOTE = re.compile(r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)(?P<path>/[^@]*)?@(?P<ref>.+)$")
 _COMPOSITE_RUN_KEYS = {"name", "id", "if", "run", "shell", "env", "continue-on-error", "working-directory"}
 _COMPOSITE_USES_KEYS = {"name", "id", "if", "uses", "with", "env", "continue-on-error"}
-
-
-@dataclass(frozen=True)
-class ActionRef:
-    uses: str
-    kind: str  # "local" | "remote"
-    path: str = ""  # local: relative to the workspace; remote: inside the repository
-    owner: str = ""
-    repo: str = ""
-    ref: str = ""
-
-    @property
-    def repository(self) -> str:
-        return f"{self.owner}/{self.repo}" if self.kind == "remote" else ""
-
-
-def parse_uses(uses: Any) -> ActionRef:
-    if not isinstance(uses, str) or not uses.strip():
-        raise WorkflowError(f"uses: expected an action reference, got {uses!r}")
-    uses = uses.strip()
-    if uses.startswith("./") or uses == ".":
-        return ActionRef(uses, "local", path=uses)
-    if uses.startswith("docker://"):
-        raise Unsupported(f"uses: {uses}: docker actions are not supported by the local runner")
-    if "${{" in uses:
-        raise WorkflowError(f"uses: {uses}: expressions are not allowed in 'uses'")
-    m = _REMOTE.match(uses)
-    if not m:
-        raise WorkflowError(f"uses: {uses!r}: expected {{owner}}/{{repo}}[/path]@{{ref}} or ./path")
-    return ActionRef(uses, "remote", (m["path"] or "").lstrip("/"), m["owner"], m["repo"], m["ref"])
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.runner.actions import ActionDefinition, ActionRef, ActionResolver, parse_uses
+from sandbox.runner.actions import ActionDefinition, ActionResolver
 from sandbox.runner.builtins import Builtin, BuiltinCall
 from sandbox.runner.commands import (
     Annotation,
@@ -34,7 +34,7 @@ from sandbox.runner.concurrency import RunHandle
 from sandbox.runner.expressions import CaseSensitive, Evaluator, ExpressionError, to_number, to_str, truthy
 from sandbox.runner.process import kill_groups, run_process
 from sandbox.runner.results import JobResult, StepResult
-from sandbox.runner.workflow import Job, Step, Workflow, WorkflowError
+from sandbox.runner.workflow import ActionRef, Job, Step, Workflow, WorkflowError, parse_uses
 
 DEFAULT_JOB_TIMEOUT_MINUTES = 360
 CLEANUP_SECONDS = 300  # what steps that still run after a cancellation (`if: always()`) get, together

@@ -79,12 +79,43 @@ _JOB_UNSUPPORTED = {
 }
 _WORKFLOW_KEYS = {"name", "run-name", "on", "permissions", "env", "defaults", "concurrency", "jobs"}
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_REMOTE = re.compile(r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)(?P<path>/[^@]*)?@(?P<ref>.+)$")
 
 
 @dataclass(frozen=True)
 class Concurrency:
     group: str  # may hold `${{ }}`
     cancel_in_progress: Any = False  # bool or an expression string
+
+
+@dataclass(frozen=True)
+class ActionRef:
+    uses: str
+    kind: str  # "local" | "remote"
+    path: str = ""  # local: relative to the workspace; remote: inside the repository
+    owner: str = ""
+    repo: str = ""
+    ref: str = ""
+
+    @property
+    def repository(self) -> str:
+        return f"{self.owner}/{self.repo}" if self.kind == "remote" else ""
+
+
+def parse_uses(uses: Any) -> ActionRef:
+    if not isinstance(uses, str) or not uses.strip():
+        raise WorkflowError(f"uses: expected an action reference, got {uses!r}")
+    uses = uses.strip()
+    if uses.startswith("./") or uses == ".":
+        return ActionRef(uses, "local", path=uses)
+    if uses.startswith("docker://"):
+        raise Unsupported(f"uses: {uses}: docker actions are not supported by the local runner")
+    if "${{" in uses:
+        raise WorkflowError(f"uses: {uses}: expressions are not allowed in 'uses'")
+    m = _REMOTE.match(uses)
+    if not m:
+        raise WorkflowError(f"uses: {uses!r}: expected {{owner}}/{{repo}}[/path]@{{ref}} or ./path")
+    return ActionRef(uses, "remote", (m["path"] or "").lstrip("/"), m["owner"], m["repo"], m["ref"])
 
 
 @dataclass(frozen=True)
@@ -295,6 +326,8 @@ def parse_steps(value: Any, where: str, allowed: set[str] = _STEP_KEYS) -> tuple
             seen.add(step_id)
         for key in ("with", "env"):
             _mapping(raw.get(key), f"{at}.{key}")
+        if "uses" in raw:
+            parse_uses(raw["uses"])
         steps.append(Step(raw, i))
     return tuple(steps)
 

@@ -9,9 +9,8 @@ from runner_support import REPO
 
 from deployer.workflow_lint import lint_action, lint_workflow
 from sandbox.runner import WorkflowError, event_from_dispatch, load_workflow, workflows_for_event
-from sandbox.runner.actions import parse_uses
 from sandbox.runner.commands import EnvFileError, Masker, OutputProcessor, parse_command, parse_env_file
-from sandbox.runner.workflow import Unsupported, parse_workflow, triggered
+from sandbox.runner.workflow import Unsupported, parse_uses, parse_workflow, triggered
 
 FIXTURES = Path(__file__).parent / "fixtures" / "repo"
 
@@ -89,6 +88,8 @@ def base(**job: object) -> dict:
         (base(permissions={"kontents": "read"}), "unknown permission scope"),
         (base(needs="ghost"), "unknown job 'ghost'"),
         (base(concurrency={"cancel-in-progress": True}), "concurrency must be"),
+        (base(steps=[{"uses": "just-a-name"}]), "expected \\{owner\\}/\\{repo\\}"),
+        (base(steps=[{"uses": "a/b@${{ github.sha }}"}]), "expressions are not allowed in 'uses'"),
     ],
 )
 def test_invalid_workflows_are_refused(raw: dict, error: str) -> None:

@@ -341,3 +341,19 @@ def test_run_dispatch_runs_what_an_emulator_record_starts(repo: Path) -> None:
     assert result.run_id == 777 and "GITHUB_RUN_ID=777" in result.log  # the id the emulator gave the run
     with pytest.raises(WorkflowError, match=r"no workflow 'ghost\.yml'"):
         run_dispatch(repo, {**manual_record, "workflow_id": "ghost.yml"}, options())
+
+
+def test_nested_composite_actions_keep_their_own_scopes(repo: Path) -> None:
+    result = run(repo, "nested.yml", manual(repo, ".github/workflows/nested.yml"))
+
+    assert result.conclusion == "success", result.log
+    assert result.step("outer").outputs == {"greeting": "hello octocat"}
+    nested_path = Path(next(line for line in result.log if line.startswith("nested-action-path=")).split("=", 1)[1])
+    assert nested_path.parts[-2:] == ("actions", "nested")
+    workspace = nested_path.parent.parent
+    assert f"greet-action-path={workspace / 'actions' / 'greet'}" in result.log
+    assert "inner-said=hello octocat inner-step-visible=[]" in result.log  # `steps` is per action
+    assert "outer-got=hello octocat g-visible=[]" in result.log
+    loop = result.step("loop")
+    assert (loop.outcome, loop.conclusion) == ("failure", "success")
+    assert any("nested more than 10 levels deep" in a.message for a in loop.annotations)

@@ -3,7 +3,8 @@
 A build is `building` for --build-delay seconds, then `built` (the host now serves its commit) or `errored`
 when armed through `/_sandbox/pages/faults`. The host serves `http://<pages-host>/<owner>/<repo>/...` from the
 last built commit only, like github.io: 404 before the first build, `index.html` for directories, redirects
-to the slash-terminated URL, the site's `404.html` for missing files when it has one.
+to the slash-terminated URL, the site's `404.html` for missing files when it has one, and Jekyll's rule that
+`_x`/`.x` paths are not published without a `.nojekyll` file.
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ def content_type(path: str) -> str:
     return _TYPES.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
+def jekyll_hides(path: str) -> bool:
+    """A branch-built site goes through Jekyll, which leaves out paths with a segment starting with `_` or `.`
+    unless the site has a `.nojekyll` file (GitHub Docs, "About GitHub Pages and Jekyll")."""
+    return any(part.startswith(("_", ".")) for part in path.split("/") if part)
+
+
 def _not_found() -> web.Response:
     return web.Response(status=404, text="<!doctype html><title>404</title><h1>404</h1><p>File not found</p>\n",
                         content_type="text/html")
@@ -97,7 +104,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
             return _not_found()
         root = found[1]
     target = file_path.rstrip("/")
-    found = repo.git.lookup(root, target) if target else (MODE_TREE, root)
+    hidden = site.build_type == "legacy" and jekyll_hides(target) and repo.git.lookup(root, ".nojekyll") is None
+    found = None if hidden else repo.git.lookup(root, target) if target else (MODE_TREE, root)
     if found is not None and found[0] == MODE_TREE:
         if file_path and not file_path.endswith("/"):
             raise web.HTTPMovedPermanently(f"{request.path}/")

@@ -57,6 +57,9 @@ async def get_content(request: web.Request) -> web.Response:
     if blob is None:
         raise not_found()
     data = blob.as_raw_string()
+    accept = request.headers.get("Accept", "")
+    if "vnd.github.raw" in accept or "vnd.github.v3.raw" in accept:  # the file's bytes, as GitHub's raw media type
+        return web.Response(body=data, headers={"Content-Type": "application/vnd.github.raw"})
     out = shapes.content_entry(repo, path, mode, obj_sha, len(data), ref_name, c.state.urls)
     inline = len(data) <= MAX_INLINE
     out |= {"content": shapes.b64_lines(data) if inline else "", "encoding": "base64" if inline else "none"}

@@ -99,6 +99,7 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
         response.headers.setdefault("X-OAuth-Scopes", c.state.scopes)
     response.headers.setdefault("X-GitHub-Request-Id", request_id)
     response.headers.setdefault("X-GitHub-Api-Version-Selected", "2022-11-28")
+    response.headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
     route = f"{request.method} {template}" if op is not None else None
     c.requests.append({"method": request.method, "path": request.path, "route": route, "status": response.status,
                        "user": user.login if user else None, "operation": op.operation_id if op else None,

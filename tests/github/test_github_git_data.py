@@ -78,6 +78,9 @@ def test_contents_create_update_and_conflicts(gh: GitHub) -> None:
     assert {e["name"]: e["type"] for e in root} == {"README.md": "file", "docs": "dir"}
     old = call(gh, "GET", path, params={"ref": created.json()["commit"]["sha"]}).json()
     assert base64.b64decode(old["content"]) == b"one\n"
+    raw = call(gh, "GET", path, headers={"Accept": "application/vnd.github.raw+json"})
+    assert raw.content == b"two\n"
+    assert raw.headers["Content-Type"] == "application/vnd.github.raw"
     assert call(gh, "GET", "/repos/sandbox/contents/contents/nope.txt").status_code == 404
     assert call(gh, "PUT", path, json={"message": "m", "content": "%%%"}).status_code == 422
     assert call(gh, "PUT", path, json={"content": b64(b"x")}).status_code == 422

@@ -89,6 +89,14 @@ def test_every_push_builds_and_the_host_serves_the_built_commit(gh: GitHub) -> N
     assert (custom.status_code, custom.content) == (404, b"custom 404")
     js = requests.get(f"{url}app.js", timeout=10)
     assert js.headers["Content-Type"].startswith("application/javascript")
+    put_file(gh, "live", "_app/main.js", b"hidden by Jekyll")
+    v6 = call(gh, "GET", "/repos/sandbox/live/commits/main").json()["sha"]
+    wait_for_build(gh, "sandbox/live", v6)
+    assert requests.get(f"{url}_app/main.js", timeout=10).status_code == 404
+    put_file(gh, "live", ".nojekyll", b"")
+    v7 = call(gh, "GET", "/repos/sandbox/live/commits/main").json()["sha"]
+    wait_for_build(gh, "sandbox/live", v7)
+    assert requests.get(f"{url}_app/main.js", timeout=10).content == b"hidden by Jekyll"
     assert requests.get(f"{gh.pages_url}/sandbox/nope/", timeout=10).status_code == 404
 
 

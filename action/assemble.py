@@ -56,15 +56,21 @@ def assemble(
     year: int,
     previous: Mapping[str, Any] | None = None,
     secrets: Iterable[str | None] = (),
+    kept: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
-    """The whole site as path -> bytes, sorted by path; the same inputs give the same bytes."""
+    """The whole site as path -> bytes, sorted by path; the same inputs give the same bytes.
+
+    `kept` (later rounds): published files carried over unchanged under the generated ones, such as earlier
+    attachments and the LICENSE, which keeps its first year."""
     secrets = list(secrets)
     meta = metadata(brief, previous, secrets)
-    site: dict[str, bytes] = {p: c.encode("utf-8") for p, c in files.items() if not is_reserved(p)}
+    site: dict[str, bytes] = dict(kept or {})
+    site.update({p: c.encode("utf-8") for p, c in files.items() if not is_reserved(p)})
     for attachment in brief.attachments:
         site[attachment.name] = attachment.decode().data
-    attachments = [a.name for a in brief.attachments]
-    site["LICENSE"] = license_text(owner, year).encode("utf-8")
+    named = [n for r in meta["rounds"] for n in r["attachments"]]
+    attachments = [n for n in dict.fromkeys(named) if n in site]
+    site.setdefault("LICENSE", license_text(owner, year).encode("utf-8"))
     site["README.md"] = readme(brief.task, site_files=files, attachments=attachments, meta=meta, owner=owner,
                                year=year).encode("utf-8")
     site[METADATA_PATH] = (json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")

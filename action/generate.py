@@ -16,6 +16,7 @@ from action.assemble import assemble, earlier_checks, is_reserved
 from action.llm import Completion
 from action.parse import ParseError, parse_files
 from action.prompt import build_messages, repair_messages
+from action.revise import Revision, earlier_attachments
 from action.validate import Problem, find_secrets, redact_secrets, validate
 from deployer.brief import Brief
 
@@ -73,6 +74,7 @@ def generate(
     secrets: Iterable[str | None] = (),
     existing: Mapping[str, str] | None = None,
     previous_metadata: Mapping[str, Any] | None = None,
+    published: Mapping[str, bytes] | None = None,
     allow_workflows: bool = False,
     max_repairs: int = MAX_REPAIRS,
     node: str | None = None,
@@ -84,12 +86,21 @@ def generate(
     stats = Stats()
     existing = dict(existing or {})
     earlier = earlier_checks(previous_metadata, brief.round)
-    messages = build_messages(brief, existing, earlier)
+    # A later round with a published site edits it (action/revise.py); `published` is the whole tree read back.
+    revision = Revision(
+        brief, existing, published or {p: c.encode("utf-8") for p, c in existing.items()}, earlier,
+        earlier_attachments(published or {}, previous_metadata, brief), secret_values, allow_workflows, node,
+        max_repairs, log,
+    ) if existing else None
+    messages = revision.first_messages() if revision else build_messages(brief, existing, earlier)
     while True:
         completion = llm.complete(messages)
         stats.add(completion)
-        files, problems = _check(completion.content, existing, attachments, secret_values, allow_workflows, node,
-                                 stats)
+        if revision is not None:
+            completion, files, problems = revision.take(llm, completion, stats)
+        else:
+            files, problems = _check(completion.content, existing, attachments, secret_values, allow_workflows,
+                                     node, stats)
         if not problems:
             break
         log(f"answer {stats.completions} from {completion.model} has {len(problems)} problem(s):\n"
@@ -97,14 +108,15 @@ def generate(
         if stats.repairs >= max_repairs:
             raise GenerationError(problems, stats)
         stats.repairs += 1
-        messages = repair_messages(
+        messages = revision.repair_messages(completion.content, problems) if revision else repair_messages(
             brief, redact_secrets(completion.content, secret_values), [str(p) for p in problems], existing, earlier,
         )
-    site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values)
+    site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values,
+                    kept=revision.kept if revision else None)
     leaks = [
         Problem(path, message) for path, data in site.items() if path not in attachments
         for message in find_secrets(data.decode("utf-8", errors="replace"), secret_values)
-    ]
+    ] + (revision.regressions(site) if revision else [])
     if leaks:
         raise GenerationError(leaks, stats)
     return Generated(site, files, stats)

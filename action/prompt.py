@@ -6,8 +6,15 @@ verbatim; objects, and strings containing a line break, as compact JSON), then o
 attachment: text inline (bounded, truncated with a note), everything else self-closing; each image (png, jpeg, webp,
 gif) also follows as an `image_url` content part with a `data:` URI. From round 2, `<earlier-checks>` (before the
 brief, same format) holds the checks of earlier rounds, and the files already published follow as
-`<file path="...">` blocks (user messages hold no other `<file` text). A repair request is the last user message
-too, so it repeats the brief and checks (attachments by name only).
+`<file path="...">` blocks (user messages hold no other `<file` text), and the text attachments of earlier rounds
+(already in the repository) inline as `<attachment ... round="N">`, read-only context so the model can write
+figures from them into the static HTML. A repair request is the last user message too, so it repeats the brief and
+checks (attachments by name only).
+
+Edit rounds (`edits=True`, from round 2 when a site is published): the system prompt's answer format is
+`prompts/edit.md` (search/replace blocks, see `action/edits.py`) instead of `prompts/files.md`, and the last user
+message of every request that wants edit blocks contains the words `SEARCH/REPLACE`; a request for whole files
+(the fallback) does not.
 
 The brief's secret is never read here: nothing secret can reach a prompt.
 """
@@ -16,7 +23,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+import mimetypes
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from html import escape
 from importlib import resources
@@ -44,28 +52,51 @@ def load(name: str) -> str:
     return resources.files("action").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
+def system_prompt(*, edits: bool = False) -> str:
+    """The system message; its answer format is whole files, or (edit rounds) search/replace blocks."""
+    answer_format = load("edit.md" if edits else "files.md").rstrip("\n")
+    return Template(load("system.md")).substitute(answer_format=answer_format)
+
+
 def build_messages(
     brief: Brief, existing: Mapping[str, str] | None = None, earlier_checks: Sequence[object] = (),
+    *, earlier_attachments: Sequence[tuple[str, int, bytes]] = (), edits: bool = False,
 ) -> list[Message]:
     """System prompt, then one user message with the brief, its checks, its attachments and, from round 2, the
-    checks of earlier rounds (which must keep passing) and the files already published (generated files only),
-    so the model edits rather than starts over."""
+    checks of earlier rounds (which must keep passing), the files already published (generated files only) and
+    the text attachments of earlier rounds (name, round, bytes), so the model edits rather than starts over."""
     text, images = _attachments(brief.attachments)
+    text += _earlier_attachments(earlier_attachments, MAX_TEXT_ATTACHMENTS_CHARS - sum(len(t) for t in text))
     earlier = (
         ["<earlier-checks>", *(format_check(c) for c in earlier_checks), "</earlier-checks>"] if earlier_checks else []
     )
     published = [f'<file path="{escape(p)}">\n{c}\n</file>' for p, c in sorted((existing or {}).items())]
     if published:
         published.insert(0, load("existing.md").rstrip("\n"))
+    closing = (
+        "Answer with SEARCH/REPLACE edit blocks (and whole file blocks for new files only), as described in the "
+        "system message." if edits else "Answer with file blocks only, as described in the system message."
+    )
     body = "\n".join([
         "Build the site for this brief." if not published else "Update the site for this brief.", "",
-        *earlier, brief_block(brief), checks_block(brief.checks), *text, *published, "",
-        "Answer with file blocks only, as described in the system message.",
+        *earlier, brief_block(brief), checks_block(brief.checks), *text, *published, "", closing,
     ])
     return [
-        {"role": "system", "content": load("system.md")},
+        {"role": "system", "content": system_prompt(edits=edits)},
         {"role": "user", "content": [{"type": "text", "text": body}, *images]},
     ]
+
+
+def follow_up(first: list[Message], previous_answer: str, text: str) -> list[Message]:
+    """A later request in the same conversation: the first request, the model's answer, and what to do now."""
+    return [*first, {"role": "assistant", "content": previous_answer}, {"role": "user", "content": [
+        {"type": "text", "text": text}]}]
+
+
+def brief_reminder(brief: Brief) -> str:
+    """The brief, its checks and the attachment names, repeated at the end of a follow-up request."""
+    names = [_attachment_tag(a.name, _media_type(a)) for a in brief.attachments]
+    return "\n".join([brief_block(brief), checks_block(brief.checks), *names])
 
 
 def repair_messages(
@@ -77,16 +108,8 @@ def repair_messages(
 ) -> list[Message]:
     """The first request, the answer that failed, and a request to fix the listed problems."""
     listed = "\n".join(f"- {p}" for p in problems)
-    names = [_attachment_tag(a.name, _media_type(a)) for a in brief.attachments]
-    body = "\n".join([
-        Template(load("repair.md")).substitute(problems=listed).rstrip("\n"), "",
-        brief_block(brief), checks_block(brief.checks), *names,
-    ])
-    return [
-        *build_messages(brief, existing, earlier_checks),
-        {"role": "assistant", "content": previous_answer},
-        {"role": "user", "content": [{"type": "text", "text": body}]},
-    ]
+    body = "\n".join([Template(load("repair.md")).substitute(problems=listed).rstrip("\n"), "", brief_reminder(brief)])
+    return follow_up(build_messages(brief, existing, earlier_checks), previous_answer, body)
 
 
 def brief_block(brief: Brief) -> str:
@@ -123,8 +146,8 @@ def _media_type(attachment: Attachment) -> str:
         return "application/octet-stream"
 
 
-def _attachment_tag(name: str, media_type: str, body: str | None = None) -> str:
-    attrs = f'name="{escape(name)}" media-type="{escape(media_type)}"'
+def _attachment_tag(name: str, media_type: str, body: str | None = None, extra: str = "") -> str:
+    attrs = f'name="{escape(name)}" media-type="{escape(media_type)}"{extra}'
     return f"<attachment {attrs}/>" if body is None else f"<attachment {attrs}>\n{body}\n</attachment>"
 
 
@@ -147,14 +170,34 @@ def _attachments(attachments: Sequence[Attachment]) -> tuple[list[str], list[Mes
             else:
                 lines.append(f"({attachment.name} is {len(data)} bytes, too large to show; it is still committed.)")
         elif is_text(media_type, data):
-            text = data.decode("utf-8-sig", errors="replace")
-            shown = min(len(text), MAX_ATTACHMENT_CHARS, budget)
-            budget -= shown
-            body = text if shown == len(text) else (
-                f"{text[:shown]}\n[truncated: showing the first {shown} of {len(text)} characters; "
-                f"the whole file is committed as {attachment.name}]"
-            )
-            lines.append(_attachment_tag(attachment.name, media_type, body))
+            line, budget = _text_attachment(attachment.name, media_type, data, budget)
+            lines.append(line)
         else:
             lines.append(_attachment_tag(attachment.name, media_type))
     return lines, images
+
+
+def _earlier_attachments(items: Iterable[tuple[str, int, bytes]], budget: int) -> list[str]:
+    """Earlier rounds' attachments as read-only context: text inline within what is left of the budget, others
+    (images included: they were seen in their own round) by name only."""
+    lines = []
+    for name, round_number, data in items:
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        extra = f' round="{round_number}"'
+        if is_text(media_type, data) and budget > 0:
+            line, budget = _text_attachment(name, media_type, data, budget, extra)
+        else:
+            line = _attachment_tag(name, media_type, extra=extra)
+        lines.append(line)
+    return lines
+
+
+def _text_attachment(name: str, media_type: str, data: bytes, budget: int, extra: str = "") -> tuple[str, int]:
+    """The attachment inline, cut to the per-file limit and the remaining budget; and the budget left."""
+    text = data.decode("utf-8-sig", errors="replace")
+    shown = min(len(text), MAX_ATTACHMENT_CHARS, budget)
+    body = text if shown == len(text) else (
+        f"{text[:shown]}\n[truncated: showing the first {shown} of {len(text)} characters; "
+        f"the whole file is committed as {name}]"
+    )
+    return _attachment_tag(name, media_type, body, extra), budget - shown

@@ -1,12 +1,16 @@
 """The built-in "model": prompt text in, a small real app out (index.html, style.css, script.js).
 
-Pure. It answers as the system prompt asks, with whole files as `<file path="...">` blocks (JSON when the request
-asks for JSON). Values known at build time are written into the static HTML; script.js (a fixed program driven by
+Pure. It answers as the request asks: whole files as `<file path="...">` blocks (JSON when the request asks for
+JSON), or, when the request being answered asks for `SEARCH/REPLACE` blocks and files were published, edits:
+the app it would write now, compared line by line with the published files, as one search/replace block per
+changed region (enough context to match exactly once, applied in order), new files whole, unchanged files untouched.
+Values known at build time are written into the static HTML; script.js (a fixed program driven by
 a `CONFIG` object) only refreshes them, shows `?params` and solves an input image when an OCR library loads.
 """
 
 from __future__ import annotations
 
+import difflib
 import html
 import json
 import re
@@ -29,11 +33,56 @@ def asset(name: str) -> str:
     return resources.files("sandbox.openrouter").joinpath("app", name).read_text(encoding="utf-8")
 
 
-def answer(prompt_text: str, response_format: dict[str, Any] | None = None) -> str:
-    files = build_files(parse_prompt(prompt_text))
-    if response_format is None:
-        return "\n".join(f'<file path="{path}">\n{content}</file>' for path, content in files.items()) + "\n"
-    return json.dumps(fit_schema(files, response_format))
+EDIT_REQUEST = "SEARCH/REPLACE"  # what action/prompt.py puts in a request that wants edit blocks
+EDIT_CONTEXTS = (3, 8, 20)  # lines of context tried around a change until every block matches once
+
+
+def answer(prompt_text: str, response_format: dict[str, Any] | None = None, *, last_request: str | None = None) -> str:
+    """`last_request` is the text of the user message being answered (it decides the answer's format)."""
+    prompt = parse_prompt(prompt_text)
+    files = build_files(prompt)
+    if response_format is not None:
+        return json.dumps(fit_schema(files, response_format))
+    if prompt.files and EDIT_REQUEST in (last_request or ""):
+        return edit_blocks(prompt.files, files)
+    return whole_files(files)
+
+
+def whole_files(files: dict[str, str]) -> str:
+    return "\n".join(f'<file path="{path}">\n{content}</file>' for path, content in files.items()) + "\n"
+
+
+def edit_blocks(old: dict[str, str], new: dict[str, str]) -> str:
+    """Search/replace blocks turning `old` into `new`; new files whole; files that did not change are left out."""
+    parts = []
+    for path, content in new.items():
+        before = old.get(path)
+        if before == content:
+            continue
+        if not before:
+            parts.append(whole_files({path: content}))
+            continue
+        parts += [f"{path}\n<<<<<<< SEARCH\n{s}=======\n{r}>>>>>>> REPLACE\n" for s, r in _hunks(before, content)]
+    return "\n".join(parts) or "No changes are needed.\n"
+
+
+def _hunks(before: str, after: str) -> list[tuple[str, str]]:
+    """(search, replace) pairs that, applied in order, each match exactly once; one whole-file pair at worst."""
+    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    for context in EDIT_CONTEXTS:
+        pairs = [
+            ("".join(a[g[0][1]:g[-1][2]]), "".join(b[g[0][3]:g[-1][4]]))
+            for g in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context)
+        ]
+        text = before
+        for search, replace in pairs:
+            if not search or text.count(search) != 1:
+                break
+            text = text.replace(search, replace, 1)
+        else:
+            if text == after:
+                return pairs
+    return [(before, after)]
 
 
 def build_files(prompt: Prompt) -> dict[str, str]:

@@ -152,7 +152,9 @@ async def _success(
     script = scripted or Success()
     finish = script.finish_reason
     if script.content is None:
-        content, cut = truncate(generator.answer("\n\n".join(chat.user_texts), chat.response_format), chat.max_tokens)
+        text = generator.answer("\n\n".join(chat.user_texts), chat.response_format,
+                                last_request=chat.user_texts[-1] if chat.user_texts else None)
+        content, cut = truncate(text, chat.max_tokens)
         finish = "length" if cut else finish
     else:
         content = script.content

@@ -120,7 +120,7 @@ def test_step_timeout_kills_the_process_group(repo: Path, tmp_path: Path) -> Non
     assert result.conclusion == "failure"
     assert result.step("sleepy").outcome == "failure"
     assert "sleeping" in result.log
-    assert any("has timed out after 0.02 minutes" in a.message for a in result.annotations)
+    assert any("has timed out after 0.03 minutes" in a.message for a in result.annotations)
     assert "cleanup ran after failure" in result.log
     pid = int(pid_file.read_text())
     for _ in range(100):  # SIGKILL is asynchronous: wait (bounded) for the kernel to finish the job

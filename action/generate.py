@@ -1,6 +1,12 @@
 """Brief -> Site: prompt, ask the model, parse, validate, ask again with the problems (at most `max_repairs` times),
 then assemble. The model client is a parameter, so any `complete(messages) -> Completion` works.
 
+Soft checks (optional, e.g. the brief's checks run in a browser): once a site passes validation, `soft_check(site)`
+may return problems; they go back to the model like validation problems, at most `max_check_repairs` times and only
+while `repair_allowed()` (the deadline), and whatever is left is returned in `Generated.unresolved` rather than
+raised. From then on the model can only make things better: a later answer that fails, or no answer at all, gives
+back the last site that passed validation.
+
 Secrets: the model never sees one (the prompt does not read the brief's secret); what goes back to it in a repair
 (its own previous answer, the problem list) has secret-like strings removed; and the assembled site is scanned once
 more before it is returned, so a token-like string never reaches a commit.
@@ -13,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from action.assemble import assemble, earlier_checks, is_reserved
-from action.llm import Completion
+from action.llm import Completion, LLMError
 from action.parse import ParseError, parse_files
 from action.prompt import build_messages, repair_messages
 from action.revise import Revision, earlier_attachments
@@ -21,6 +27,8 @@ from action.validate import Problem, find_secrets, redact_secrets, validate
 from deployer.brief import Brief
 
 MAX_REPAIRS = 2
+MAX_CHECK_REPAIRS = 2
+SoftCheck = Callable[[dict[str, bytes]], list[Problem]]
 
 
 class ChatModel(Protocol):
@@ -35,7 +43,8 @@ class Stats:
     total_tokens: int = 0
     completions: int = 0  # answers received: 1 + repairs
     requests: int = 0  # HTTP attempts behind them, retries included
-    repairs: int = 0
+    repairs: int = 0  # every repair request, check repairs included
+    check_repairs: int = 0  # repairs asked for by the soft check
     ignored: list[str] = field(default_factory=list)  # reserved paths the model wrote; code writes those
 
     def add(self, completion: Completion) -> None:
@@ -52,6 +61,7 @@ class Generated:
     site: dict[str, bytes]
     files: dict[str, str]  # what the model wrote (merged over `existing`), before assembly
     stats: Stats
+    unresolved: list[Problem] = field(default_factory=list)  # soft-check problems left after the repairs
 
 
 class GenerationError(RuntimeError):
@@ -79,8 +89,12 @@ def generate(
     max_repairs: int = MAX_REPAIRS,
     node: str | None = None,
     log: Callable[[str], None] = lambda _message: None,
+    soft_check: SoftCheck | None = None,
+    max_check_repairs: int = MAX_CHECK_REPAIRS,
+    repair_allowed: Callable[[], bool] = lambda: True,
 ) -> Generated:
-    """The site for `brief`; raises GenerationError (problems left) or LLMError (no model answered)."""
+    """The site for `brief`; raises GenerationError (problems left) or LLMError (no model answered) unless a site
+    already passed validation (see soft checks above)."""
     secret_values = [s for s in (*secrets, brief.secret) if s]
     attachments = {a.name for a in brief.attachments}
     stats = Stats()
@@ -93,8 +107,16 @@ def generate(
         max_repairs, log,
     ) if existing else None
     messages = revision.first_messages() if revision else build_messages(brief, existing, earlier)
+    best: Generated | None = None  # the last site that passed validation
+    static_repairs = 0
     while True:
-        completion = llm.complete(messages)
+        try:
+            completion = llm.complete(messages)
+        except LLMError as exc:
+            if best is None:
+                raise
+            log(f"no answer to the check repair ({exc}); keeping the last valid site")
+            return best
         stats.add(completion)
         if revision is not None:
             completion, files, problems = revision.take(llm, completion, stats)
@@ -102,24 +124,35 @@ def generate(
             files, problems = _check(completion.content, existing, attachments, secret_values, allow_workflows,
                                      node, stats)
         if not problems:
-            break
-        log(f"answer {stats.completions} from {completion.model} has {len(problems)} problem(s):\n"
-            + "\n".join(f"  {p}" for p in problems))
-        if stats.repairs >= max_repairs:
-            raise GenerationError(problems, stats)
+            site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values,
+                            kept=revision.kept if revision else None)
+            leaks = [
+                Problem(path, message) for path, data in site.items() if path not in attachments
+                for message in find_secrets(data.decode("utf-8", errors="replace"), secret_values)
+            ] + (revision.regressions(site) if revision else [])
+            if leaks:
+                if best is not None:
+                    return best
+                raise GenerationError(leaks, stats)
+            unresolved = [Problem(redact_secrets(p.path, secret_values), redact_secrets(p.message, secret_values))
+                          for p in (soft_check(site) if soft_check else [])]
+            best = Generated(site, files, stats, unresolved)
+            if not unresolved or stats.check_repairs >= max_check_repairs or not repair_allowed():
+                return best
+            stats.check_repairs += 1
+            problems = unresolved
+        else:
+            log(f"answer {stats.completions} from {completion.model} has {len(problems)} problem(s):\n"
+                + "\n".join(f"  {p}" for p in problems))
+            if static_repairs >= max_repairs:
+                if best is not None:
+                    return best
+                raise GenerationError(problems, stats)
+            static_repairs += 1
         stats.repairs += 1
         messages = revision.repair_messages(completion.content, problems) if revision else repair_messages(
             brief, redact_secrets(completion.content, secret_values), [str(p) for p in problems], existing, earlier,
         )
-    site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values,
-                    kept=revision.kept if revision else None)
-    leaks = [
-        Problem(path, message) for path, data in site.items() if path not in attachments
-        for message in find_secrets(data.decode("utf-8", errors="replace"), secret_values)
-    ] + (revision.regressions(site) if revision else [])
-    if leaks:
-        raise GenerationError(leaks, stats)
-    return Generated(site, files, stats)
 
 
 def _check(

@@ -5,6 +5,7 @@ timeouts and cancellation. See /work/shared/github-actions/README.md, last secti
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -32,6 +33,7 @@ from sandbox.runner.commands import (
 )
 from sandbox.runner.concurrency import RunHandle
 from sandbox.runner.expressions import CaseSensitive, Evaluator, ExpressionError, to_number, to_str, truthy
+from sandbox.runner.hashfiles import hash_files
 from sandbox.runner.process import kill_groups, run_process
 from sandbox.runner.results import JobResult, StepResult
 from sandbox.runner.workflow import ActionRef, Job, Step, Workflow, WorkflowError, parse_uses
@@ -218,7 +220,7 @@ class JobRunner:
 
     def evaluator(self, scope: _Scope, env: Mapping[str, str], status: bool = False, name: str = "") -> Evaluator:
         return Evaluator(self.contexts(scope, env, name), self.scope_status(scope) if status else None,
-                         self.state.workspace)
+                         functools.partial(hash_files, self.state.workspace))
 
     # ------------------------------------------------------------ job
 

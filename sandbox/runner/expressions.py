@@ -8,13 +8,11 @@ this evaluator does not know (a function, a named value, a double-quoted string)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 MAX_LENGTH = 21_000
@@ -557,43 +555,23 @@ def _wildcard(target: Value) -> Value:
     return out
 
 
-def hash_files(workspace: Path, patterns: Sequence[str]) -> str:
-    """`hashFiles`: SHA-256 over the SHA-256 of each matching file under the workspace ('' when none match);
-    a pattern starting with `!` excludes, and one argument may hold several patterns on separate lines."""
-    root = workspace.resolve()
-    lines = [line.strip() for p in patterns for line in p.splitlines() if line.strip()]
-    found: set[Path] = set()
-    for line in lines:
-        exclude = line.startswith("!")
-        pattern = line[1:] if exclude else line
-        if Path(pattern).is_absolute():
-            if not Path(pattern).is_relative_to(root):
-                continue
-            pattern = str(Path(pattern).relative_to(root))
-        matches = {p.resolve() for p in root.glob(pattern) if p.is_file()}
-        found = found - matches if exclude else found | {p for p in matches if p.is_relative_to(root)}
-    if not found:
-        return ""
-    total = hashlib.sha256()
-    for path in sorted(found):
-        total.update(hashlib.sha256(path.read_bytes()).digest())
-    return total.hexdigest()
-
-
 class Evaluator:
     """Evaluates expressions against `contexts`; `status` ('success'|'failure'|'cancelled') enables `if:` functions,
-    `workspace` enables `hashFiles` (both exist only for steps)."""
+    `hash_files` (patterns -> digest, reading the workspace) enables `hashFiles`: both exist only for steps."""
 
-    def __init__(self, contexts: Mapping[str, Value], status: str | None = None, workspace: Path | None = None):
+    def __init__(
+        self, contexts: Mapping[str, Value], status: str | None = None,
+        hash_files: Callable[[list[str]], str] | None = None,
+    ):
         self.contexts = {k.lower(): v for k, v in contexts.items()}
         self.status = status
-        self.workspace = workspace
+        self.hash_files = hash_files
 
     def parse(self, expression: str) -> Node:
         if len(expression) > MAX_LENGTH:
             raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
         functions = set(_FUNCTIONS) | (set(STATUS_FUNCTIONS) if self.status is not None else set())
-        if self.workspace is None:
+        if self.hash_files is None:
             functions.discard("hashfiles")
         return _Parser(expression, set(self.contexts), functions).parse()
 
@@ -657,8 +635,8 @@ class Evaluator:
         if node.name == "tojson":
             return to_json(args[0])
         if node.name == "hashfiles":
-            assert self.workspace is not None
-            return hash_files(self.workspace, [to_str(a) for a in args])
+            assert self.hash_files is not None
+            return self.hash_files([to_str(a) for a in args])
         assert node.name == "fromjson"
         return from_json(to_str(args[0]))
 

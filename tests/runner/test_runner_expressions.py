@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from sandbox.runner.expressions import CaseSensitive, Evaluator, ExpressionError, split_template, to_str
+from sandbox.runner.hashfiles import hash_files
 
 CONTEXTS: dict[str, Any] = {
     "github": {
@@ -192,7 +194,7 @@ def test_hash_files(tmp_path: Path) -> None:
     (workspace / "a" / "y.txt").write_text("two")
     (workspace / "b.txt").write_text("three")
     (tmp_path / "outside.txt").write_text("not in the workspace")
-    evaluator = Evaluator(CONTEXTS, workspace=workspace)
+    evaluator = Evaluator(CONTEXTS, hash_files=functools.partial(hash_files, workspace))
 
     def expected(*names: str) -> str:
         total = hashlib.sha256()

@@ -77,8 +77,8 @@ class Revision:
 
     def take(self, llm: ChatModel, completion: Completion, stats: Stats) -> tuple[Completion, dict[str, str],
                                                                                   list[Problem]]:
-        """Apply an answer; while blocks fail, ask again (edit repairs, then whole files once). The last answer,
-        the working files and their problems (failures left, or validation)."""
+        """Apply an answer; while blocks fail, ask again (edit repairs, then whole files once; GenerationError when
+        even those do not come). The last answer, the working files and their validation problems."""
         edit_repairs, whole_files, required = 0, False, set[str]()
         while True:
             problems, failures = self._apply(completion.content, stats, required)
@@ -87,7 +87,9 @@ class Revision:
             self.log(f"answer {stats.completions}: {len(problems)} change(s) did not apply:\n"
                      + "\n".join(f"  {p}" for p in problems))
             if whole_files:
-                return completion, dict(self.files), problems
+                from action.generate import GenerationError  # generate imports this module
+
+                raise GenerationError(problems, stats)
             stats.repairs += 1
             if edit_repairs < self.max_repairs:
                 edit_repairs += 1
@@ -98,9 +100,8 @@ class Revision:
                 messages = self._whole_files_messages(completion.content, problems, sorted(required))
             completion = llm.complete(messages)
             stats.add(completion)
-        readonly = {a.name for a in self.brief.attachments} | set(self.kept)
-        found = validate(self.files, attachments=readonly, secrets=self.secrets, allow_workflows=self.allow_workflows,
-                         node=self.node)
+        found = validate(self.files, attachments=self._readonly(), secrets=self.secrets,
+                         allow_workflows=self.allow_workflows, node=self.node)
         return completion, dict(self.files), [self._clean(p) for p in found]
 
     def repair_messages(self, answer: str, problems: Sequence[Problem],
@@ -137,13 +138,22 @@ class Revision:
         except ParseError as exc:
             return [self._clean(Problem("(answer)", str(exc)))], []
         answer = self._drop_reserved(answer, stats)
+        readonly = self._readonly()
+        refused = sorted({e.path for e in answer.edits if e.path in readonly} | (set(answer.files) & readonly))
+        answer = Answer([e for e in answer.edits if e.path not in readonly],
+                        {p: c for p, c in answer.files.items() if p not in readonly})
         applied = apply_answer(self.files, answer)
         self.files = applied.files
         self.changed |= applied.changed
-        problems = [Problem(f.block.path, f.message) for f in applied.failures]
+        problems = [Problem(p, "is an attachment, committed as-is and read-only; do not write it") for p in refused]
+        problems += [Problem(f.block.path, f.message) for f in applied.failures]
         missing = sorted(required - set(answer.files))
         problems += [Problem(p, "was asked for as a whole file and not sent") for p in missing]
         return [self._clean(p) for p in problems], list(applied.failures)
+
+    def _readonly(self) -> set[str]:
+        """This round's attachments and the published files the model does not edit (earlier attachments...)."""
+        return {a.name for a in self.brief.attachments} | set(self.kept)
 
     def _drop_reserved(self, answer: Answer, stats: Stats) -> Answer:
         """Files code writes are not the model's: blocks for them are ignored, as in round 1."""

@@ -1,0 +1,148 @@
+"""Later rounds through the real OpenRouter stand-in: edits that apply, repairs of blocks that do not, the
+whole-file fallback, and what must never change (earlier attachments, LICENSE, files no edit targeted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from action.assemble import METADATA_PATH, assemble, published_files
+from action.generate import GenerationError, generate
+from action.llm import OpenRouterClient
+from action.prompt import build_messages
+from action.revise import earlier_attachments
+from deployer.brief import Brief, parse_brief
+from tests.conftest import OpenRouter
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "briefs"
+PAGE = ('<!doctype html>\n<html><head><title>Sales</title><script src="app.js"></script></head>\n<body>\n'
+        '  <h1>Sales</h1>\n  <p id="total">10</p>\n  <a href="sales.csv">data</a>\n</body></html>\n')
+APP = "document.title = 'Sales';\n"
+CSV = b"region,sales\nnorth,4\nsouth,6\n"
+TABLE = '  <p id="total">10</p>\n  <table id="by-region"><tr><td>north</td><td>4</td></tr></table>\n'
+EXPECTED = PAGE.replace('  <p id="total">10</p>\n', TABLE)
+
+
+def brief(round_number: int, text: str, **extra: Any) -> Brief:
+    data: dict[str, Any] = {
+        "email": "student@example.com", "task": "sum-of-sales", "round": round_number, "nonce": f"n-{round_number}",
+        "brief": text, "evaluation_url": "http://127.0.0.1:9/notify", "checks": [f"check of round {round_number}"],
+        "attachments": [],
+    }
+    data.update(extra)
+    return parse_brief(data, require_secret=False)
+
+
+def published() -> dict[str, bytes]:
+    """Round 1 as it sits in the repository (written in 2025, so a LICENSE rewritten in 2026 would differ)."""
+    first = brief(1, "Show the total of sales.csv in #total.",
+                  attachments=[{"name": "sales.csv", "url": "data:text/csv,region%2Csales%0Anorth%2C4%0Asouth%2C6%0A"}])
+    return assemble(first, {"index.html": PAGE, "app.js": APP}, owner="octo", year=2025)
+
+
+def block(path: str, search: str, replace: str) -> str:
+    return f"{path}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def revise(openrouter: OpenRouter, **kwargs: Any) -> Any:
+    site = published()
+    existing, meta = published_files(site)
+    client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
+    result = generate(brief(2, "Add a table #by-region with the sales of each region."), client, owner="octo",
+                      year=2026, existing=existing, previous_metadata=meta, published=site, **kwargs)
+    return site, result
+
+
+def last_user_text(request: dict[str, Any]) -> str:
+    return [m for m in request["body"]["messages"] if m["role"] == "user"][-1]["content"][0]["text"]
+
+
+def assert_round_two(site: dict[str, bytes], result: Any, index: str) -> None:
+    assert result.site["index.html"] == index.encode()
+    for untouched in ("app.js", "sales.csv", "LICENSE"):
+        assert result.site[untouched] == site[untouched]
+    assert b"2025 octo" in result.site["LICENSE"]
+    readme = result.site["README.md"].decode()
+    assert "Show the total of sales.csv" in readme and "Changes asked for in round 2" in readme
+    assert "Add a table #by-region" in readme and "`sales.csv`" in readme
+    assert [r["round"] for r in json.loads(result.site[METADATA_PATH])["rounds"]] == [1, 2]
+    assert set(result.site) == set(site)
+
+
+def test_an_edit_that_applies(openrouter: OpenRouter) -> None:
+    openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
+    site, result = revise(openrouter)
+    assert_round_two(site, result, EXPECTED)
+    assert result.stats.repairs == 0
+    (request,) = openrouter.requests()
+    text = last_user_text(request)
+    assert "SEARCH/REPLACE" in text and "<<<<<<< SEARCH" in request["body"]["messages"][0]["content"]
+    assert '<attachment name="sales.csv" media-type="text/csv" round="1">\nregion,sales\nnorth,4' in text
+    assert "<earlier-checks>\ncheck of round 1\n</earlier-checks>" in text
+
+
+def test_a_search_that_does_not_match_is_sent_back_then_corrected(openrouter: OpenRouter) -> None:
+    wrong = block("index.html", '<p id="total">10</p>\n<a href="sales.csv">data</a>\n', TABLE)
+    openrouter.script({"content": wrong}, {"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
+    site, result = revise(openrouter)
+    assert_round_two(site, result, EXPECTED)
+    assert result.stats.repairs == 1
+    repair = last_user_text(openrouter.requests()[1])
+    assert 'index.html: the SEARCH text beginning "<p id="total">10</p>" was not found in the file' in repair
+    assert f"<failed-block>\n{wrong.rstrip()}\n</failed-block>" in repair
+    assert '<current path="index.html">' in repair and '  <a href="sales.csv">data</a>' in repair
+    assert "SEARCH/REPLACE" in repair
+
+
+def test_blocks_that_never_apply_end_in_whole_files_of_those_paths_only(openrouter: OpenRouter) -> None:
+    wrong = {"content": block("index.html", "<p>nowhere</p>\n", TABLE)}
+    whole = {"content": f'<file path="index.html">\n{EXPECTED}</file>\n'}
+    openrouter.script(wrong, wrong, wrong, whole)
+    site, result = revise(openrouter)
+    assert_round_two(site, result, EXPECTED)
+    assert result.stats.repairs == 3 and result.stats.completions == 4
+    fallback = last_user_text(openrouter.requests()[3])
+    assert "complete new content of only these files, each one whole" in fallback and ": index.html." in fallback
+    assert "SEARCH/REPLACE" not in fallback and f'<current path="index.html">\n{PAGE}' in fallback
+
+
+def test_a_fallback_without_the_file_fails_naming_it(openrouter: OpenRouter) -> None:
+    wrong = {"content": block("index.html", "<p>nowhere</p>\n", TABLE)}
+    openrouter.script(wrong, wrong, wrong, {"content": '<file path="other.js">\nx();\n</file>\n'})
+    with pytest.raises(GenerationError, match=r"index\.html: was asked for as a whole file and not sent") as caught:
+        revise(openrouter)
+    assert caught.value.stats.completions == 4 and len(openrouter.requests()) == 4
+
+
+def test_rewriting_an_earlier_attachment_is_refused_then_repaired(openrouter: OpenRouter) -> None:
+    openrouter.script({"content": '<file path="sales.csv">\nregion,sales\n</file>\n'},
+                      {"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
+    site, result = revise(openrouter)
+    assert_round_two(site, result, EXPECTED)
+    repair = last_user_text(openrouter.requests()[1])
+    assert "sales.csv: is an attachment, committed as-is and read-only" in repair
+    assert result.site["sales.csv"] == CSV
+
+
+def test_edit_round_tokens_against_a_full_rewrite_of_the_same_change(openrouter: OpenRouter) -> None:
+    """The sum-of-sales round 2 sample on round 1's published site, answered by the built-in model both ways."""
+    r1, r2 = (parse_brief(json.loads((SAMPLES / f"sum-of-sales.r{n}.json").read_text())) for n in (1, 2))
+    client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
+    first = generate(r1, client, owner="octo", year=2026)
+    existing, meta = published_files(first.site)
+    context = earlier_attachments(first.site, meta, r2)
+    assert [name for name, _, _ in context] == ["data.csv"]
+    usage = {}
+    for edits in (True, False):
+        answer = client.complete(build_messages(r2, existing, r1.checks, earlier_attachments=context, edits=edits))
+        usage[edits] = answer.usage
+        assert ("<<<<<<< SEARCH" in answer.content) is edits
+    edit, full = usage[True], usage[False]
+    ratio = (edit.prompt_tokens + edit.completion_tokens) / (full.prompt_tokens + full.completion_tokens)
+    print(f"edit round: {edit.prompt_tokens} prompt + {edit.completion_tokens} completion tokens; full rewrite: "
+          f"{full.prompt_tokens} + {full.completion_tokens}; ratio {ratio:.2f} (target <= 0.4); completion only "
+          f"{edit.completion_tokens / full.completion_tokens:.2f}")
+    assert edit.completion_tokens < full.completion_tokens

@@ -67,7 +67,6 @@ class RunState:
     """What every job of a run shares."""
 
     workflow: Workflow
-    event_name: str
     payload: dict[str, Any]
     github: dict[str, Any]  # run-level `github` context (job and action keys are added per job/step)
     secrets: dict[str, str]

@@ -225,7 +225,7 @@ def _execute(
     github = _github_context(workflow, event_name, payload, sha, urls, opts, run_id, token, workspace)
     inputs = inputs_context(workflow, event_name, payload)
     state = RunState(
-        workflow=workflow, event_name=event_name, payload=payload, github=github, secrets=secrets,
+        workflow=workflow, payload=payload, github=github, secrets=secrets,
         vars=dict(opts.vars), inputs=inputs, machine_env=machine_env, masker=masker, source=repo_dir,
         workspace=workspace, temp=root / "temp", tool_cache=root / "tool_cache", resolver=opts.resolver,
         handle=handle, debug=opts.debug, kill_grace=opts.kill_grace, on_log=opts.on_log,

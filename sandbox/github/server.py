@@ -148,27 +148,37 @@ def build_app(context: Context) -> web.Application:
     return app
 
 
-def _accounts(args: argparse.Namespace, state: State) -> str | None:
-    users: list[str] = list(args.user) or ["sandbox"]
-    tokens: list[str] = list(args.token) or (["sandbox-token"] if not args.user else [])
+class BadAccounts(ValueError):
+    pass
+
+
+def parse_accounts(users: list[str], tokens: list[str], orgs: list[str]) -> tuple[list[tuple[str, str]],
+                                                                                  list[tuple[str, list[str]]]]:
+    """(login, token) pairs and (org, members) from the command line; BadAccounts says what is wrong."""
+    users = users or ["sandbox"]
+    tokens = tokens or (["sandbox-token"] if users == ["sandbox"] else [])
     if len(users) != len(tokens):
-        return "give one --token for each --user, in the same order"
-    if len(set(tokens)) != len(tokens) or not all(tokens):
-        return "tokens must be non-empty and distinct"
-    for login, token in zip(users, tokens, strict=True):
-        state.add_user(login, token)
-    for spec in args.org:
+        raise BadAccounts("give one --token for each --user, in the same order")
+    if len(set(tokens)) != len(tokens) or not all(tokens) or not all(users):
+        raise BadAccounts("logins and tokens must be non-empty, tokens distinct")
+    known = {u.lower() for u in users}
+    parsed_orgs = []
+    for spec in orgs:
         org, _, members = spec.partition("=")
         names = [m for m in members.split(",") if m]
-        unknown = [m for m in names if m.lower() not in state.accounts]
-        if not org or not names or unknown:
-            return f"--org {spec!r}: expected ORG=USER[,USER] with known users"
-        state.add_org(org, names)
-    return None
+        if not org or not names or any(m.lower() not in known for m in names) or org.lower() in known:
+            raise BadAccounts(f"--org {spec!r}: expected ORG=USER[,USER] naming users given with --user")
+        parsed_orgs.append((org, names))
+    return list(zip(users, tokens, strict=True)), parsed_orgs
 
 
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    try:
+        users, orgs = parse_accounts(list(args.user), list(args.token), list(args.org))
+    except BadAccounts as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     data_dir = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="sandbox-github-"))
     data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -178,11 +188,10 @@ def main(args: argparse.Namespace) -> int:
         api = base_url(api_sock)
         state = State(Urls(api, api, base_url(pages_sock)), data_dir, args.build_delay,
                       scopes=", ".join(s.strip() for s in args.scopes.split(",") if s.strip()))
-        problem = _accounts(args, state)
-        if problem:
-            api_sock.close()
-            pages_sock.close()
-            raise SystemExit(f"error: {problem}")
+        for login, token in users:
+            state.add_user(login, token)
+        for org, members in orgs:
+            state.add_org(org, members)
         adopted = state.adopt_existing()
         if adopted:
             log.info("adopted %d existing repositories under %s", adopted, data_dir)

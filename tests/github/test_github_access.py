@@ -6,6 +6,7 @@ import base64
 import subprocess
 from pathlib import Path
 
+from sandbox.procs import deployer_argv
 from tests.conftest import GitHub, Services, start_github
 from tests.github.helpers import call, make_repo
 
@@ -136,3 +137,24 @@ def test_restart_on_the_same_data_keeps_repositories(tmp_path: Path) -> None:
         assert second.sandbox("GET", "spec-violations").json() == []
     finally:
         assert again.stop_all() == {"github": 0}
+
+
+def test_command_line_mistakes_are_one_clear_line(tmp_path: Path) -> None:
+    for args, expected in [
+        (["--user", "a", "--user", "b", "--token", "t"], "one --token for each --user"),
+        (["--user", "a", "--token", "t", "--org", "team=ghost"], "--org 'team=ghost'"),
+        (["--user", "a", "--token", "t", "--user", "b", "--token", "t"], "tokens distinct"),
+    ]:
+        done = subprocess.run(deployer_argv("sandbox", "github", *args), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2
+        assert done.stdout == ""
+        assert done.stderr.strip().splitlines()[-1].startswith("error: "), done.stderr
+        assert expected in done.stderr
+
+
+def test_a_busy_port_is_one_clear_line(gh: GitHub) -> None:
+    port = gh.url.rsplit(":", 1)[1]
+    done = subprocess.run(deployer_argv("sandbox", "github", "--port", port), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert "cannot listen" in done.stderr.strip().splitlines()[-1]

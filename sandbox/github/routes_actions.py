@@ -35,7 +35,7 @@ def check_client_payload(payload: Any) -> None:
                             f"{len(payload)} were supplied.")
     size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
     if size >= MAX_PAYLOAD_BYTES:
-        raise ApiError(422, f"Invalid request.\n\nclient_payload is {size} bytes; it must be less than 64KB.")
+        raise ApiError(422, "client_payload is too large.")  # GitHub's words (clients report them verbatim)
 
 
 async def repository_dispatch(request: web.Request) -> web.Response:

@@ -87,15 +87,21 @@ def test_repository_dispatch_validation(gh: GitHub) -> None:
     assert ok.content == b""
     eleven = {f"k{i}": i for i in range(11)}
     assert call(gh, "POST", path, json={"event_type": "e", "client_payload": eleven}).status_code == 422
+    too_many = call(gh, "POST", path, json={"event_type": "e", "client_payload": eleven})
+    assert "No more than 10 properties are allowed; 11 were supplied" in too_many.json()["message"]
     big = {"brief": "x" * (64 * 1024)}
-    assert call(gh, "POST", path, json={"event_type": "e", "client_payload": big}).status_code == 422
+    too_big = call(gh, "POST", path, json={"event_type": "e", "client_payload": big})
+    assert too_big.status_code == 422
+    assert too_big.json()["message"] == "client_payload is too large."
+    just_under = {"brief": "x" * (64 * 1024 - 20)}
+    assert call(gh, "POST", path, json={"event_type": "e", "client_payload": just_under}).status_code == 204
     assert call(gh, "POST", path, json={"event_type": "e" * 101}).status_code == 422
     assert call(gh, "POST", path, json={"event_type": ""}).status_code == 422
     assert call(gh, "POST", path, json={"client_payload": {}}).status_code == 422
     assert call(gh, "POST", path, json={"event_type": "e", "client_payload": [1]}).status_code == 422
     assert call(gh, "POST", "/repos/sandbox/nope/dispatches", json={"event_type": "e"}).status_code == 404
-    records = gh.sandbox("GET", "dispatches").json()
-    assert len(records) == 1
+    records = [d for d in gh.sandbox("GET", "dispatches").json() if d["repo"] == "target"]
+    assert len(records) == 2
     assert records[0]["kind"] == "repository_dispatch"
     assert records[0]["event_type"] == "deploy-brief"
     assert records[0]["client_payload"] == {"id": 1}

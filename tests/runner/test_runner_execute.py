@@ -173,7 +173,10 @@ def test_workflow_commands_and_environment_files(repo: Path) -> None:
     assert f"hash={total.hexdigest()}" in result.log  # hashFiles over the checked-out workspace
 
     for step_id, message in (("bad-expression", "'case' is not supported"),
-                             ("unknown-function", "unrecognized function 'frobnicate'")):
+                             ("unknown-function", "unrecognized function 'frobnicate'"),
+                             ("bad-shell", "Invalid shell option 'zsh-like'"),
+                             ("missing-shell", "shell 'no-such-shell-here' was not found on PATH"),
+                             ("missing-dir", "no/such/dir' does not exist")):
         step = result.step(step_id)
         assert step.outcome == "failure"
         assert any(message in a.message for a in step.annotations), step.annotations

@@ -1,8 +1,11 @@
 """The durable outbox: an accepted brief is a committed SQLite row before its client hears 200.
 
-Writes go through one writer thread that group-commits: it takes every write queued while the previous commit was
-being flushed, runs them in one transaction, and resolves each waiting request's future only after COMMIT returned.
-Under load one fsync serves many requests (p99 stays a few ms); an idle receiver pays one fsync per brief.
+One writer, group commit: writes queue up, and a single flusher commits everything queued in one transaction, then
+resolves each waiting request's future, only after COMMIT returned. Under load one commit serves many requests.
+With `normal` sync the commit runs on the event loop itself: without an fsync it is a few write() calls, and keeping
+it off other threads avoids GIL hand-offs, which cost milliseconds once the loop is busy. With `full` sync it runs on
+one writer thread, since an fsync must not stop the loop; so does a batch holding a brief of megabytes (a 20 MB row
+takes 50-100 ms to write). Either way only one commit runs at a time.
 
 Durability (OUTBOX_SYNC): WAL journaling, and the writer never checkpoints (a checkpointer thread does, every
 CHECKPOINT_S), so no accept ever waits behind a checkpoint's copy and fsyncs.
@@ -15,9 +18,10 @@ CHECKPOINT_S), so no accept ever waits behind a checkpoint's copy and fsyncs.
   Group commit makes that one fsync per batch rather than per brief; latency is then the disk's fsync latency.
   Use it where the disk's fsync is fast or power loss matters more than milliseconds.
 
-Any SQLite failure (read-only directory, full disk, locked database) rolls the whole batch back and fails its
-futures with OutboxUnavailable: nothing half-written remains and each client gets 503 and may retry. The writer
-reopens its connection for the next batch, so the service heals by itself once the disk is writable again.
+Any SQLite failure (read-only directory, full disk, a database locked for longer than BUSY_TIMEOUT_S) rolls the whole
+batch back and fails its futures with OutboxUnavailable: nothing half-written remains and each client gets 503 and
+may retry. Waiting for a lock never blocks the loop (it retries between sleeps). The writer reopens its connection for
+the next batch, so the service heals by itself once the disk is writable again.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import asyncio
 import contextlib
 import hmac
 import os
-import queue
 import random
 import sqlite3
 import threading
@@ -44,7 +47,10 @@ DB_NAME = "outbox.sqlite3"
 MAX_BATCH = 512
 SYNC_MODES = ("normal", "full")
 CHECKPOINT_S = 1.0
-BUSY_TIMEOUT_MS = 2000  # a lock held longer than this answers 503 rather than stalling every request
+BUSY_TIMEOUT_S = 2.0  # a lock held longer than this answers 503 rather than stalling every request
+BUSY_TIMEOUT_MS = int(BUSY_TIMEOUT_S * 1000)
+BUSY_RETRY_S = 0.01
+BIG_WRITE_CHARS = 256 * 1024
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS briefs (
@@ -143,6 +149,7 @@ def utc_iso(ts: float) -> str:
 class _Write:
     fn: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any]
+    big: bool = False  # carries megabytes: committed off the loop even with `normal` sync
 
 
 class Outbox:
@@ -153,10 +160,13 @@ class Outbox:
         self.sync = sync
         self._stopping = threading.Event()
         self._checkpointer: threading.Thread | None = None
-        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._pending: list[_Write] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._writer: sqlite3.Connection | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer_thread: ThreadPoolExecutor | None = None  # `full` only: fsyncs must not stop the loop
+        if sync == "full":
+            self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-write")
+        self._open = False
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outbox-read")
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
@@ -167,9 +177,7 @@ class Outbox:
 
     async def start(self) -> str | None:
         """Start the writer; returns why the outbox is not writable yet (the service still starts, answering 503)."""
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
-        self._thread.start()
+        self._open = True
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="outbox-checkpoint", daemon=True)
         self._checkpointer.start()
         try:
@@ -180,10 +188,14 @@ class Outbox:
 
     async def close(self) -> None:
         """Finish every queued write, then close the connections."""
-        if self._thread is not None:
-            self._queue.put(None)
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
+        self._open = False
+        if self._flusher is not None:
+            await self._flusher
+        if self._writer_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._writer_thread, self._drop_writer)
+            self._writer_thread.shutdown(wait=True)
+        else:
+            self._drop_writer()
         self._stopping.set()
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.join)
@@ -201,7 +213,8 @@ class Outbox:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             try:
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                # On the loop, never sleep inside SQLite: a busy database raises at once and _flush retries later.
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS if self._writer_thread else 0}")
                 if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
                     raise sqlite3.OperationalError("cannot switch the outbox to WAL journaling")
                 conn.execute(f"PRAGMA synchronous = {self.sync.upper()}")
@@ -220,27 +233,8 @@ class Outbox:
                 self._writer.close()
             self._writer = None
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._commit(batch)
-        self._drop_writer()
-
-    def _commit(self, batch: list[_Write]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]
+    def _commit(self, batch: list[_Write]) -> tuple[list[tuple[asyncio.Future[Any], Any, BaseException | None]], bool]:
+        """Run `batch` in one transaction; the outcome of each write, and whether the database was merely busy."""
         try:
             conn = self._open_writer()
             conn.execute("BEGIN IMMEDIATE")
@@ -251,16 +245,35 @@ class Outbox:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 raise
+            return outcomes, False
         except (sqlite3.Error, OSError) as exc:
+            busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+            if not busy:
+                self._drop_writer()
+            error: BaseException = OutboxUnavailable(f"cannot write the outbox at {self.path}: {exc}")
+        except Exception as exc:  # never leave a waiter hanging, whatever went wrong
             self._drop_writer()
-            error = OutboxUnavailable(f"cannot write the outbox at {self.path}: {exc}")
-            outcomes = [(w.future, None, error) for w in batch]
-        except Exception as exc:  # never let the writer thread die: every later accept would wait forever
-            self._drop_writer()
-            outcomes = [(w.future, None, exc) for w in batch]
-        assert self._loop is not None
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
-            self._loop.call_soon_threadsafe(_resolve, outcomes)
+            error, busy = exc, False
+        return [(w.future, None, error) for w in batch], busy
+
+    async def _flush(self) -> None:
+        """The single writer: commit what is queued, batch after batch, until the queue is empty."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                deadline = loop.time() + BUSY_TIMEOUT_S
+                while True:
+                    if self._writer_thread is None and not any(w.big for w in batch):
+                        outcomes, busy = self._commit(batch)
+                    else:  # an fsync, or a brief of megabytes (tens of ms to write): not on the loop
+                        outcomes, busy = await loop.run_in_executor(self._writer_thread, self._commit, batch)
+                    if not busy or loop.time() >= deadline:
+                        break
+                    await asyncio.sleep(BUSY_RETRY_S)
+                _resolve(outcomes)
+        finally:
+            self._flusher = None
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL into the database (and fsync both) every CHECKPOINT_S, and once more at close.
@@ -285,11 +298,13 @@ class Outbox:
         if conn is not None:
             conn.close()
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._thread is None:
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, big: bool = False) -> T:
+        if not self._open:
             raise OutboxUnavailable("the outbox is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Write(fn, future))
+        self._pending.append(_Write(fn, future, big))
+        if self._flusher is None:  # everything queued before the flusher runs shares its commit
+            self._flusher = asyncio.create_task(self._flush())
         return await future
 
     # -- readers ---------------------------------------------------------------------------------------------
@@ -333,7 +348,7 @@ class Outbox:
             )
             return Accepted(new_id, duplicate=False)
 
-        result = await self._write(op)
+        result = await self._write(op, big=len(brief_json) > BIG_WRITE_CHARS)
         if not result.duplicate:
             self.accepted.set()
         return result
@@ -457,6 +472,13 @@ def _apply(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) ->
         return None, exc
     conn.execute("RELEASE one_write")
     return result, None
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _resolve(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

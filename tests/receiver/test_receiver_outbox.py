@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from receiver.outbox import CHECKPOINT_S, Outbox, OutboxUnavailable, TokenExpired
+from receiver.outbox import BIG_WRITE_CHARS, CHECKPOINT_S, Outbox, OutboxUnavailable, TokenExpired
 from receiver.payload import hash_token
 
 T = TypeVar("T")
@@ -153,3 +154,16 @@ def test_a_write_that_fails_by_itself_does_not_fail_its_batch(tmp_path: Path) ->
     assert not a.duplicate and not c.duplicate
     with sqlite3.connect(tmp_path / "outbox.sqlite3") as conn:
         assert [r[0] for r in conn.execute("SELECT task FROM briefs ORDER BY seq")] == ["a", "c"]
+
+
+@pytest.mark.parametrize("sync, big, on_loop", [("normal", False, True), ("normal", True, False),
+                                                ("full", False, False)])
+def test_where_commits_run(tmp_path: Path, sync: str, big: bool, on_loop: bool) -> None:
+    """`normal` commits small batches on the loop (no thread hand-off); fsyncs and megabyte rows go to a thread."""
+
+    async def body(outbox: Outbox) -> bool:
+        await outbox.accept("t", 1, "n", "x" * (BIG_WRITE_CHARS + 1 if big else 10))  # takes the same path
+        ran_in = await outbox._write(lambda conn: threading.current_thread(), big=big)
+        return ran_in is threading.current_thread()
+
+    assert run(tmp_path, body, sync) is on_loop

@@ -339,7 +339,7 @@ class JobRunner:
                 return "skipped", False
             ev = self.evaluator(scope, env, name=result.context_name)  # status functions exist only in `if:`
             if step.get("name") is not None:
-                result.name = ev.interpolate_str(_text(step.get("name")), "name")
+                result.name = self.state.masker.mask(ev.interpolate_str(_text(step.get("name")), "name"))
             raw_coe = step.get("continue-on-error", False)
             continue_on_error = _bool(ev.interpolate(raw_coe) if isinstance(raw_coe, str) else raw_coe)
             timeout = None

@@ -226,6 +226,8 @@ def test_environment_layers_default_variables_and_fresh_runner_temp(repo: Path) 
     assert "needs=success marker-exists=no" in second  # RUNNER_TEMP is emptied between jobs
     assert "leaked-output=[]" in second  # a job output holding a secret is dropped
     assert result.jobs["first"].steps[0].outputs["secret-out"] == "***"  # results leave the runner masked
+    assert result.jobs["first"].steps[1].name == "Named with ***"
+    assert SECRET not in json.dumps(result.to_dict())
     assert any(line.startswith("shell: ") and line.endswith("sh -e {0}") and "bash" not in line for line in second)
     # a failed job with continue-on-error does not fail the run
     assert result.jobs["flaky"].conclusion == "failure" and result.jobs["flaky"].continue_on_error

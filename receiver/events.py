@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 
 log = logging.getLogger("receiver")
@@ -21,11 +22,12 @@ def configure() -> None:
     log.propagate = False
 
 
+NEEDS_QUOTES = re.compile(r'[\s"=]')
+
+
 def _value(value: object) -> str:
     text = str(value)
-    if not text or any(c.isspace() or c in "\"=" for c in text):
-        return json.dumps(text)
-    return text
+    return json.dumps(text) if not text or NEEDS_QUOTES.search(text) else text
 
 
 def event(stage: str, *, level: int = logging.INFO, **fields: object) -> None:

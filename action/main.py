@@ -29,7 +29,20 @@ from action.llm import OpenRouterClient
 from action.notify import notify, payload
 from action.pages import enable_pages, wait_for_build, wait_live
 from action.plan import plan_commit, repo_description
-from action.publish import create_repo, find_round_commit, get_repo, open_github, push_commit, token_login
+from action.publish import (
+    BranchMoved,
+    create_repo,
+    find_round_commit,
+    get_repo,
+    is_deployer_commit,
+    later_head,
+    open_github,
+    push_commit,
+    token_login,
+)
+
+# A run whose ref update loses to another run of the same task starts again on top of the new head, this often.
+MAX_ROUND_ATTEMPTS = 3
 
 
 class StageFailed(RuntimeError):
@@ -117,25 +130,30 @@ class Run:
             expected_index = None
         else:
             existing: dict[str, str] = {}
+            current: dict[str, bytes] = {}
             previous_meta = None
             if repo is not None and head_sha is not None:
                 with self.stage("read repository"):
                     _, current = read_files(repo.clone_url, cfg.github_token, repo.default_branch)
                     existing, previous_meta = published_files(current)
                     log.info(f"{len(current)} files at {head_sha[:12]}")
+                if brief.round > 1 and previous_meta is None:
+                    self.note(f"round {brief.round}, but {repo.full_name} has no site of ours yet: building it fresh")
             with self.stage("generate"):
                 client = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models,
                                           base_url=cfg.openrouter_base_url, log=log.info)
                 generated = generate(
                     brief, client, owner=owner, year=datetime.now(UTC).year,
                     secrets=(cfg.github_token, cfg.openrouter_key, source.dropped_secret),
-                    existing=existing if brief.round > 1 else None, previous_metadata=previous_meta, log=log.info,
+                    existing=existing, previous_metadata=previous_meta, published=current, log=log.info,
                 )
                 self.record_generation(generated)
             with self.stage("publish"):
                 if repo is None:
                     repo = create_repo(gh, owner, login, brief.repo_name, repo_description(brief))
                     _, head_sha = find_round_commit(repo, brief)
+                    if head_sha is not None and is_deployer_commit(repo, head_sha):
+                        raise BranchMoved(f"another run created {repo.full_name} and published to it meanwhile")
                 if head_sha is None:
                     raise RuntimeError(f"{repo.full_name} has no commit on {repo.default_branch} to build on")
                 commit_sha = push_commit(gh, repo, plan_commit(brief, generated.site), head_sha)
@@ -146,7 +164,12 @@ class Run:
             page = enable_pages(gh, repo, known_new=created)
             pages_url = str(page["html_url"])
             if existing_sha is None or existing_sha == head_sha:
-                status, polls = wait_for_build(gh, repo, commit_sha, deadline=deadline)
+                status, polls, built = wait_for_build(gh, repo, commit_sha, deadline=deadline,
+                                                      moved_on=lambda: later_head(repo, commit_sha))
+                if built != commit_sha:
+                    self.note(f"another run committed {built} on top of {commit_sha} meanwhile; its Pages build, "
+                              "which contains this round, is the one served")
+                    expected_index = None
                 log.info(f"Pages build {status} for {commit_sha[:12]} after {polls} polls")
             requests_made = wait_live(pages_url, expected_index, deadline=deadline, cache_key=commit_sha[:12])
             log.info(f"{pages_url} is live ({requests_made} requests)")
@@ -176,19 +199,29 @@ class Run:
 
 def run(config: RunConfig, log: gha.Log) -> int:
     job = Run(config, log)
-    try:
-        outputs = job.execute()
-    except StageFailed as failure:
-        detail = describe(failure.cause)
-        log.error(f"{failure.stage} stage failed: {detail}", title=f"llm-pages-deployer: {failure.stage} failed")
-        job.report.notes.append(f"**{failure.stage}** failed: {log.redact(detail)}")
-        gha.append_summary(log.redact(job.report.markdown(ok=False)))
-        return 1
+    for attempt in range(1, MAX_ROUND_ATTEMPTS + 1):
+        try:
+            outputs = job.execute()
+            break
+        except StageFailed as failure:
+            if not isinstance(failure.cause, BranchMoved) or attempt == MAX_ROUND_ATTEMPTS:
+                return failed(job, log, failure)
+            job.note(f"{failure.cause}; starting the round again on top of the new head "
+                     f"(attempt {attempt + 1} of {MAX_ROUND_ATTEMPTS})")
     for name, value in outputs.items():
         gha.set_output(name, value)
     gha.append_summary(log.redact(job.report.markdown(ok=True)))
     log.info(f"done: {outputs['pages-url']}")
     return 0
+
+
+def failed(job: Run, log: gha.Log, failure: StageFailed) -> int:
+    """One `::error::` naming the stage, and the failed summary."""
+    detail = describe(failure.cause)
+    log.error(f"{failure.stage} stage failed: {detail}", title=f"llm-pages-deployer: {failure.stage} failed")
+    job.report.notes.append(f"**{failure.stage}** failed: {log.redact(detail)}")
+    gha.append_summary(log.redact(job.report.markdown(ok=False)))
+    return 1
 
 
 def main(args: argparse.Namespace | None = None) -> int:

@@ -70,9 +70,13 @@ def fix_source(gh: Github, repo: Repository, page: dict[str, Any], source: dict[
 def wait_for_build(
     gh: Github, repo: Repository, commit_sha: str, *, deadline: float,
     clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-    max_rebuilds: int = 3,
-) -> tuple[str, int]:
-    """Poll the latest build until it is `built` for `commit_sha`; ask for a rebuild when ours `errored`."""
+    max_rebuilds: int = 3, moved_on: Callable[[], str | None] | None = None,
+) -> tuple[str, int, str]:
+    """Poll the latest build until it is `built` for `commit_sha`; ask for a rebuild when ours `errored`.
+
+    `moved_on()` (called while the latest build is another commit's) names a later head that contains ours, when
+    another run committed on top (two rounds racing); then that head's build is the one waited for. Returns the
+    status, the polls and the commit built."""
     polls = rebuilds = 0
     delays = poll_delays()
     last = "no build yet"
@@ -87,13 +91,15 @@ def wait_for_build(
         status, built_commit = build.get("status"), build.get("commit")
         if built_commit == commit_sha:
             if status == "built":
-                return status, polls
+                return status, polls, commit_sha
             if status == "errored":
                 if rebuilds >= max_rebuilds:
                     message = (build.get("error") or {}).get("message")
                     raise PagesError(f"Pages build of {commit_sha[:12]} errored {rebuilds + 1} times: {message}")
                 rebuilds += 1
                 gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages/builds")
+        elif moved_on is not None and (later := moved_on()) is not None:
+            commit_sha = later
         last = f"latest build {status or 'none'} for {str(built_commit or '-')[:12]}"
         wait = next(delays)
         if clock() + wait > deadline:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
 from github.Repository import Repository
 
-from action.plan import FILE_MODE, CommitPlan, is_round_commit
+from action.plan import FILE_MODE, TRAILER_TASK, CommitPlan, is_round_commit, trailers
 from deployer.brief import Brief
 
 RECENT_COMMITS = 30
@@ -30,6 +30,13 @@ class Published:
 
 class PublishError(RuntimeError):
     pass
+
+
+class BranchMoved(PublishError):
+    """Another run moved the branch between our read and our ref update (GitHub: 422 not a fast forward).
+
+    `deployer run` then starts the round again on top of the new head (see action/main.py), so two runs of one task
+    never lose a round; in production the workflow's concurrency group makes this rare."""
 
 
 def open_github(token: str, api_url: str, *, timeout: int = 30, retries: int = 6) -> Github:
@@ -112,8 +119,27 @@ def push_commit(gh: Github, repo: Repository, plan: CommitPlan, parent_sha: str)
             "PATCH", f"{repo.url}/git/refs/heads/{repo.default_branch}", input={"sha": commit["sha"], "force": False},
         )
     except GithubException as exc:
-        raise PublishError(
-            f"the branch {repo.default_branch} moved while we committed (HTTP {exc.status}); another run is "
-            "publishing this task: re-run after it finishes"
+        if exc.status != 422:
+            raise
+        raise BranchMoved(
+            f"the branch {repo.default_branch} moved while we committed (HTTP {exc.status}): another run published "
+            "this task meanwhile"
         ) from None
     return str(commit["sha"])
+
+
+def later_head(repo: Repository, commit_sha: str) -> str | None:
+    """The branch head when it has moved on from `commit_sha` (found in its recent history), else None."""
+    head = None
+    for index, commit in enumerate(repo.get_commits(sha=repo.default_branch)):
+        head = head or commit.sha
+        if commit.sha == commit_sha:
+            return None if index == 0 else str(head)
+        if index + 1 >= RECENT_COMMITS:
+            break
+    return None
+
+
+def is_deployer_commit(repo: Repository, sha: str) -> bool:
+    """Whether `sha` is a round commit of ours (another run may have created and published the repository)."""
+    return TRAILER_TASK in trailers(repo.get_commit(sha).commit.message)

@@ -12,12 +12,12 @@ from aiohttp import web
 from sandbox.github import shapes
 from sandbox.github.api import caller, ctx, no_content, read_json, repository, respond, typed
 from sandbox.github.errors import ApiError, invalid, not_found
+from sandbox.github.routes_git import WORKFLOWS_DIR
 from sandbox.github.state import Repository, State, WorkflowRun, now_iso
 
 MAX_PAYLOAD_PROPERTIES = 10
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_INPUTS = 25
-WORKFLOWS_DIR = ".github/workflows"
 
 
 def workflow_id_of(path: str) -> int:

@@ -13,7 +13,7 @@ from sandbox.github import shapes
 from sandbox.github.api import caller, ctx, read_json, repository, respond, typed
 from sandbox.github.errors import ApiError, empty_repository, not_found, unprocessable
 from sandbox.github.routes_actions import page_params
-from sandbox.github.routes_git import default_identity, identity_from, moved
+from sandbox.github.routes_git import check_workflow_scope, default_identity, identity_from, moved
 from sandbox.github.state import Account, Repository, State
 from sandbox.github.store import MODE_FILE, MODE_TREE, BadPath, split_path, valid_ref_name
 
@@ -112,9 +112,10 @@ async def put_content(request: web.Request) -> web.Response:
     blob = repo.git.add_blob(data)
     tree = repo.git.build_tree(base_tree, [(path, (existing[0] if existing else MODE_FILE, blob))])
     sha = repo.git.add_commit(tree, [head] if head else [], message, author, committer)
+    check_workflow_scope(request, repo, head, sha)
     ok = repo.git.move_ref(ref, head, sha) if head else repo.git.create_ref(ref, sha)
     if not ok:
-        raise ApiError(409, f"{path} does not match {expected or 'the branch head'}: the branch moved meanwhile")
+        raise ApiError(409, f"{path} does not match {expected or 'the branch head'}")  # the branch moved meanwhile
     moved(request, repo, ref, sha)
     commit = repo.git.get_commit(sha)
     assert commit is not None

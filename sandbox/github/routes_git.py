@@ -23,6 +23,8 @@ from sandbox.github.errors import ApiError, empty_repository, not_found, unproce
 from sandbox.github.state import Account, Repository, now_iso
 from sandbox.github.store import MODES, TYPE_OF_MODE, BadPath, Identity, valid_ref_name
 
+WORKFLOWS_DIR = ".github/workflows"
+
 
 def writable(request: web.Request) -> Repository:
     repo = repository(request, "write")
@@ -108,12 +110,9 @@ async def create_tree(request: web.Request) -> web.Response:
     body = await read_json(request)
     entries = typed(body, "tree", list, required=True)
     base_tree = typed(body, "base_tree", str)
-    if base_tree is not None:
-        found = repo.git.get(base_tree)
-        if found is not None and found.type_name == b"commit":
-            base_tree = found.tree.decode()  # type: ignore[attr-defined]
-        elif found is None or found.type_name != b"tree":
-            raise unprocessable("base_tree is not a valid tree oid")
+    if base_tree is not None and repo.git.get_tree(base_tree) is None:
+        # A commit SHA is refused too: GitHub stopped resolving commits to their tree here in 2014.
+        raise unprocessable("base_tree is not a valid tree oid")
     changes = [_tree_change(repo, e, i) for i, e in enumerate(entries)]
     try:
         sha = repo.git.build_tree(base_tree, changes)
@@ -212,6 +211,18 @@ async def get_ref(request: web.Request) -> web.Response:
     return respond(_ref_body(request, repo, ref, sha))
 
 
+def check_workflow_scope(request: web.Request, repo: Repository, old: str | None, new: str) -> None:
+    """A classic token without the `workflow` scope may not create or change `.github/workflows/` files: GitHub
+    answers 403 with the message git pushes show ("refusing to allow a Personal Access Token to create or
+    update workflow ... without `workflow` scope")."""
+    if "workflow" in (s.strip() for s in ctx(request).state.scopes.split(",")):
+        return
+    path = repo.git.changed_under(old, new, WORKFLOWS_DIR)
+    if path is not None:
+        raise ApiError(403, f"refusing to allow a Personal Access Token to create or update workflow `{path}` "
+                            f"without `workflow` scope")
+
+
 def moved(request: web.Request, repo: Repository, ref: str, sha: str) -> None:
     """After a branch moved: note the push, start a Pages build when it is the source branch."""
     repo.pushed_at = now_iso()
@@ -251,8 +262,9 @@ async def update_ref(request: web.Request) -> web.Response:
     if not force and old != sha and (new.type_name != b"commit" or not repo.git.is_ancestor(old, sha)):
         raise unprocessable("Update is not a fast forward")
     if old != sha:
+        check_workflow_scope(request, repo, old, sha)
         if not repo.git.move_ref(ref, old, sha):
-            raise ApiError(409, "Reference cannot be updated: it was moved by another update")
+            raise unprocessable("Reference cannot be updated")  # it moved meanwhile (GitHub's 422 words)
         moved(request, repo, ref, sha)
     return respond(_ref_body(request, repo, ref, sha))
 

@@ -243,6 +243,20 @@ class GitRepo:
             if recursive and stat.S_ISDIR(e.mode):
                 yield from self.entries(e.sha.decode(), True, path + "/")
 
+    def changed_under(self, old_commit: str | None, new_commit: str, prefix: str) -> str | None:
+        """The first path under `prefix` that differs between two commits' trees (None when none does)."""
+        def subtree(commit_sha: str | None) -> dict[str, str]:
+            commit = self.get_commit(commit_sha) if commit_sha else None
+            found = self.lookup(commit.tree.decode(), prefix) if commit is not None else None
+            if found is None or found[0] != MODE_TREE:
+                return {}
+            return {path: sha for path, mode, sha in self.entries(found[1], recursive=True) if mode != MODE_TREE}
+
+        before, after = subtree(old_commit), subtree(new_commit)
+        if before == after:
+            return None
+        return next(f"{prefix}/{p}" for p in sorted(before.keys() | after.keys()) if before.get(p) != after.get(p))
+
     def size_of(self, sha: str) -> int:
         obj = self.store[oid(sha)]
         return obj.raw_length() if isinstance(obj, Blob) else 0

@@ -158,3 +158,31 @@ def test_a_busy_port_is_one_clear_line(gh: GitHub) -> None:
                           timeout=60)
     assert done.returncode == 1
     assert "cannot listen" in done.stderr.strip().splitlines()[-1]
+
+
+def test_workflow_files_need_the_workflow_scope(tmp_path: Path) -> None:
+    services = Services(tmp_path / "logs")
+    gh = start_github(services, tmp_path / "gh", "--scopes", "repo")
+    try:
+        make_repo(gh, "noscope")
+        assert call(gh, "GET", "/user").headers["X-OAuth-Scopes"] == "repo"
+        path = "/repos/sandbox/noscope/contents/.github/workflows/ci.yml"
+        refused = call(gh, "PUT", path, json={"message": "wf", "content": base64.b64encode(WORKFLOW).decode()})
+        assert refused.status_code == 403
+        assert "without `workflow` scope" in refused.json()["message"]
+        assert ".github/workflows/ci.yml" in refused.json()["message"]
+        head = call(gh, "GET", "/repos/sandbox/noscope/git/ref/heads/main").json()["object"]["sha"]
+        base = call(gh, "GET", f"/repos/sandbox/noscope/git/commits/{head}").json()["tree"]["sha"]
+        tree = call(gh, "POST", "/repos/sandbox/noscope/git/trees", json={"base_tree": base, "tree": [
+            {"path": ".github/workflows/ci.yml", "mode": "100644", "type": "blob", "content": "on: push\n"}]}).json()
+        commit = call(gh, "POST", "/repos/sandbox/noscope/git/commits",
+                      json={"message": "wf", "tree": tree["sha"], "parents": [head]}).json()
+        moved = call(gh, "PATCH", "/repos/sandbox/noscope/git/refs/heads/main", json={"sha": commit["sha"]})
+        assert moved.status_code == 403
+        assert call(gh, "GET", "/repos/sandbox/noscope/git/ref/heads/main").json()["object"]["sha"] == head
+        other = call(gh, "PUT", "/repos/sandbox/noscope/contents/index.html",
+                     json={"message": "page", "content": base64.b64encode(b"ok").decode()})
+        assert other.status_code == 201
+        assert gh.sandbox("GET", "spec-violations").json() == []
+    finally:
+        assert services.stop_all() == {"github": 0}

@@ -163,6 +163,9 @@ def test_trees_commits_and_blobs(gh: GitHub) -> None:
         assert call(gh, "POST", "/repos/sandbox/trees/git/trees", json={"tree": [entry]}).status_code == 422
     bad_base = call(gh, "POST", "/repos/sandbox/trees/git/trees", json={"base_tree": "c" * 40, "tree": []})
     assert bad_base.status_code == 422
+    commit_as_base = call(gh, "POST", "/repos/sandbox/trees/git/trees", json={"base_tree": base, "tree": []})
+    assert commit_as_base.status_code == 422  # GitHub wants the tree's SHA, not the commit's
+    assert call(gh, "GET", "/repos/sandbox/trees/git/commits/main").status_code == 404  # no commit-ish here
     assert call(gh, "GET", f"/repos/sandbox/trees/git/commits/{'a' * 40}").status_code == 404
     assert call(gh, "GET", f"/repos/sandbox/trees/git/blobs/{'a' * 40}").status_code == 404
 

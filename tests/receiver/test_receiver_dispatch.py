@@ -15,6 +15,9 @@ import pytest
 import requests
 from receiver_support import SECRET, make_brief, post, receiver_env, rows, status_of, wait_for
 
+from deployer.brief import parse_brief
+from receiver.payload import MAX_PAYLOAD_BYTES, build_inline, encode
+
 DISPATCH_ROUTE = "POST /repos/{owner}/{repo}/dispatches"
 REPO = "sandbox/deploy-target"
 
@@ -243,3 +246,31 @@ def test_a_failed_brief_can_be_retried_by_the_operator(services: Any, target: An
     assert [d["client_payload"]["id"] for d in dispatches(target)] == [brief_id]
     again = retry(SECRET)
     assert again.status_code == 409 and again.json()["error"] == "not_failed"
+
+
+def _largest_inline_text(base: dict[str, Any]) -> int:
+    """The longest `brief` text for which the dispatch still carries the brief inline (ids are 28 characters)."""
+
+    def fits(n: int) -> bool:
+        public = encode(parse_brief({**base, "brief": "x" * n}).public_dict()).decode()
+        return build_inline("0" * 28, "2026-01-01T00:00:00.000Z", public) is not None
+
+    low, high = 1, MAX_PAYLOAD_BYTES
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid - 1)
+    return low
+
+
+def test_the_inline_limit_is_one_github_accepts(services: Any, target: Any, tmp_path: Path) -> None:
+    svc = start(services, tmp_path / "data", target)
+    base = make_brief(task="edge-task")
+    n = _largest_inline_text(base)
+    at_limit = post(svc.url, {**base, "brief": "x" * n}).json()["id"]
+    other_nonce = base["nonce"][::-1]  # same length, so only the text decides
+    over = post(svc.url, {**base, "nonce": other_nonce, "brief": "x" * (n + 1)}).json()["id"]
+    first, second = wait_for(lambda: settled(svc.url, at_limit)), wait_for(lambda: settled(svc.url, over))
+    assert (first["state"], first["mode"]) == ("dispatched", "inline")
+    assert (second["state"], second["mode"]) == ("dispatched", "reference")
+    sent = {d["client_payload"]["id"]: d["client_payload"] for d in dispatches(target)}
+    assert sent[at_limit]["brief"]["brief"] == "x" * n and "brief" not in sent[over]

@@ -14,6 +14,8 @@ DEFAULT_MODEL = "anthropic/claude-sonnet-4"
 DEFAULT_FALLBACKS = ("openai/gpt-4o-mini",)
 DEFAULT_OPENROUTER = "https://openrouter.ai/api/v1"
 DEFAULT_DEADLINE_MINUTES = 10.0
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 class ConfigError(RuntimeError):
@@ -32,6 +34,8 @@ class RunConfig:
     event_name: str | None
     event_path: str | None
     deadline_minutes: float
+    verify: bool = True  # run the brief's checks in a browser before publishing (input `verify`)
+    verify_local_only: bool = False  # the browser may load only from 127.0.0.1 (the sandbox: no CDN requests)
 
 
 def _first(env: Mapping[str, str], *names: str) -> str:
@@ -40,6 +44,15 @@ def _first(env: Mapping[str, str], *names: str) -> str:
         if value:
             return value
     return ""
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in TRUE_WORDS | FALSE_WORDS:
+        return value in TRUE_WORDS
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
 def load(env: Mapping[str, str] | None = None) -> RunConfig:
@@ -71,4 +84,6 @@ def load(env: Mapping[str, str] | None = None) -> RunConfig:
         event_name=env.get("GITHUB_EVENT_NAME") or None,
         event_path=env.get("GITHUB_EVENT_PATH") or None,
         deadline_minutes=deadline,
+        verify=_flag(env, "DEPLOYER_VERIFY", default=True),
+        verify_local_only=_flag(env, "DEPLOYER_VERIFY_LOCAL_ONLY", default=False),
     )

@@ -20,12 +20,12 @@ from pathlib import Path
 from github import GithubException
 
 from action import gha
-from action.assemble import published_files
+from action.assemble import earlier_checks, published_files
 from action.checkout import read_files
 from action.config import RunConfig, load
 from action.event import BriefSource, read_brief
 from action.generate import Generated, generate
-from action.llm import OpenRouterClient
+from action.llm import OpenRouterClient, RetryPolicy
 from action.notify import notify, payload
 from action.pages import enable_pages, wait_for_build, wait_live
 from action.plan import plan_commit, repo_description
@@ -40,6 +40,16 @@ from action.publish import (
     push_commit,
     token_login,
 )
+from action.verify.report import counts, failures, summary_table
+from action.verify.report import describe as describe_result
+from action.verify.verifier import Verifier
+from deployer.brief import Brief
+
+# A check repair (one more answer, then verification) starts only while this much time is left before the
+# deadline: publishing, the Pages build and the notification need the rest.
+VERIFY_REPAIR_RESERVE_S = 240.0
+# Below this, even the first verification is skipped: the notification matters more.
+VERIFY_MIN_LEFT_S = 90.0
 
 # A run whose ref update loses to another run of the same task starts again on top of the new head, this often.
 MAX_ROUND_ATTEMPTS = 3
@@ -66,14 +76,18 @@ class Report:
     timings: list[tuple[str, float]] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)  # Markdown blocks after the stage table
 
     def markdown(self, ok: bool) -> str:
         lines = [f"## {'Deployed' if ok else 'Deployment failed'}: {self.facts.get('task', '(unknown task)')}", ""]
-        for key in ("round", "repository", "commit", "page", "model", "tokens", "LLM requests", "notified"):
+        for key in ("round", "repository", "commit", "page", "model", "tokens", "LLM requests", "checks",
+                    "live checks", "notified"):
             if key in self.facts:
                 lines.append(f"- **{key}**: {self.facts[key]}")
         lines += ["", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {name} | {seconds:.2f} |" for name, seconds in self.timings]
+        for section in self.sections:
+            lines += ["", section.rstrip("\n")]
         lines += ["", *[f"> {note}" for note in self.notes]]
         return "\n".join(lines).rstrip() + "\n"
 
@@ -84,6 +98,7 @@ class Run:
         self.log = log
         self.report = Report()
         self.started = time.time()
+        self.verifier: Verifier | None = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -103,6 +118,13 @@ class Run:
         return start + self.config.deadline_minutes * 60
 
     def execute(self) -> dict[str, str]:
+        try:
+            return self._execute()
+        finally:
+            if self.verifier is not None:
+                self.verifier.close()
+
+    def _execute(self) -> dict[str, str]:
         cfg, log = self.config, self.log
         with self.stage("brief"):
             event = json.loads(Path(cfg.event_path).read_text(encoding="utf-8")) if cfg.event_path else None
@@ -123,6 +145,7 @@ class Run:
                 self.note(f"round {brief.round}, but {owner}/{brief.repo_name} does not exist: building it fresh")
             log.info(f"{owner}/{brief.repo_name}: " + ("new" if repo is None else f"exists, head {head_sha}"))
         created = repo is None
+        generated: Generated | None = None
         if existing_sha is not None:
             self.note(f"round {brief.round} with nonce {brief.nonce} is already commit {existing_sha}: "
                       "nothing to generate, notifying again")
@@ -139,6 +162,8 @@ class Run:
                     log.info(f"{len(current)} files at {head_sha[:12]}")
                 if brief.round > 1 and previous_meta is None:
                     self.note(f"round {brief.round}, but {repo.full_name} has no site of ours yet: building it fresh")
+            self.prepare_checks(brief, earlier_checks(previous_meta, brief.round), f"/{owner}/{brief.repo_name}/",
+                                deadline)
             with self.stage("generate"):
                 client = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models,
                                           base_url=cfg.openrouter_base_url, log=log.info)
@@ -146,8 +171,13 @@ class Run:
                     brief, client, owner=owner, year=datetime.now(UTC).year,
                     secrets=(cfg.github_token, cfg.openrouter_key, source.dropped_secret),
                     existing=existing, previous_metadata=previous_meta, published=current, log=log.info,
+                    soft_check=self.verifier.soft_check if self.verifier else None,
+                    repair_allowed=lambda: time.time() < deadline - VERIFY_REPAIR_RESERVE_S,
                 )
                 self.record_generation(generated)
+            if self.verifier is not None:
+                with self.stage("verify"):
+                    self.record_verification(self.verifier)
             with self.stage("publish"):
                 if repo is None:
                     repo = create_repo(gh, owner, login, brief.repo_name, repo_description(brief))
@@ -180,6 +210,11 @@ class Run:
             delivery = notify(brief.evaluation_url, body, deadline=deadline,
                               on_attempt=lambda n, outcome: log.info(f"attempt {n}: {outcome}"))
             self.report.facts["notified"] = f"after {delivery.attempts} attempt(s), HTTP {delivery.status}"
+        if generated is None:  # a re-run of a published round: no local verification happened
+            self.prepare_checks(brief, [], f"/{owner}/{brief.repo_name}/", deadline)
+        if self.verifier is not None:
+            with self.stage("live checks"):
+                self.live_checks(pages_url, generated.site if generated else None)
         return {"repo-url": repo.html_url, "commit-sha": commit_sha, "pages-url": pages_url}
 
     def record_generation(self, generated: Generated) -> None:
@@ -191,6 +226,49 @@ class Run:
         self.report.facts["LLM requests"] = f"{stats.requests} ({stats.repairs} repairs)"
         self.log.info(f"generated {len(generated.site)} files with {stats.model} ({stats.total_tokens} tokens, "
                       f"{stats.repairs} repairs)")
+
+    def prepare_checks(self, brief: Brief, earlier: list[object], prefix: str, deadline: float) -> None:
+        """Plan and translate the checks and start the browser, unless verification is off or time is short."""
+        if not self.config.verify or not (brief.checks or earlier):
+            return
+        if time.time() > deadline - VERIFY_MIN_LEFT_S:
+            self.note("verification skipped: the deadline is too near")
+            return
+        cfg = self.config
+        with self.stage("checks"):
+            translator = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models,
+                                          base_url=cfg.openrouter_base_url, log=self.log.info,
+                                          retry=RetryPolicy(attempts=2, max_wait=10), timeout=(10.0, 90.0))
+            try:
+                self.verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=prefix,
+                                                 local_only=cfg.verify_local_only, log=self.log.info)
+            except Exception as exc:  # verification helps; it never stops a deployment
+                self.note(f"verification skipped: {describe(exc)}")
+
+    def record_verification(self, verifier: Verifier) -> None:
+        """The last local verification: counts in the facts, a table in the summary, a warning per failure."""
+        if not verifier.local:
+            return
+        results = verifier.local[-1]
+        self.report.facts["checks"] = (f"{counts(results)} before publishing, after {len(verifier.local) - 1} "
+                                       f"check repair(s) (verification took {verifier.seconds:.1f}s)")
+        for result in failures(results):
+            self.note(f"published with a failing check: {describe_result(result)}")
+        self.report.sections = [summary_table(results, verifier.live)]
+
+    def live_checks(self, pages_url: str, site: dict[str, bytes] | None) -> None:
+        """The same checks once on the live page, for the summary; never fails the run."""
+        assert self.verifier is not None
+        try:
+            live = self.verifier.check_live(pages_url, site)
+        except Exception as exc:
+            self.note(f"live checks could not run: {describe(exc)}")
+            return
+        self.report.facts["live checks"] = counts(live)
+        for result in failures(live):
+            self.log.warning(f"live page: {describe_result(result)}")
+        self.report.sections = [summary_table(self.verifier.local[-1] if self.verifier.local else None, live)]
+        self.log.info(f"live checks on {pages_url}: {counts(live)}")
 
     def note(self, text: str) -> None:
         self.report.notes.append(text)

@@ -36,12 +36,14 @@ def test_action_inputs_and_outputs_follow_the_design() -> None:
     meta = yaml.safe_load((ROOT / "action.yml").read_text())
     assert set(meta["inputs"]) == {
         "github-token", "openrouter-api-key", "model", "fallback-models", "openrouter-base-url", "owner", "brief",
+        "verify",
     }
     assert set(meta["outputs"]) == {"repo-url", "commit-sha", "pages-url"}
     for name, spec in meta["inputs"].items():
         assert spec.get("description"), name
         assert "default" in spec or spec.get("required") is True, name
     assert meta["inputs"]["openrouter-base-url"]["default"] == "https://openrouter.ai/api/v1"
+    assert meta["inputs"]["verify"]["default"] == "true"
     assert meta["runs"]["using"] == "composite"
 
 

@@ -83,6 +83,7 @@ class Deployer:
             "DEPLOYER_OPENROUTER_BASE_URL": self.openrouter.base_url,
             "DEPLOYER_MODEL": "sandbox/primary", "DEPLOYER_FALLBACK_MODELS": "sandbox/fallback",
             "DEPLOYER_BRIEF": brief_input,
+            "DEPLOYER_VERIFY_LOCAL_ONLY": "true",  # the verification browser stays on 127.0.0.1
             **(extra_env or {}),
         }
         done = subprocess.run([sys.executable, "-m", "deployer", "run"], env=env, capture_output=True, text=True,

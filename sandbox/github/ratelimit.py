@@ -46,11 +46,13 @@ class RateLimits:
             "x-ratelimit-reset": str(b.reset), "x-ratelimit-used": str(b.used), "x-ratelimit-resource": "core",
         }
 
-    def charge(self, who: str | None, method: str, request_id: str) -> None:
+    def charge(self, who: str | None, user_id: int | None, method: str, request_id: str) -> None:
         """Count one request; raise the 403 GitHub sends when a limit is exhausted (the request is not counted)."""
         b = self.budget(who)
         if b.used >= b.limit:
-            raise ApiError(403, f"API rate limit exceeded for {who or 'this address'}.", documentation_url=PRIMARY_DOCS)
+            message = (f"API rate limit exceeded for user ID {user_id}. If you reach out to GitHub Support for help, "
+                       f"please include the request ID {request_id}.")
+            raise ApiError(403, message, documentation_url=PRIMARY_DOCS)
         if who and method in CONTENT_METHODS:
             now = time.monotonic()
             while b.content and now - b.content[0] >= 60:

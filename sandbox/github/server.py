@@ -122,7 +122,7 @@ async def _answer(request: web.Request, handler: Handler, c: Context, op: Operat
         if op is None:
             raise ApiError(404, "Not Found")
         if not free:
-            c.limits.charge(user.login if user else None, request.method, request_id)
+            c.limits.charge(user.login if user else None, user.id if user else None, request.method, request_id)
         return await handler(request)
     except ApiError as exc:
         return _error_response(exc, op.docs_url if op else None)

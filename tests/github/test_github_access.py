@@ -113,7 +113,7 @@ def test_organizations_and_rate_limits(tmp_path: Path) -> None:
         assert statuses[-1] == 403
         exhausted = call(gh, "GET", "/user")
         assert exhausted.headers["x-ratelimit-remaining"] == "0"
-        assert "rate limit exceeded" in exhausted.json()["message"]
+        assert "rate limit exceeded for user ID" in exhausted.json()["message"]
         assert call(gh, "GET", "/rate_limit").json()["rate"]["remaining"] == 0
         assert gh.sandbox("GET", "spec-violations").json() == []
     finally:

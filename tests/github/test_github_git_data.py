@@ -86,6 +86,11 @@ def test_contents_create_update_and_conflicts(gh: GitHub) -> None:
     assert call(gh, "PUT", path, json={"content": b64(b"x")}).status_code == 422
     other = call(gh, "PUT", path, json={"message": "m", "content": b64(b"x"), "branch": "nope"})
     assert other.status_code == 404
+    accented = "/repos/sandbox/contents/contents/docs/é ü.txt"
+    made = call(gh, "PUT", accented, json={"message": "unicode", "content": b64("ü\n".encode())})
+    assert made.status_code == 201
+    assert made.json()["content"]["path"] == "docs/é ü.txt"
+    assert base64.b64decode(call(gh, "GET", accented).json()["content"]) == "ü\n".encode()
 
 
 def test_refs_create_update_fast_forward(gh: GitHub) -> None:
@@ -136,12 +141,14 @@ def test_trees_commits_and_blobs(gh: GitHub) -> None:
         {"path": "a/b/c.txt", "mode": "100644", "type": "blob", "content": "deep\n"},
         {"path": "bin/x.dat", "mode": "100644", "type": "blob", "sha": blob.json()["sha"]},
         {"path": "README.md", "mode": "100644", "type": "blob", "sha": None},
+        {"path": "données/é ü.txt", "mode": "100644", "type": "blob", "content": "ünïcode\n"},
     ]})
     assert tree.status_code == 201
     top = {e["path"]: e["type"] for e in tree.json()["tree"]}
-    assert top == {"a": "tree", "bin": "tree"}
+    assert top == {"a": "tree", "bin": "tree", "données": "tree"}
     full = call(gh, "GET", f"/repos/sandbox/trees/git/trees/{tree.json()['sha']}", params={"recursive": "1"}).json()
-    assert {e["path"] for e in full["tree"]} == {"a", "a/b", "a/b/c.txt", "bin", "bin/x.dat"}
+    assert {e["path"] for e in full["tree"]} == {"a", "a/b", "a/b/c.txt", "bin", "bin/x.dat", "données",
+                                                 "données/é ü.txt"}
     got = call(gh, "GET", f"/repos/sandbox/trees/git/blobs/{blob.json()['sha']}").json()
     assert base64.b64decode(got["content"]) == b"\x00\x01bin"
     assert got["size"] == 5

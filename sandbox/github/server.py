@@ -49,6 +49,11 @@ REST_ROUTES: list[tuple[str, str, Handler]] = [
 # Path parameters that may contain '/' (`x-multi-segment` in the description, or a file path).
 _MULTI_SEGMENT = {"{ref}": "{ref:.+}", "{path}": "{path:.*}"}
 WEB_KEY = web.AppKey("web_resources", set)
+# First path segments of GitHub's REST API (names github.com reserves), never an owner of web URLs.
+API_ROOTS = frozenset({"user", "users", "orgs", "repos", "rate_limit", "search", "gists", "notifications", "app",
+                       "applications", "installation", "meta", "emojis", "events", "feeds", "licenses", "markdown",
+                       "organizations", "teams", "zen", "octocat", "enterprises", "marketplace_listing", "gitignore",
+                       "codes_of_conduct", "issues", "versions"})
 
 
 def aiohttp_path(template: str) -> str:
@@ -73,8 +78,12 @@ def _fault_response(status: int, headers: dict[str, str], body: Any, request_id:
 @web.middleware
 async def github_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     resource = request.match_info.route.resource
-    if request.path.startswith("/_sandbox/") or (resource is not None and resource in request.app[WEB_KEY]):
+    if request.path.startswith("/_sandbox/"):
         return await handler(request)
+    if resource is not None and resource in request.app[WEB_KEY]:
+        if request.match_info.get("owner") not in API_ROOTS:
+            return await handler(request)
+        resource = None  # e.g. GET /user/repos: a REST path this emulator lacks, answered as GitHub's JSON 404
     c = request.app[CTX]
     template = resource.canonical if resource is not None else None
     op = c.spec.operation(request.method, template)

@@ -186,6 +186,12 @@ def test_bad_bodies_never_cause_a_server_error(gh: GitHub) -> None:
                 assert "message" in r.json()
     assert call(gh, "GET", "/no/such/route/here").status_code == 404
     assert call(gh, "DELETE", "/user").status_code == 404
+    unknown = call(gh, "GET", "/user/repos")  # a REST path the emulator lacks: JSON, not the web side
+    assert unknown.status_code == 404
+    assert unknown.json()["message"] == "Not Found"
+    page = requests.get(f"{gh.url}/sandbox/fuzz", timeout=10)  # the repository's html_url
+    assert page.status_code == 200
+    assert "sandbox/fuzz" in page.text
 
 
 WRONG_VALUES = [None, 0, "", "x" * 300, True, [1], {"a": {}}]

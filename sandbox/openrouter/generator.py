@@ -18,6 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from sandbox.openrouter import checks
 from sandbox.openrouter.plan import Plan, Table, make_plan, plain, role
 from sandbox.openrouter.prompt import Prompt, parse_prompt
 
@@ -39,6 +40,8 @@ EDIT_CONTEXTS = (3, 8, 20)  # lines of context tried around a change until every
 
 def answer(prompt_text: str, response_format: dict[str, Any] | None = None, *, last_request: str | None = None) -> str:
     """`last_request` is the text of the user message being answered (it decides the answer's format)."""
+    if last_request is not None and checks.is_translation_request(last_request):
+        return checks.answer(last_request)  # the action's verification asks for checks as JavaScript
     prompt = parse_prompt(prompt_text)
     files = build_files(prompt)
     if response_format is not None:

@@ -140,6 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluator.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer 500 to the first N")
     evaluator.set_defaults(handler=_lazy("sandbox.evaluator:main"))
 
+    actions = parts.add_parser(
+        "actions", help="run the workflows that dispatches to the emulated GitHub start",
+        description="Poll the GitHub emulator's dispatches and run the matching workflows with the local runner, "
+        "as GitHub Actions would. Serves GET /runs and GET /runs/N/log.",
+    )
+    actions.add_argument("--github", required=True, metavar="URL", help="the emulator's REST root")
+    actions.add_argument("--token-env", default="GITHUB_TOKEN", metavar="NAME",
+                         help="environment variable holding the token used to clone (default GITHUB_TOKEN)")
+    actions.add_argument("--secret", action="append", default=[], metavar="NAME",
+                         help="a secret for the workflows, its value read from the environment variable NAME")
+    actions.add_argument("--data", required=True, metavar="DIR", help="where runs check out and keep their files")
+    actions.add_argument("--max-parallel", type=int, default=4, help="runs at once (default 4)")
+    actions.add_argument("--run-timeout", type=float, default=600, help="seconds for one run (default 600)")
+    actions.add_argument("--port", type=int, default=0, help="status port (0 = any free port)")
+    actions.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    actions.set_defaults(handler=_lazy("sandbox.actions:main"))
+
     send = sub.add_parser(
         "send", help="POST a brief file to a receiver",
         description="POST a brief to a receiver; the secret comes from SHARED_SECRET when the file has none.",

@@ -1,0 +1,213 @@
+"""The sandbox's GitHub Actions: each dispatch the emulator receives starts the matching workflows, as on GitHub.
+
+It polls the emulator's record of dispatches, clones the target repository over smart HTTP (as a runner's
+`actions/checkout` would), registers a workflow run in the emulator (so `GET .../actions/runs` shows it), and
+runs the workflow with the local runner in a worker thread, several at once, under one concurrency registry (so
+`concurrency:` groups queue runs as GitHub does). Secrets reach the runs only through the runner's `secrets`
+context, never through this process's environment of the steps.
+
+`deployer sandbox actions` serves its runs over HTTP for people and the demo: `GET /runs` and
+`GET /runs/{n}/log?offset=K` (the masked log, as GitHub shows it while a run goes on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from aiohttp import web
+
+from action.checkout import git_auth_env
+from deployer.serving import base_url, bind_socket, run_servers
+from sandbox.runner.concurrency import ConcurrencyRegistry
+from sandbox.runner.run import RunOptions, run_dispatch
+
+SECRET_LIKE = frozenset({"SHARED_SECRET", "GITHUB_PAT", "OPENROUTER_API_KEY", "DEPLOYER_GITHUB_TOKEN",
+                         "DEPLOYER_OPENROUTER_API_KEY"})
+
+
+@dataclass
+class RunRecord:
+    number: int
+    dispatch: dict[str, Any]
+    emulator_run_id: int | None = None
+    status: str = "queued"  # queued | in_progress | completed
+    conclusion: str | None = None
+    error: str | None = None
+    log: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    def summary(self) -> dict[str, Any]:
+        d = self.dispatch
+        return {
+            "number": self.number, "run_id": self.emulator_run_id, "repository": f"{d.get('owner')}/{d.get('repo')}",
+            "event": d.get("kind"), "event_type": d.get("event_type"), "status": self.status,
+            "conclusion": self.conclusion, "error": self.error, "log_lines": len(self.log),
+            "started": self.started, "finished": self.finished,
+        }
+
+
+@dataclass
+class ActionsConfig:
+    api_url: str
+    server_url: str
+    token: str = field(repr=False)
+    secrets: Mapping[str, str] = field(repr=False)
+    work_dir: Path
+    max_parallel: int = 4
+    run_timeout: float = 600.0
+    poll_interval: float = 0.2
+    machine_env: Mapping[str, str] | None = None
+
+
+class ActionsService:
+    def __init__(self, config: ActionsConfig):
+        self.config = config
+        self.runs: list[RunRecord] = []
+        self.registry = ConcurrencyRegistry()
+        self.pool = ThreadPoolExecutor(max_workers=config.max_parallel, thread_name_prefix="run")
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"token {config.token}"
+        self.seen = 0
+        self.lock = threading.Lock()
+        self.app_tasks: list[asyncio.Task[None]] = []  # kept referenced so the poller is not collected
+
+    def poll_once(self) -> int:
+        """Start a run for each dispatch recorded since the last poll; the number started."""
+        records = self.http.get(f"{self.config.api_url}/_sandbox/dispatches", timeout=10).json()
+        fresh = records[self.seen:]
+        self.seen = len(records)
+        for record in fresh:
+            with self.lock:
+                run = RunRecord(len(self.runs) + 1, record)
+                self.runs.append(run)
+            self.pool.submit(self.execute, run)
+        return len(fresh)
+
+    def emulator_run(self, run: RunRecord, **fields: Any) -> None:
+        d = run.dispatch
+        if run.emulator_run_id is None:
+            body = {"owner": d["owner"], "repo": d["repo"], "event": d.get("kind"), "status": "queued",
+                    "name": "deploy", "display_title": d.get("event_type") or d.get("workflow_id") or "run", **fields}
+            answer = self.http.post(f"{self.config.api_url}/_sandbox/runs", json=body, timeout=10)
+            if answer.ok:
+                run.emulator_run_id = answer.json().get("id")
+            return
+        self.http.patch(f"{self.config.api_url}/_sandbox/runs/{run.emulator_run_id}", json=fields, timeout=10)
+
+    def execute(self, run: RunRecord) -> None:
+        d = run.dispatch
+        root = self.config.work_dir / f"run-{run.number}"
+        try:
+            repo = self.http.get(f"{self.config.api_url}/repos/{d['owner']}/{d['repo']}", timeout=10).json()
+            branch = repo.get("default_branch", "main")
+            self.emulator_run(run, head_branch=branch)
+            repo_dir = root / "repo"
+            clone(repo["clone_url"], self.config.token, branch, repo_dir)
+            run.status = "in_progress"
+            self.emulator_run(run, status="in_progress", head_sha=git_head(repo_dir))
+            options = RunOptions(
+                secrets=dict(self.config.secrets), env=self.config.machine_env, token=self.config.token,
+                runner_root=root / "runner", concurrency=self.registry, timeout=self.config.run_timeout,
+                on_log=run.log.append, run_id=run.emulator_run_id,
+            )
+            results = run_dispatch(repo_dir, d, options, default_branch=branch)
+            conclusions = {r.conclusion for r in results}
+            run.conclusion = "success" if conclusions <= {"success"} else (
+                "failure" if "failure" in conclusions else sorted(conclusions)[0])
+            if not results:
+                run.conclusion, run.error = "skipped", "no workflow matches this event"
+        except Exception as exc:  # a run that cannot start is a failed run, never a dead service
+            run.conclusion, run.error = "failure", f"{type(exc).__name__}: {exc}"
+            run.log.append(f"##[error]{run.error}")
+        finally:
+            run.status, run.finished = "completed", time.time()
+            with contextlib.suppress(requests.RequestException):
+                self.emulator_run(run, status="completed", conclusion=run.conclusion)
+
+    async def poll_forever(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.poll_once)
+            except requests.RequestException as exc:
+                print(f"actions: cannot read dispatches from {self.config.api_url}: {exc}", flush=True)
+            await asyncio.sleep(self.config.poll_interval)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+
+        async def list_runs(_: web.Request) -> web.Response:
+            return web.json_response([r.summary() for r in self.runs])
+
+        async def run_log(request: web.Request) -> web.Response:
+            number = int(request.match_info["number"])
+            if not 1 <= number <= len(self.runs):
+                return web.json_response({"error": "no such run"}, status=404)
+            run = self.runs[number - 1]
+            offset = int(request.query.get("offset", "0"))
+            return web.json_response({**run.summary(), "lines": run.log[offset:], "next": len(run.log)})
+
+        app.router.add_get("/runs", list_runs)
+        app.router.add_get(r"/runs/{number:\d+}/log", run_log)
+        return app
+
+
+def clone(clone_url: str, token: str, branch: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["git", "clone", "--quiet", "--branch", branch, clone_url, str(dest)], check=True, capture_output=True,
+        env={**os.environ, **git_auth_env(token)}, timeout=120,
+    )
+
+
+def git_head(repo_dir: Path) -> str:
+    return subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "HEAD"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def machine_env(env: Mapping[str, str], secret_names: set[str], info: Mapping[str, str]) -> dict[str, str]:
+    """The runner machine's environment, as a self-hosted runner passes it on: ours, less the secrets and less
+    the GITHUB_*/RUNNER_* variables the runner sets itself (certificates, proxies and locale come along)."""
+    kept = {k: v for k, v in env.items()
+            if k not in secret_names and k not in SECRET_LIKE and not k.startswith(("GITHUB_", "RUNNER_"))}
+    return {**kept, "GITHUB_API_URL": info["api_url"], "GITHUB_SERVER_URL": info["server_url"]}
+
+
+def main(args: argparse.Namespace) -> int:
+    """`deployer sandbox actions`: secrets are named here and read from this process's environment."""
+    missing = [name for name in [args.token_env, *args.secret] if not os.environ.get(name)]
+    if missing:
+        print(f"error: set {', '.join(missing)} in the environment (named by --token-env / --secret)", flush=True)
+        return 2
+    info = requests.get(f"{args.github.rstrip('/')}/_sandbox/info", timeout=10).json()
+    config = ActionsConfig(
+        api_url=info["api_url"], server_url=info["server_url"], token=os.environ[args.token_env],
+        secrets={name: os.environ[name] for name in args.secret}, work_dir=Path(args.data),
+        max_parallel=args.max_parallel, run_timeout=args.run_timeout,
+        machine_env=machine_env(os.environ, {args.token_env, *args.secret}, info),
+    )
+    service = ActionsService(config)
+
+    async def make() -> tuple[list[tuple[web.Application, socket.socket]], str]:
+        sock = bind_socket(args.host, args.port)
+        poller = asyncio.get_running_loop().create_task(service.poll_forever())
+        service.app_tasks.append(poller)
+        return [(service.app(), sock)], base_url(sock)
+
+    try:
+        return run_servers(make)
+    finally:
+        service.pool.shutdown(wait=False, cancel_futures=True)

@@ -274,3 +274,19 @@ def test_the_inline_limit_is_one_github_accepts(services: Any, target: Any, tmp_
     assert (second["state"], second["mode"]) == ("dispatched", "reference")
     sent = {d["client_payload"]["id"]: d["client_payload"] for d in dispatches(target)}
     assert sent[at_limit]["brief"]["brief"] == "x" * n and "brief" not in sent[over]
+
+
+def test_brief_token_expires(services: Any, target: Any, tmp_path: Path) -> None:
+    svc = start(services, tmp_path / "data", target, BRIEF_TOKEN_TTL_HOURS="0.001")  # 3.6 seconds
+    brief_id = post(svc.url, make_brief(task="expiry-task", brief="x" * 70_000)).json()["id"]
+    wait_for(lambda: settled(svc.url, brief_id))
+    [payload] = [d["client_payload"] for d in dispatches(target)]
+
+    def fetch() -> requests.Response:
+        return requests.get(payload["brief_url"], headers={"Authorization": f"Bearer {payload['brief_token']}"},
+                            timeout=10)
+
+    first = fetch()
+    expired = wait_for(lambda: [r for r in [fetch()] if r.status_code == 401], what="the token to expire")[0]
+    assert first.status_code == 200 or first.json()["detail"] == "the brief_token has expired"
+    assert expired.json() == {"error": "unauthorized", "detail": "the brief_token has expired"}

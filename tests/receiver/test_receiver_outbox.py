@@ -162,7 +162,7 @@ def test_where_commits_run(tmp_path: Path, sync: str, big: bool, on_loop: bool) 
     """`normal` commits small batches on the loop (no thread hand-off); fsyncs and megabyte rows go to a thread."""
 
     async def body(outbox: Outbox) -> bool:
-        await outbox.accept("t", 1, "n", "x" * (BIG_WRITE_CHARS + 1 if big else 10))  # takes the same path
+        assert not (await outbox.accept("t", 1, "n", "x" * (BIG_WRITE_CHARS + 1 if big else 10))).duplicate
         ran_in = await outbox._write(lambda conn: threading.current_thread(), big=big)
         return ran_in is threading.current_thread()
 

@@ -119,7 +119,13 @@ def generate(
             return best
         stats.add(completion)
         if revision is not None:
-            completion, files, problems = revision.take(llm, completion, stats)
+            try:
+                completion, files, problems = revision.take(llm, completion, stats)
+            except GenerationError:  # edits that never applied, even as whole files
+                if best is None:
+                    raise
+                log("the edits of the check repair did not apply; keeping the last valid site")
+                return best
         else:
             files, problems = _check(completion.content, existing, attachments, secret_values, allow_workflows,
                                      node, stats)

@@ -14,6 +14,7 @@ from action.generate import GenerationError, generate
 from action.llm import OpenRouterClient
 from action.prompt import build_messages
 from action.revise import earlier_attachments
+from action.validate import Problem
 from deployer.brief import Brief, parse_brief
 from tests.conftest import OpenRouter
 
@@ -146,3 +147,14 @@ def test_edit_round_tokens_against_a_full_rewrite_of_the_same_change(openrouter:
           f"{full.prompt_tokens} + {full.completion_tokens}; ratio {ratio:.2f} (target <= 0.4); completion only "
           f"{edit.completion_tokens / full.completion_tokens:.2f}")
     assert edit.completion_tokens < full.completion_tokens
+
+
+def test_a_check_repair_whose_edits_never_apply_keeps_the_valid_site(openrouter: OpenRouter) -> None:
+    wrong = {"content": block("index.html", "<p>nowhere</p>\n", TABLE)}
+    openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)}, wrong, wrong, wrong,
+                      {"content": '<file path="other.js">\nx();\n</file>\n'})
+    failing = Problem("(checks)", "#by-region has no rows for south")
+    site, result = revise(openrouter, soft_check=lambda _site: [failing], max_check_repairs=1)
+    assert_round_two(site, result, EXPECTED)
+    assert result.unresolved == [failing] and result.stats.completions == 5
+    assert "#by-region has no rows for south" in last_user_text(openrouter.requests()[1])

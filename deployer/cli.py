@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send.add_argument("file", metavar="FILE.json")
     send.add_argument("--url", default="http://127.0.0.1:8000/api-endpoint", help="receiver endpoint")
-    send.set_defaults(handler=_not_built("send", 5))
+    send.set_defaults(handler=_lazy("deployer.send:main"))
 
     doctor = sub.add_parser("doctor", help="check a real configuration before going live",
                             description="Check tokens, scopes, DEPLOYER_REPO, the OpenRouter key and the receiver.")

@@ -1,125 +1,208 @@
-"""`deployer sandbox`: for now, the GitHub/Pages part of the demo only.
+"""`deployer sandbox`: the whole system on this machine, one brief followed from POST to a live page.
 
-Starts the GitHub emulator as a real process, then does what the action will do, with PyGithub: create a
-repository, commit a page through the Git Data API, enable Pages, wait for the build, fetch the page. Each step
-prints its timing; any failure is one clear line and a non-zero exit. The receiver, the action, the OpenRouter
-stand-in and the evaluator join this demo when the end-to-end flow exists.
+It starts the world (sandbox/world.py), POSTs each round's brief to the real receiver, and prints every stage
+as it happens, each observed from outside as a user would see it: the receiver's answer and dispatch state, the
+run in GitHub Actions and its log, the Pages host, the evaluator. It exits 0 once every round is notified and
+its page answers 200, or 1 naming the stage that did not come.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 import requests
-from github import Auth, Github, GithubException, InputGitTreeElement
-from github.Repository import Repository
 
-from sandbox.procs import Service, ServiceError, deployer_argv, start_service
+from deployer.send import SendError, describe_error, load_brief, post_brief
+from sandbox.world import World, WorldError, start_world
 
-T = TypeVar("T")
-REPO = "sandbox-demo"
-PAGE = b"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sandbox demo</title></head>\n" \
-       b"<body><h1>Hello from the sandbox</h1></body></html>\n"
-STEPS = ("start emulator", "create repository", "commit page", "enable pages", "wait for build", "fetch page")
+SAMPLES = Path(__file__).resolve().parent / "briefs"
+DEFAULT_ROUNDS = ("sum-of-sales.r1.json", "sum-of-sales.r2.json")
+ROUND_TIMEOUT = 240.0
+# What the action prints when a stage is done (action/main.py), as GitHub shows it in the run's log.
+LOG_STAGES = (("generated", "generated "), ("committed", "commit "), ("Pages built", "Pages build built"),
+              ("live", " is live ("))
 
 
 class DemoFailed(RuntimeError):
     pass
 
 
+@dataclass
+class RoundResult:
+    brief: dict[str, Any]
+    brief_id: str
+    notification: dict[str, Any]
+    stages: dict[str, float] = field(default_factory=dict)
+    run_number: int | None = None
+
+
+class Clock:
+    def __init__(self, out: Callable[[str], None]):
+        self.start = time.monotonic()
+        self.out = out
+
+    def stage(self, name: str, detail: str) -> float:
+        elapsed = time.monotonic() - self.start
+        self.out(f"[{elapsed:7.2f}s] {name:<12} {detail}")
+        return elapsed
+
+
+def wait_for(what: str, probe: Callable[[], Any], deadline: float, interval: float = 0.1) -> Any:
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"timed out waiting for: {what}")
+        time.sleep(interval)
+
+
+def follow_round(world: World, brief: dict[str, Any], clock: Clock) -> RoundResult:
+    """POST one brief and print each stage of its way to a live, notified page."""
+    deadline = time.monotonic() + ROUND_TIMEOUT
+    runs_before = len(requests.get(f"{world.actions_url}/runs", timeout=10).json())
+    status, answer = post_brief(f"{world.receiver_url}/api-endpoint", brief)
+    if status != 200:
+        raise DemoFailed(describe_error(status, answer))
+    result = RoundResult(brief, answer["id"], {})
+    task, rnd = brief["task"], brief["round"]
+    result.stages["accepted"] = clock.stage("accepted", f"brief {answer['id']} ({task}, round {rnd}): {answer}")
+    auth = {"Authorization": f"Bearer {world.shared_secret}"}
+
+    def dispatched() -> dict[str, Any] | None:
+        state = requests.get(f"{world.receiver_url}/briefs/{answer['id']}", headers=auth, timeout=10).json()
+        if state.get("state") == "failed":
+            raise DemoFailed(f"the receiver could not dispatch the brief: {state.get('last_error')}")
+        return state if state.get("state") == "dispatched" else None
+
+    wait_for("the receiver to dispatch the brief", dispatched, deadline)
+    result.stages["dispatched"] = clock.stage("dispatched", f"repository_dispatch to {world.deployer_repo}")
+
+    def run_started() -> dict[str, Any] | None:
+        runs = requests.get(f"{world.actions_url}/runs", timeout=10).json()
+        return runs[runs_before] if len(runs) > runs_before else None
+
+    run = wait_for("GitHub Actions to start a run", run_started, deadline)
+    result.run_number = run["number"]
+    result.stages["run started"] = clock.stage("run started", f"run {run['run_id']} of deploy.yml")
+    seen: list[str] = []
+    pending = list(LOG_STAGES)
+    offset = 0
+
+    def read_log() -> dict[str, Any]:
+        nonlocal offset
+        log = requests.get(f"{world.actions_url}/runs/{run['number']}/log", params={"offset": offset},
+                           timeout=10).json()
+        offset = log["next"]
+        for line in log["lines"]:
+            seen.append(line)
+            if pending and pending[0][1] in line:
+                name, _ = pending.pop(0)
+                result.stages[name] = clock.stage(name, line.strip())
+        return log
+
+    def notified() -> dict[str, Any] | None:
+        log = read_log()
+        for note in requests.get(f"{world.evaluator_url}/notifications", timeout=10).json():
+            if note["body"].get("nonce") == brief["nonce"]:
+                read_log()  # the stages the run logged since the last read
+                return note
+        if log["status"] == "completed" and log["conclusion"] != "success":
+            errors = [line for line in seen if "error" in line.lower()][-5:]
+            raise DemoFailed(f"the deploy run ended with {log['conclusion']}:\n  " + "\n  ".join(errors))
+        return None
+
+    note = wait_for("the evaluator's notification", notified, deadline, interval=0.2)
+    result.notification = note["body"]
+    result.stages["notified"] = clock.stage("notified", f"{note['path']} {json.dumps(note['body'])}")
+    page = requests.get(note["body"]["pages_url"], timeout=10)
+    if page.status_code != 200:
+        raise DemoFailed(f"the page {note['body']['pages_url']} answers HTTP {page.status_code}")
+
+    def finished() -> dict[str, Any] | None:
+        log = read_log()
+        return log if log["status"] == "completed" else None
+
+    final = wait_for("the deploy run to finish", finished, deadline, interval=0.2)
+    if final["conclusion"] != "success":
+        raise DemoFailed(f"the deploy run ended with {final['conclusion']} after notifying")
+    result.stages["finished"] = clock.stage("finished", f"run {run['run_id']}: {final['conclusion']}")
+    return result
+
+
+def round_briefs(args: argparse.Namespace) -> list[Path]:
+    if args.brief:
+        return [Path(args.brief)]
+    if not 1 <= args.rounds <= len(DEFAULT_ROUNDS):
+        raise DemoFailed(f"--rounds must be 1..{len(DEFAULT_ROUNDS)} for the bundled sample (or use --brief FILE)")
+    return [SAMPLES / name for name in DEFAULT_ROUNDS[: args.rounds]]
+
+
+def run_demo(world: World, files: list[Path], out: Callable[[str], None] = print) -> list[RoundResult]:
+    clock = Clock(out)
+    results = []
+    for path in files:
+        brief = load_brief(path)
+        brief["secret"] = world.shared_secret
+        brief["evaluation_url"] = f"{world.evaluator_url}/notify"
+        result = follow_round(world, brief, clock)
+        note = result.notification
+        out(f"           repository   {note['repo_url']}  (git clone {note['repo_url']}.git)")
+        out(f"           page         {note['pages_url']}")
+        results.append(result)
+    return results
+
+
 def main(args: argparse.Namespace) -> int:
-    print("deployer sandbox: GitHub/Pages part only (emulator + Pages host); the receiver, action, OpenRouter "
-          "stand-in and evaluator are not part of this demo yet", flush=True)
-    started = time.monotonic()
-
-    def step(name: str, run: Callable[[], tuple[T, str]]) -> T:
-        t0 = time.monotonic()
-        try:
-            value, detail = run()
-        except (GithubException, requests.RequestException, ServiceError, DemoFailed, OSError) as exc:
-            raise DemoFailed(f"step '{name}' failed: {exc}") from exc
-        print(f"[{time.monotonic() - started:6.2f}s] {name}: {detail} ({time.monotonic() - t0:.2f}s)", flush=True)
-        return value
-
+    try:
+        files = round_briefs(args)
+        for path in files:
+            load_brief(path)  # a file that is not a brief fails here, before anything starts
+    except (DemoFailed, SendError) as exc:
+        print(f"error: {exc}", flush=True)
+        return 1
     with tempfile.TemporaryDirectory(prefix="deployer-sandbox-") as tmp:
-        service = None
+        print("deployer sandbox: starting GitHub (emulated), Pages, OpenRouter, the evaluator, GitHub Actions "
+              "and the receiver on 127.0.0.1", flush=True)
         try:
-            service = step("start emulator", lambda: _start(Path(tmp), args.build_delay))
-            info = requests.get(f"{service.url}/_sandbox/info", timeout=10).json()
-            user = info["users"][0]
-            gh = Github(base_url=service.url, auth=Auth.Token(user["token"]), retry=None,
-                        seconds_between_requests=0, seconds_between_writes=0)
-            repo = step("create repository", lambda: _created(gh))
-            sha = step("commit page", lambda: _commit(repo))
-            html_url = step("enable pages", lambda: _enable(repo))
-            step("wait for build", lambda: _wait(repo, sha, deadline=max(30.0, args.build_delay * 10)))
-            step("fetch page", lambda: _fetch(html_url))
-            print(f"ok: {html_url} serves commit {sha[:12]} ({time.monotonic() - started:.2f}s in all)", flush=True)
-            if args.serve:
-                print(f"serving: GitHub API {service.url}, Pages {info['pages_url']}; Ctrl-C to stop", flush=True)
-                service.proc.wait()
-            return 0
-        except DemoFailed as exc:
+            world = start_world(Path(tmp), build_delay=args.build_delay)
+        except WorldError as exc:
             print(f"error: {exc}", flush=True)
-            if service is not None:
-                print(f"emulator log: {service.log_path}", flush=True)
             return 1
-        except KeyboardInterrupt:
-            return 130
+        try:
+            llm = "real OpenRouter (OPENROUTER_API_KEY is set)" if world.real_openrouter else "the OpenRouter stand-in"
+            print(f"generation: {llm}", flush=True)
+            run_demo(world, files, out=lambda line: print(line, flush=True))
+            print("all rounds notified and live", flush=True)
+            if args.serve:
+                serve(world)
+            return 0
+        except (DemoFailed, SendError, requests.RequestException) as exc:
+            print(f"error: {exc}", flush=True)
+            print(f"logs of every part: {world.root / 'logs'} (kept until exit)", flush=True)
+            return 1
         finally:
-            if service is not None:
-                service.stop()
+            world.stop()
 
 
-def _start(tmp: Path, build_delay: float) -> tuple[Service, str]:
-    service = start_service(
-        "github", deployer_argv("sandbox", "github", "--port", "0", "--pages-port", "0", "--build-delay",
-                                str(build_delay), "--data", str(tmp / "repos")),
-        log_dir=tmp / "logs",
-    )
-    return service, f"REST API at {service.url}"
-
-
-def _created(gh: Github) -> tuple[Repository, str]:
-    repo = gh.get_user().create_repo(REPO, auto_init=True, description="llm-pages-deployer sandbox demo")
-    return repo, f"{repo.full_name} ({repo.clone_url})"
-
-
-def _commit(repo: Repository) -> tuple[str, str]:
-    ref = repo.get_git_ref(f"heads/{repo.default_branch}")
-    base = repo.get_git_commit(ref.object.sha)
-    tree = repo.create_git_tree([InputGitTreeElement("index.html", "100644", "blob", content=PAGE.decode())],
-                                base_tree=base.tree)
-    commit = repo.create_git_commit("Add the demo page", tree, [base])
-    ref.edit(commit.sha)
-    return commit.sha, f"index.html in commit {commit.sha[:12]}"
-
-
-def _enable(repo: Repository) -> tuple[str, str]:
-    _, page = repo._requester.requestJsonAndCheck(
-        "POST", f"{repo.url}/pages", input={"source": {"branch": repo.default_branch, "path": "/"}})
-    return page["html_url"], f"html_url {page['html_url']}"
-
-
-def _wait(repo: Repository, sha: str, deadline: float) -> tuple[None, str]:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        _, build = repo._requester.requestJsonAndCheck("GET", f"{repo.url}/pages/builds/latest")
-        if build["commit"] == sha and build["status"] == "built":
-            return None, f"built {sha[:12]}"
-        if build["commit"] == sha and build["status"] == "errored":
-            raise DemoFailed(f"the Pages build errored: {build['error']['message']}")
-        time.sleep(0.1)
-    raise DemoFailed(f"no Pages build of {sha[:12]} within {deadline:.0f}s")
-
-
-def _fetch(url: str) -> tuple[None, str]:
-    r = requests.get(url, timeout=10)
-    if r.status_code != 200 or r.content != PAGE:
-        raise DemoFailed(f"{url} answered {r.status_code} with {len(r.content)} bytes, not the committed page")
-    return None, f"200, {len(r.content)} bytes, identical to the commit"
+def serve(world: World) -> None:
+    print(f"receiver     {world.receiver_url}/api-endpoint (SHARED_SECRET={world.shared_secret})")
+    print(f"GitHub API   {world.api_url}  (token {world.token})")
+    print(f"Pages        {world.pages_url}")
+    print(f"Actions      {world.actions_url}/runs")
+    print(f"evaluator    {world.evaluator_url}/notifications")
+    print("serving until Ctrl-C", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()

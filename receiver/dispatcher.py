@@ -108,7 +108,12 @@ class Dispatcher:
         status, headers, message = await self._post(body)
         streak = self._streak[1] + 1 if self._streak[0] == item.id else 1
         outcome = classify(status, headers, message, transient_attempts=streak, now=time.time())
-        self._streak = (item.id, streak if outcome.counts_towards_giving_up else 0)
+        # Rate-limit waits say nothing about the brief, so they neither count nor reset its run of failures.
+        if outcome.kind != "retry":
+            streak = 0
+        elif not outcome.counts_towards_giving_up:
+            streak -= 1
+        self._streak = (item.id, streak)
         fields = {"id": item.id, "task": item.task, "round": item.round, "mode": mode, "status": status}
         if outcome.kind == "dispatched":
             await self._record(item, error=None, state="dispatched", mode=mode)

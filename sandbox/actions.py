@@ -7,7 +7,9 @@ runs the workflow with the local runner in a worker thread, several at once, und
 context, never through this process's environment of the steps.
 
 `deployer sandbox actions` serves its runs over HTTP for people and the demo: `GET /runs` and
-`GET /runs/{n}/log?offset=K` (the masked log, as GitHub shows it while a run goes on).
+`GET /runs/{n}/log?offset=K` (the masked log, as GitHub shows it while a run goes on) and `GET /runs/{n}/summary`
+(each job's summary, as the run's page shows it). `uses: owner/repo@ref` actions are fetched from the emulator
+(`runner.remote.RemoteActionResolver`, one cache for all runs).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from aiohttp import web
 from action.checkout import git_auth_env
 from deployer.serving import base_url, bind_socket, run_servers
 from sandbox.runner.concurrency import ConcurrencyRegistry
+from sandbox.runner.remote import RemoteActionResolver
 from sandbox.runner.run import RunOptions, run_dispatch
 
 SECRET_LIKE = frozenset({"SHARED_SECRET", "GITHUB_PAT", "OPENROUTER_API_KEY", "DEPLOYER_GITHUB_TOKEN",
@@ -47,6 +50,7 @@ class RunRecord:
     conclusion: str | None = None
     error: str | None = None
     log: list[str] = field(default_factory=list)
+    summaries: list[dict[str, str]] = field(default_factory=list)  # {"workflow", "job", "summary"} per job
     started: float = field(default_factory=time.time)
     finished: float | None = None
 
@@ -84,6 +88,8 @@ class ActionsService:
         self.seen = 0
         self.lock = threading.Lock()
         self.app_tasks: list[asyncio.Task[None]] = []  # kept referenced so the poller is not collected
+        self.resolver = RemoteActionResolver(config.server_url, config.work_dir / "actions-cache",
+                                             git_auth_env(config.token))
 
     def poll_once(self) -> int:
         """Start a run for each dispatch recorded since the last poll; the number started."""
@@ -122,9 +128,11 @@ class ActionsService:
             options = RunOptions(
                 secrets=dict(self.config.secrets), env=self.config.machine_env, token=self.config.token,
                 runner_root=root / "runner", concurrency=self.registry, timeout=self.config.run_timeout,
-                on_log=run.log.append, run_id=run.emulator_run_id,
+                on_log=run.log.append, run_id=run.emulator_run_id, resolver=self.resolver,
             )
             results = run_dispatch(repo_dir, d, options, default_branch=branch)
+            run.summaries = [{"workflow": r.workflow, "job": job_id, "summary": job.summary}
+                             for r in results for job_id, job in r.jobs.items()]
             conclusions = {r.conclusion for r in results}
             run.conclusion = "success" if conclusions <= {"success"} else (
                 "failure" if "failure" in conclusions else sorted(conclusions)[0])
@@ -160,8 +168,15 @@ class ActionsService:
             offset = int(request.query.get("offset", "0"))
             return web.json_response({**run.summary(), "lines": run.log[offset:], "next": len(run.log)})
 
+        async def run_summary(request: web.Request) -> web.Response:
+            number = int(request.match_info["number"])
+            if not 1 <= number <= len(self.runs):
+                return web.json_response({"error": "no such run"}, status=404)
+            return web.json_response(self.runs[number - 1].summaries)
+
         app.router.add_get("/runs", list_runs)
         app.router.add_get(r"/runs/{number:\d+}/log", run_log)
+        app.router.add_get(r"/runs/{number:\d+}/summary", run_summary)
         return app
 
 

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from github import GithubException
+from github.Repository import Repository
 
 from action.plan import CommitPlan, tree_entries
 from action.publish import get_repo, open_github, push_commit
+from deployer import __version__
 from sandbox.procs import Service, deployer_argv, start_service
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -74,14 +77,46 @@ def project_files(root: Path = PROJECT_ROOT) -> dict[str, bytes]:
     return files
 
 
-def publish_self(api_url: str, token: str, owner: str) -> str:
-    """Commit this project into `<owner>/llm-pages-deployer` on the emulator (one commit); the commit sha."""
+def publish_self(api_url: str, token: str, owner: str, version: str = __version__) -> str:
+    """Commit this project into `<owner>/llm-pages-deployer` on the emulator (one commit) and release it as
+    `v<version>` and `v<major>` (see `tag_release`), so other repositories can `uses:` it; the commit sha."""
     gh = open_github(token, api_url)
     repo = get_repo(gh, owner, DEPLOYER_REPO) or gh.get_user().create_repo(
         DEPLOYER_REPO, description="Turn an app brief into a live GitHub Pages site", auto_init=True, private=False)
     head = repo.get_git_ref(f"heads/{repo.default_branch}").object.sha
     plan = CommitPlan("Publish llm-pages-deployer into the sandbox\n", tree_entries(project_files()))
-    return push_commit(gh, repo, plan, head)
+    sha = push_commit(gh, repo, plan, head)
+    tag_release(repo, sha, version)
+    return sha
+
+
+def release_tags(version: str) -> tuple[str, str]:
+    """(`v1.2.0`, `v1`): the immutable release tag and the major tag that follows the latest release."""
+    parts = version.removeprefix("v").split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise WorldError(f"version {version!r} is not MAJOR.MINOR.PATCH")
+    return f"v{version.removeprefix('v')}", f"v{parts[0]}"
+
+
+def tag_release(repo: Repository, sha: str, version: str) -> None:
+    """What a release does on GitHub: create `refs/tags/v<version>` (never moved: a second release of the same
+    version at another commit is refused) and create or force-move `refs/tags/v<major>` to the same commit."""
+    full, major = release_tags(version)
+    try:
+        existing = repo.get_git_ref(f"tags/{full}").object.sha
+    except GithubException as exc:
+        if exc.status != 404:
+            raise
+        repo.create_git_ref(f"refs/tags/{full}", sha)
+    else:
+        if existing != sha:
+            raise WorldError(f"tag {full} already points at {existing}: release a new version instead")
+    try:
+        repo.get_git_ref(f"tags/{major}").edit(sha, force=True)
+    except GithubException as exc:
+        if exc.status != 404:
+            raise
+        repo.create_git_ref(f"refs/tags/{major}", sha)
 
 
 def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | None = None) -> World:

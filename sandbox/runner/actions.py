@@ -1,7 +1,7 @@
 """`uses:` references and action metadata (`action.yml`), and the resolver that turns one into the other.
 
-`ActionResolver.fetch` is the seam for actions from other repositories (issue 10): today it refuses clearly; a
-subclass that clones `owner/repo` at `ref` from the emulated GitHub returns the checked-out directory instead.
+`ActionResolver.fetch` is the seam for actions from other repositories: here it refuses clearly;
+`remote.RemoteActionResolver` fetches `owner/repo` at `ref` from the emulated GitHub instead.
 """
 
 from __future__ import annotations
@@ -72,10 +72,14 @@ class ActionResolver:
         builtin = BUILTINS.get(ref.repository.lower())
         if builtin is not None and not ref.path:
             return builtin
-        return load_action(self.fetch(ref) / ref.path, ref.uses)
+        root = self.fetch(ref)
+        target = (root / ref.path).resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise WorkflowError(f"uses: {ref.uses}: the path leaves the repository")
+        return load_action(target, ref.uses)
 
     def fetch(self, ref: ActionRef) -> Path:
-        """The directory holding `ref.owner/ref.repo` at `ref.ref`; override to fetch it from the emulator."""
+        """The directory holding `ref.owner/ref.repo` at `ref.ref` (see `remote.RemoteActionResolver`)."""
         raise Unsupported(
             f"uses: {ref.uses}: actions from other repositories are not supported yet "
             "(the local runner will fetch them from the emulated GitHub)"

@@ -242,6 +242,7 @@ class Run:
             try:
                 self.verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=prefix,
                                                  local_only=cfg.verify_local_only, log=self.log.info)
+                self.verifier.deadline = deadline
             except Exception as exc:  # verification helps; it never stops a deployment
                 self.note(f"verification skipped: {describe(exc)}")
 

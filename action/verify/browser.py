@@ -15,6 +15,7 @@ and network idle, so a CDN that never answers does not hang verification.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import shutil
@@ -46,12 +47,20 @@ BROWSER_ARGS = (
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 BLOCKED = "net::ERR_BLOCKED_BY_CLIENT"
 HARNESS = """async (source) => {
+  let run = () => (0, eval)(source);
   try { new Function(source); } catch (e) {
-    if (e instanceof SyntaxError) return { outcome: "syntax-error", detail: `SyntaxError: ${e.message}` };
+    if (!(e instanceof SyntaxError)) throw e;
+    // Top-level `await` is no script, but a reader means it: run it as the body of an async function.
+    const AsyncFunction = (async () => {}).constructor;
+    try { run = new AsyncFunction(`return (\n${source}\n);`); } catch (_) {
+      try { run = new AsyncFunction(source); } catch (_) {
+        return { outcome: "syntax-error", detail: `SyntaxError: ${e.message}` };
+      }
+    }
   }
   let value;
   try {
-    value = (0, eval)(source);
+    value = run();
     if (typeof value === "function") value = value();
     value = await value;
   } catch (e) {
@@ -108,6 +117,7 @@ class Timeouts:
     load: float = 20.0  # until DOMContentLoaded
     settle: float = 3.0  # then, at most, for `load` and network idle together
     check: float = 20.0  # per check (graders allow e.g. "within 15 seconds")
+    budget: float = 120.0  # for one run of all checks: checks left when it is spent are skipped
 
 
 DEFAULT_TIMEOUTS = Timeouts()
@@ -167,7 +177,8 @@ class Browser:
         limits = timeouts or self.timeouts
         runnable = [c for c in checks if c.js]
         try:
-            done = self._call(self._run(base_url, runnable, limits)) if runnable else {}
+            slack = 60 + len(runnable) * 10  # opening pages, snippets: each step has its own timeout besides
+            done = self._call(self._run(base_url, runnable, limits), timeout=limits.budget + slack) if runnable else {}
         except Exception as exc:
             done = {c.index: Result(c, Outcome.ERROR, f"the browser failed: {_first_line(exc)}") for c in runnable}
         return [done.get(c.index) or Result(c, Outcome.NOT_CHECKABLE, "no JavaScript to run") for c in checks]
@@ -182,7 +193,12 @@ class Browser:
             self._loop.close()
 
     def _call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
 
     async def _start(self) -> None:
         self._pw = await async_playwright().start()
@@ -202,15 +218,23 @@ class Browser:
         for check in checks:
             groups.setdefault(base_url + check.query(base_url), []).append(check)
         results: dict[int, Result] = {}
+        until = asyncio.get_running_loop().time() + limits.budget
         for url, group in groups.items():
-            results.update(await self._run_page(url, group, limits))
+            results.update(await self._run_page(url, group, limits, until))
         return results
 
-    async def _run_page(self, url: str, checks: Sequence[Check], limits: Timeouts) -> dict[int, Result]:
-        """Open `url`, run the checks in order; after a timeout the page is discarded and reopened."""
+    async def _run_page(self, url: str, checks: Sequence[Check], limits: Timeouts, until: float,
+                        ) -> dict[int, Result]:
+        """Open `url`, run the checks in order; after a timeout the page is discarded and reopened. Checks left when
+        the loop's clock passes `until` are skipped: verification never eats the deadline."""
+        loop = asyncio.get_running_loop()
         pending = list(checks)
         results: dict[int, Result] = {}
         while pending:
+            if loop.time() >= until:
+                spent = f"skipped: the verification budget of {limits.budget:g}s was spent"
+                results.update({c.index: Result(c, Outcome.SKIPPED, spent, url) for c in pending})
+                break
             log = PageLog()
             context, page, failure = await self._open(url, log, limits)
             try:
@@ -218,7 +242,7 @@ class Browser:
                     for check in pending:
                         results[check.index] = self._result(check, Outcome.PAGE_NOT_LOADED, failure, url, log)
                     break
-                while pending:
+                while pending and loop.time() < until:
                     check = pending.pop(0)
                     result = await self._evaluate(page, check, url, log, limits)
                     results[check.index] = result

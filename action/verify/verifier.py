@@ -30,6 +30,8 @@ from action.verify.server import SiteServer
 from action.verify.translate import translate
 from deployer.brief import Brief
 
+PUBLISH_RESERVE_S = 60.0  # publishing, the Pages build and the notification come after a local run
+
 
 class Verifier:
     def __init__(self, plan: Plan, *, attachments: Mapping[str, bytes], browser: Browser | None,
@@ -44,6 +46,7 @@ class Verifier:
         self.live: list[Result] | None = None
         self.seconds = 0.0
         self.owns_browser = owns_browser
+        self.deadline: float | None = None  # epoch s: local runs leave PUBLISH_RESERVE_S before it
 
     @classmethod
     def prepare(
@@ -84,10 +87,14 @@ class Verifier:
         self.browser = None
 
     def check_site(self, site: Mapping[str, bytes]) -> list[Result]:
-        """Every check on the assembled site, served locally under the Pages prefix."""
+        """Every check on the assembled site, served locally under the Pages prefix, within the deadline's room."""
         began = time.monotonic()
+        limits = None
+        if self.browser is not None and self.deadline is not None:
+            room = max(5.0, self.deadline - time.time() - PUBLISH_RESERVE_S)
+            limits = replace(self.browser.timeouts, budget=min(self.browser.timeouts.budget, room))
         with SiteServer(site, self.prefix) as server:
-            results = self._run(server.url, site)
+            results = self._run(server.url, site, limits)
         self.local.append(results)
         self.seconds += time.monotonic() - began
         self.log(f"verify: round {len(self.local)}: {counts(results)}")
@@ -111,9 +118,9 @@ class Verifier:
         self.seconds += time.monotonic() - began
         return self.live
 
-    def _run(self, url: str, site: Mapping[str, bytes] | None) -> list[Result]:
+    def _run(self, url: str, site: Mapping[str, bytes] | None, limits: Timeouts | None = None) -> list[Result]:
         browser_checks = [c for c in self.plan.checks if c.js and c.index not in self.not_checkable]
-        ran = {r.check.index: r for r in self.browser.run(url, browser_checks)} if self.browser else {}
+        ran = {r.check.index: r for r in self.browser.run(url, browser_checks, limits)} if self.browser else {}
         results: list[Result] = []
         for check in self.plan.checks:
             if check.kind is Kind.REPO:

@@ -9,7 +9,7 @@ import pytest
 from action.verify.browser import Browser, Timeouts
 from tests.verify.support import require_browser
 
-FAST = Timeouts(load=5, settle=1, check=2)
+FAST = Timeouts(load=15, settle=1, check=5)  # generous: no test here waits for a timeout
 
 
 @pytest.fixture(scope="module")

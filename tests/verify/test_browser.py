@@ -11,7 +11,8 @@ from action.verify.browser import Browser, Outcome, Timeouts
 from action.verify.checks import plan_checks
 from action.verify.server import SiteServer
 
-QUICK = Timeouts(load=2, settle=0.5, check=1.5)
+QUICK = Timeouts(load=15, settle=0.5, check=2.5)  # generous for a loaded machine; hangs cost `check` each
+NEVER = Timeouts(load=2, settle=0.5, check=2.5)
 PAGE = b"""<!doctype html><html><head><title>Sales Summary</title>
 <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/bootstrap@5.3.3/dist/css/bootstrap.min.css">
 <script src="missing.js"></script></head>
@@ -35,8 +36,8 @@ def hanging_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def run(browser: Browser, url: str, checks: list[object]) -> list[tuple[Outcome, str]]:
-    results = browser.run(url, plan_checks(checks).checks, QUICK)
+def run(browser: Browser, url: str, checks: list[object], limits: Timeouts = QUICK) -> list[tuple[Outcome, str]]:
+    results = browser.run(url, plan_checks(checks).checks, limits)
     return [(r.outcome, r.detail) for r in results]
 
 
@@ -65,8 +66,8 @@ def test_each_failure_has_a_named_result(browser: Browser, site: str) -> None:
         (Outcome.FAILED, "returned false"),
         (Outcome.THREW, "TypeError: Cannot read properties of null (reading 'textContent')"),
         (Outcome.SYNTAX_ERROR, "SyntaxError: Unexpected token '}'"),
-        (Outcome.TIMEOUT, "no result within 1.5s"),
-        (Outcome.TIMEOUT, "no result within 1.5s"),
+        (Outcome.TIMEOUT, "no result within 2.5s"),
+        (Outcome.TIMEOUT, "no result within 2.5s"),
         (Outcome.PASSED, "returned true"),
     ]
     # A failure shows the elements the check reads, and what the page logged.
@@ -81,11 +82,11 @@ def test_each_failure_has_a_named_result(browser: Browser, site: str) -> None:
 def test_a_page_that_never_finishes_loading(browser: Browser, hanging_port: int) -> None:
     blocking = f'<!doctype html><title>t</title><script src="http://127.0.0.1:{hanging_port}/x.js"></script>'
     with SiteServer({"index.html": blocking.encode()}, "/o/r/") as server:
-        outcomes = run(browser, server.url, [{"js": "true"}, {"js": "1"}])
+        outcomes = run(browser, server.url, [{"js": "true"}, {"js": "1"}], NEVER)
     reason = "the page never finished loading: no DOMContentLoaded within 2s"
     assert outcomes == [(Outcome.PAGE_NOT_LOADED, reason)] * 2
     # A server that never answers at all is the same named result.
-    assert run(browser, f"http://127.0.0.1:{hanging_port}/o/r/", [{"js": "true"}]) == [
+    assert run(browser, f"http://127.0.0.1:{hanging_port}/o/r/", [{"js": "true"}], NEVER) == [
         (Outcome.PAGE_NOT_LOADED, reason)]
 
 
@@ -106,3 +107,12 @@ def test_checks_naming_a_parameter_open_the_page_with_it(browser: Browser) -> No
         results = browser.run(server.url, checks, QUICK)
     assert [r.outcome for r in results] == [Outcome.PASSED, Outcome.PASSED]
     assert results[0].url == server.url + f"?url={server.url}sample.png" and results[1].url == server.url
+
+
+def test_top_level_await_runs_and_a_spent_time_budget_skips_checks(browser: Browser, site: str) -> None:
+    assert run(browser, site, [{"js": "await new Promise(r => setTimeout(() => r(document.title), 10))"}]) == [
+        (Outcome.PASSED, 'returned "Sales Summary"')]
+    spent = Timeouts(load=2, settle=0.5, check=1, budget=0)
+    results = browser.run(site, plan_checks([{"js": "true"}, {"js": "1"}]).checks, spent)
+    assert [(r.outcome, r.detail) for r in results] == [
+        (Outcome.SKIPPED, "skipped: the verification budget of 0s was spent")] * 2

@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from deployer import __version__
+from deployer import ACTION_MAJOR_TAG, __version__
 
 SERVE_ENV = """\
 environment:
@@ -173,7 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Write .github/workflows/deploy-pages-brief.yml that uses this action.")
     init.add_argument("dir", nargs="?", default=".", metavar="DIR")
     init.add_argument("--force", action="store_true", help="overwrite an existing workflow")
-    init.set_defaults(handler=_not_built("init", 10))
+    init.add_argument("--owner", default="OWNER", metavar="NAME",
+                      help="account that publishes llm-pages-deployer (default: the placeholder OWNER, to edit)")
+    init.add_argument("--ref", default=ACTION_MAJOR_TAG, metavar="TAG",
+                      help=f"tag, branch or commit SHA of the action (default {ACTION_MAJOR_TAG})")
+    init.set_defaults(handler=_lazy("deployer.init:main"))
     return parser
 
 

@@ -10,6 +10,7 @@ Secrets are random per world, so a leak is easy to search for.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from github.Repository import Repository
 
 from action.plan import CommitPlan, tree_entries
 from action.publish import get_repo, open_github, push_commit
-from deployer import __version__
+from deployer import ACTION_MAJOR_TAG, __version__
 from sandbox.procs import Service, deployer_argv, start_service
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,7 @@ def project_files(root: Path = PROJECT_ROOT) -> dict[str, bytes]:
 
 def publish_self(api_url: str, token: str, owner: str, version: str = __version__) -> str:
     """Commit this project into `<owner>/llm-pages-deployer` on the emulator (one commit) and release it as
-    `v<version>` and `v<major>` (see `tag_release`), so other repositories can `uses:` it; the commit sha."""
+    `v<version>` and `v1` (see `tag_release`), so other repositories can `uses:` it; the commit sha."""
     gh = open_github(token, api_url)
     repo = get_repo(gh, owner, DEPLOYER_REPO) or gh.get_user().create_repo(
         DEPLOYER_REPO, description="Turn an app brief into a live GitHub Pages site", auto_init=True, private=False)
@@ -90,18 +91,12 @@ def publish_self(api_url: str, token: str, owner: str, version: str = __version_
     return sha
 
 
-def release_tags(version: str) -> tuple[str, str]:
-    """(`v1.2.0`, `v1`): the immutable release tag and the major tag that follows the latest release."""
-    parts = version.removeprefix("v").split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise WorldError(f"version {version!r} is not MAJOR.MINOR.PATCH")
-    return f"v{version.removeprefix('v')}", f"v{parts[0]}"
-
-
 def tag_release(repo: Repository, sha: str, version: str) -> None:
     """What a release does on GitHub: create `refs/tags/v<version>` (never moved: a second release of the same
-    version at another commit is refused) and create or force-move `refs/tags/v<major>` to the same commit."""
-    full, major = release_tags(version)
+    version at another commit is refused) and create or force-move the major tag (`v1`) to the same commit."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise WorldError(f"version {version!r} is not MAJOR.MINOR.PATCH")
+    full, major = f"v{version}", ACTION_MAJOR_TAG
     try:
         existing = repo.get_git_ref(f"tags/{full}").object.sha
     except GithubException as exc:

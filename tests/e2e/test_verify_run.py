@@ -107,3 +107,21 @@ def test_verify_false_skips_the_browser(deployer: Deployer) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(deployer.openrouter.requests()) == 1
     assert "**checks**" not in result.summary and "::group::verify" not in result.stdout
+
+
+def test_a_round_two_check_failure_is_repaired_through_edits(deployer: Deployer) -> None:
+    require_browser()
+    first = deployer.run("repository_dispatch", dispatch_event(sample("sum-of-sales.r1.json",
+                                                                      deployer.evaluator.notify_url)))
+    assert first.returncode == 0, first.stdout + first.stderr
+    page = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Sales Summary iklj4</title>\n'
+            '<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/bootstrap@5.3.3/dist/css/bootstrap.min.css">'
+            '\n</head><body><p>Total: <span id="total-sales">5109.25</span></p>\n<table id="products" class="table">'
+            "<tbody><tr><td>All</td><td>5109.25</td></tr></tbody></table></body></html>\n")
+    deployer.openrouter.script({"content": f'<file path="index.html">\n{page}</file>\n'})
+    second = deployer.run("repository_dispatch", dispatch_event(sample("sum-of-sales.r2.json",
+                                                                       deployer.evaluator.notify_url)))
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "5/5 passed, 0 failed before publishing, after 1 check repair(s)" in second.summary
+    repair = user_text(deployer.openrouter.requests()[-1])
+    assert "#product-sales tbody tr" in repair

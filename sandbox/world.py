@@ -159,7 +159,8 @@ def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | N
         "--secret", "DEPLOYER_GITHUB_TOKEN", "--secret", "OPENROUTER_API_KEY", "--secret", "OPENROUTER_BASE_URL",
         "--data", str(root / "actions"),
         extra_env={"GITHUB_TOKEN": token, "DEPLOYER_GITHUB_TOKEN": token, "OPENROUTER_API_KEY": openrouter_key,
-                   "OPENROUTER_BASE_URL": openrouter_url},
+                   "OPENROUTER_BASE_URL": openrouter_url,
+                   "DEPLOYER_VERIFY_LOCAL_ONLY": "true"},  # `deployer run`'s verification browser stays on 127.0.0.1
     )
     return World(
         root=root, api_url=info["api_url"], server_url=info["server_url"], pages_url=info["pages_url"],

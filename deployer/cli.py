@@ -165,9 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--url", default="http://127.0.0.1:8000/api-endpoint", help="receiver endpoint")
     send.set_defaults(handler=_lazy("deployer.send:main"))
 
-    doctor = sub.add_parser("doctor", help="check a real configuration before going live",
-                            description="Check tokens, scopes, DEPLOYER_REPO, the OpenRouter key and the receiver.")
-    doctor.set_defaults(handler=_not_built("doctor", 5))
+    doctor = sub.add_parser(
+        "doctor", help="check a real configuration before going live", formatter_class=raw,
+        description="Check the settings, the GitHub token's user and scopes, DEPLOYER_REPO and its workflow, the "
+        "OpenRouter key and the receiver's health; one line per check with its fix.",
+        epilog="environment: SHARED_SECRET, GITHUB_TOKEN (or GITHUB_PAT), DEPLOYER_REPO, OPENROUTER_API_KEY,\n"
+        "  GITHUB_API_URL, OPENROUTER_BASE_URL, PUBLIC_URL (the receiver, unless --receiver is given)",
+    )
+    doctor.add_argument("--receiver", metavar="URL", help="the receiver's base URL (default PUBLIC_URL)")
+    doctor.set_defaults(handler=_lazy("deployer.doctor:main"))
 
     init = sub.add_parser("init", help="write a deploy workflow into another repository",
                           description="Write .github/workflows/deploy-pages-brief.yml that uses this action.")

@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sandbox.world import World, start_world
 from tests.conftest import Evaluator, GitHub, OpenRouter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "briefs"
@@ -95,3 +97,12 @@ class Deployer:
 @pytest.fixture
 def deployer(github: GitHub, openrouter: OpenRouter, evaluator: Evaluator, tmp_path: Path) -> Deployer:
     return Deployer(github, openrouter, evaluator, tmp_path / "runner")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The whole sandbox as processes (sandbox/world.py), one per test module; every part must stop cleanly."""
+    w = start_world(tmp_path_factory.mktemp("world"), build_delay=0.5)
+    yield w
+    statuses = w.stop()
+    assert set(statuses.values()) == {0}, statuses

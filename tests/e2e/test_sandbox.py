@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,10 @@ import requests
 
 from action.plan import trailers
 from sandbox.demo import DEFAULT_ROUNDS, SAMPLES, run_demo
-from sandbox.world import World, start_world
+from sandbox.world import World
 
 STAGES = ("accepted", "dispatched", "run started", "generated", "committed", "Pages built", "live", "notified",
           "finished")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = start_world(tmp_path_factory.mktemp("world"), build_delay=0.5)
-    yield w
-    statuses = w.stop()
-    assert set(statuses.values()) == {0}, statuses
 
 
 def git_objects(bare: Path) -> bytes:

@@ -1,0 +1,126 @@
+"""Benchmark 4, round-2 tokens: `uv run python -m bench.tokens` (real tokenizer counts too:
+`uv run --with bpe-openai python -m bench.tokens`).
+
+The sum-of-sales round 2 sample, asked of the OpenRouter stand-in both ways on round 1's published site (made by
+`generate` from the round 1 sample): as edit blocks (what `deployer run` sends from round 2 on, the action's
+`build_messages(edits=True)`) and as a full rewrite of every file (`edits=False`). Both answers are checked to make
+the same change (the edits applied with action/edits.py give the rewrite's files). Tokens: the stand-in's `usage`
+(4 characters a token); with the `bpe-openai` package importable, also OpenAI's o200k_base tokenizer over the same
+texts (it ships its vocabulary, so it works offline). The real `generate()` round 2 (edits, repairs if any) is shown
+too. Target: edit tokens / full-rewrite tokens <= 0.4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from action.assemble import published_files
+from action.edits import apply_answer, parse_answer
+from action.generate import generate
+from action.llm import Completion, OpenRouterClient
+from action.parse import parse_files
+from action.prompt import build_messages
+from action.revise import earlier_attachments
+from bench.common import SAMPLES, CannotMeasure, Target, main_guard, parser, ratio, start, table, verdict
+from deployer.brief import parse_brief
+from sandbox.procs import deployer_argv
+
+TARGET_RATIO = 0.4
+IMAGE_TOKENS = 85  # what the stand-in (and OpenRouter's image pricing) count per image part
+
+
+def real_counter() -> Callable[[str], int] | None:
+    """o200k_base from the bpe-openai package when it is installed, else None (the stand-in's count only)."""
+    try:
+        import bpe_openai  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    encoding = bpe_openai.get_encoding("o200k_base")
+    return lambda text: len(encoding.encode(text))
+
+
+def prompt_tokens(messages: list[dict[str, Any]], count: Callable[[str], int]) -> int:
+    total = 0
+    for message in messages:
+        content = message["content"]
+        parts = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        for part in parts:
+            total += count(part["text"]) if part.get("type") == "text" else IMAGE_TOKENS
+    return total
+
+
+def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-tokens-") as tmp:
+        key = "sk-or-v1-" + secrets.token_hex(16)
+        stand_in = start("openrouter", deployer_argv("sandbox", "openrouter", "--port", "0", "--key", key),
+                         Path(args.keep or tmp) / "logs")
+        try:
+            client = OpenRouterClient(key, ["sandbox/primary"], base_url=f"{stand_in.url}/api/v1")
+            rows, ratio_edit, same, completion_ratio = measure(client)
+        finally:
+            stand_in.stop()
+    counter = real_counter()
+    print("round-2 tokens, sum-of-sales round 2 on round 1's published site: "
+          + ("stand-in usage and o200k_base (bpe-openai)" if counter else
+             "stand-in usage (bpe-openai not installed: no real-tokenizer columns)"))
+    print(table(["answer", "prompt", "completion", "total", "vs full rewrite", "o200k prompt", "o200k completion",
+                 "o200k total", "o200k vs full rewrite"], rows))
+    print(f"same change both ways: {same}; completion tokens alone: edit blocks {completion_ratio:.2f}x the rewrite's")
+    print(verdict("tokens", [Target("ratio", ratio_edit <= TARGET_RATIO,
+                                    f"edit round {ratio_edit:.2f}x the full rewrite's tokens <= {TARGET_RATIO:g}x")]),
+          flush=True)
+
+
+def measure(client: OpenRouterClient) -> tuple[list[list[str]], float, str, float]:
+    r1, r2 = (parse_brief(json.loads((SAMPLES / f"sum-of-sales.r{n}.json").read_text())) for n in (1, 2))
+    first = generate(r1, client, owner="octo", year=2026)
+    existing, meta = published_files(first.site)
+    context = earlier_attachments(first.site, meta, r2)
+    asked: dict[str, tuple[list[dict[str, Any]], Completion]] = {}
+    for name, edits in (("edit blocks", True), ("full rewrite", False)):
+        messages = build_messages(r2, existing, r1.checks, earlier_attachments=context, edits=edits)
+        asked[name] = (messages, client.complete(messages))
+    edited = apply_answer(existing, parse_answer(asked["edit blocks"][1].content))
+    rewritten = parse_files(asked["full rewrite"][1].content)
+    if edited.failures:
+        raise CannotMeasure(f"the stand-in's edit blocks do not apply: {edited.failures[0]}")
+    differ = sorted(p for p, text in rewritten.items() if edited.files.get(p) != text)
+    same = "yes: the edits give the rewrite's files" if not differ else f"no: {', '.join(differ)} differ"
+    real = generate(r2, client, owner="octo", year=2026, existing=existing, previous_metadata=meta,
+                    published=first.site)
+    counter = real_counter()
+    full = asked["full rewrite"][1].usage
+    full_real = (prompt_tokens(asked["full rewrite"][0], counter) + counter(asked["full rewrite"][1].content)
+                 if counter else None)
+    rows = []
+    for name, (messages, answer) in asked.items():
+        u = answer.usage
+        row = [name, str(u.prompt_tokens), str(u.completion_tokens), str(u.total_tokens),
+               ratio(u.total_tokens, full.total_tokens)]
+        if counter:
+            p, c = prompt_tokens(messages, counter), counter(answer.content)
+            row += [str(p), str(c), str(p + c), ratio(p + c, full_real)]
+        else:
+            row += ["-"] * 4
+        rows.append(row)
+    s = real.stats
+    rows.append([f"generate() round 2 ({s.completions} answer(s), {s.repairs} repairs)", str(s.prompt_tokens),
+                 str(s.completion_tokens), str(s.total_tokens), ratio(s.total_tokens, full.total_tokens),
+                 "-", "-", "-", "-"])
+    edit = asked["edit blocks"][1].usage
+    return rows, edit.total_tokens / full.total_tokens, same, edit.completion_tokens / full.completion_tokens
+
+
+def main(argv: list[str] | None = None) -> int:
+    return main_guard(run, parser(__doc__.splitlines()[0]).parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -131,6 +133,8 @@ def verdict(name: str, targets: Sequence[Target]) -> str:
 def main_guard(run: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
     """Run a benchmark; 1 with one line when it could not measure, 0 otherwise (targets met or not)."""
     began = time.monotonic()
+    # SIGTERM unwinds like an error, so the servers a benchmark started are stopped by its `finally` blocks.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         run(args)
     except (CannotMeasure, requests.RequestException) as exc:

@@ -68,7 +68,7 @@ class Size:
     big_mb: int
 
 
-SIZES = {"smoke": Size(1, (500,), 0, 2), "full": Size(10, (100, 500, 1000), 2, 50)}
+SIZES = {"smoke": Size(1, (500,), 0, 2), "full": Size(15, (100, 500, 1000), 2, 50)}
 
 
 @dataclass

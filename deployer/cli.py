@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--brief", metavar="FILE", help="brief JSON to send instead of the bundled sample")
     sandbox.add_argument("--rounds", type=int, default=1, help="how many rounds of the sample to run (default 1)")
     sandbox.add_argument("--serve", action="store_true", help="keep everything running after the demo")
+    sandbox.add_argument("--publish-self", action="store_true",
+                         help="skip the demo: keep the world running with this project published and tagged v1, "
+                         "and print how another repository uses it")
     sandbox.add_argument("--build-delay", type=float, default=1.0, help="Pages build delay in seconds (default 1)")
     sandbox.set_defaults(handler=_lazy("sandbox.demo:main"))
     parts = sandbox.add_subparsers(dest="part", metavar="PART")

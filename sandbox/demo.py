@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shlex
 import signal
 import tempfile
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 
 import requests
 
+from deployer import ACTION_MAJOR_TAG, __version__
 from deployer.send import SendError, describe_error, load_brief, post_brief
 from sandbox.world import World, WorldError, start_world
 
@@ -182,6 +184,10 @@ def main(args: argparse.Namespace) -> int:
         try:
             llm = "real OpenRouter (OPENROUTER_API_KEY is set)" if world.real_openrouter else "the OpenRouter stand-in"
             print(f"generation: {llm}", flush=True)
+            if args.publish_self:
+                print("\n".join(reuse_instructions(world, Path(tmp) / "consumer")), flush=True)
+                serve(world)
+                return 0
             run_demo(world, files, out=lambda line: print(line, flush=True))
             print("all rounds notified and live", flush=True)
             if args.serve:
@@ -195,14 +201,42 @@ def main(args: argparse.Namespace) -> int:
             world.stop()
 
 
+def reuse_instructions(world: World, consumer_dir: Path) -> list[str]:
+    """How to run the published action from another repository of the emulated GitHub, as shell commands."""
+    tags = requests.get(f"{world.api_url}/repos/{world.deployer_repo}/git/ref/tags/{ACTION_MAJOR_TAG}",
+                        headers={"Authorization": f"token {world.token}"}, timeout=10).json()
+    sha = tags["object"]["sha"]
+    auth = f'-H "Authorization: token {world.token}"'
+    workflow = consumer_dir / ".github" / "workflows" / "deploy-pages-brief.yml"
+    brief = load_brief(SAMPLES / DEFAULT_ROUNDS[0])
+    brief.pop("secret", None)
+    brief.update(task="my-first-brief", evaluation_url=f"{world.evaluator_url}/notify")
+    # no accepted_at: the action's notification deadline then counts from the run's start
+    dispatch = {"event_type": "deploy-brief", "client_payload": {"id": "manual-1", "brief": brief}}
+    repo_api = f"{world.api_url}/repos/{world.user}/my-briefs"
+    put_body = '"{\\"message\\": \\"deploy briefs\\", \\"content\\": \\"$content\\"}"'
+    return [
+        f"published    {world.deployer_repo} at {sha}, tagged {ACTION_MAJOR_TAG} and v{__version__}",
+        f"             git clone {world.server_url}/{world.deployer_repo}.git",
+        "use it from another repository (runs there get the secrets DEPLOYER_GITHUB_TOKEN, OPENROUTER_API_KEY and "
+        "OPENROUTER_BASE_URL):",
+        f"  $ mkdir -p {consumer_dir} && deployer init {consumer_dir} --owner {world.user}",
+        f"""  $ curl -sf {auth} -d '{{"name": "my-briefs"}}' {world.api_url}/user/repos""",
+        f"  $ content=$(base64 -w0 {workflow})",
+        f"  $ curl -sf -X PUT {auth} {repo_api}/contents/.github/workflows/{workflow.name} -d {put_body}",
+        f"  $ curl -sf {auth} {repo_api}/dispatches -d {shlex.quote(json.dumps(dispatch))}",
+        f"then watch {world.actions_url}/runs and {world.evaluator_url}/notifications",
+    ]
+
+
 def serve(world: World) -> None:
     print(f"receiver     {world.receiver_url}/api-endpoint (SHARED_SECRET={world.shared_secret})")
     print(f"GitHub API   {world.api_url}  (token {world.token})")
     print(f"Pages        {world.pages_url}")
     print(f"Actions      {world.actions_url}/runs")
     print(f"evaluator    {world.evaluator_url}/notifications")
-    print("serving until Ctrl-C", flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before the line a supervisor may answer with SIGTERM
+    print("serving until Ctrl-C", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()

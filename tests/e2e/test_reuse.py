@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +24,7 @@ import pytest
 import requests
 
 from deployer import ACTION_MAJOR_TAG, __version__
-from sandbox.demo import SAMPLES
+from sandbox.demo import SAMPLES, reuse_instructions
 from sandbox.world import DEPLOYER_REPO, World, start_world
 
 RUN_TIMEOUT = 240.0
@@ -144,3 +146,39 @@ def test_a_consumer_pinned_to_a_version_that_does_not_exist_fails_clearly(world:
     expected = (f"Unable to resolve action `{world.user}/{DEPLOYER_REPO}@v9.9.9`, unable to find version "
                 "`v9.9.9`")
     assert any(expected in line for line in run_log(world, run["number"]))
+
+
+def test_the_printed_instructions_of_publish_self_work_as_written(world: World, tmp_path: Path) -> None:
+    lines = reuse_instructions(world, tmp_path / "consumer")
+    commands = [line.removeprefix("  $ ") for line in lines if line.startswith("  $ ")]
+    assert commands and commands[0].startswith("mkdir -p ")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-e", "-c", "\n".join(commands)], capture_output=True, text=True, timeout=180,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+
+    run = finished_run(world, "my-briefs")
+    assert run["conclusion"] == "success", run_log(world, run["number"])[-20:]
+    notes = requests.get(f"{world.evaluator_url}/notifications", timeout=10).json()
+    assert [n["body"]["task"] for n in notes].count("my-first-brief") == 1
+
+
+def test_deployer_sandbox_publish_self_prints_how_to_use_it_and_stops_cleanly() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "deployer", "sandbox", "--publish-self"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    seen: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("serving until Ctrl-C"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, "".join(seen)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = "".join(seen)
+    assert f"tagged {ACTION_MAJOR_TAG} and v{__version__}" in out
+    assert "deployer init" in out and "--owner sandbox" in out and "/dispatches -d" in out
+    assert "all rounds notified" not in out  # no demo brief was sent

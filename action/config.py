@@ -14,6 +14,8 @@ DEFAULT_MODEL = "anthropic/claude-sonnet-4"
 DEFAULT_FALLBACKS = ("openai/gpt-4o-mini",)
 DEFAULT_OPENROUTER = "https://openrouter.ai/api/v1"
 DEFAULT_DEADLINE_MINUTES = 10.0
+# Seconds one GitHub API request may take before it is abandoned and retried (DEPLOYER_GITHUB_TIMEOUT).
+DEFAULT_GITHUB_TIMEOUT_S = 30  # whole seconds: PyGithub takes an int
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
@@ -36,6 +38,7 @@ class RunConfig:
     deadline_minutes: float
     verify: bool = True  # run the brief's checks in a browser before publishing (input `verify`)
     verify_local_only: bool = False  # the browser may load only from 127.0.0.1 (the sandbox: no CDN requests)
+    github_timeout: int = DEFAULT_GITHUB_TIMEOUT_S  # per GitHub API request; a slower answer is retried
 
 
 def _first(env: Mapping[str, str], *names: str) -> str:
@@ -74,6 +77,12 @@ def load(env: Mapping[str, str] | None = None) -> RunConfig:
         deadline = float(_first(env, "DEPLOYER_DEADLINE_MINUTES") or DEFAULT_DEADLINE_MINUTES)
     except ValueError:
         raise ConfigError("DEPLOYER_DEADLINE_MINUTES must be a number of minutes") from None
+    try:
+        github_timeout = int(_first(env, "DEPLOYER_GITHUB_TIMEOUT") or DEFAULT_GITHUB_TIMEOUT_S)
+    except ValueError:
+        raise ConfigError("DEPLOYER_GITHUB_TIMEOUT must be a whole number of seconds") from None
+    if github_timeout < 1:
+        raise ConfigError("DEPLOYER_GITHUB_TIMEOUT must be at least 1 second")
     return RunConfig(
         github_token=token, openrouter_key=key, models=models,
         openrouter_base_url=(_first(env, "DEPLOYER_OPENROUTER_BASE_URL", "OPENROUTER_BASE_URL")
@@ -86,4 +95,5 @@ def load(env: Mapping[str, str] | None = None) -> RunConfig:
         deadline_minutes=deadline,
         verify=_flag(env, "DEPLOYER_VERIFY", default=True),
         verify_local_only=_flag(env, "DEPLOYER_VERIFY_LOCAL_ONLY", default=False),
+        github_timeout=github_timeout,
     )

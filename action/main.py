@@ -135,7 +135,7 @@ class Run:
             log.info(f"task {brief.task}, round {brief.round}, nonce {brief.nonce} (from {source.origin}); "
                      f"{len(brief.checks)} checks, {len(brief.attachments)} attachments")
         deadline = self.deadline(source)
-        gh = open_github(cfg.github_token, cfg.github_api_url)
+        gh = open_github(cfg.github_token, cfg.github_api_url, timeout=cfg.github_timeout)
         with self.stage("repository"):
             login = token_login(gh)
             owner = cfg.owner or login

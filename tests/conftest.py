@@ -11,6 +11,9 @@ import requests
 
 from sandbox.procs import Service, deployer_argv, start_service
 
+# The fault suite's table (tests/faults/table.py) is printed by the controlling process, so it is registered here.
+pytest_plugins = ["tests.faults.table"]
+
 
 class Services:
     """Starts `deployer ...` servers; at teardown each must stop cleanly on SIGTERM (exit 0)."""

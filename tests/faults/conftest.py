@@ -1,0 +1,157 @@
+"""The fault suite's shared parts: `deployer run` against a broken world, and `ledger`, each test's row of the
+table that tests/faults/table.py prints. `DEPLOYER_FULL_FAULTS=1` also runs the long cases (minutes of waiting on
+real timers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from action.plan import trailers
+from tests.conftest import Evaluator, OpenRouter, Services, start_github
+from tests.e2e.conftest import ActionRun, Deployer, sample
+from tests.faults.table import ROW_KEY, Row
+
+FULL = os.environ.get("DEPLOYER_FULL_FAULTS", "").strip().lower() in ("1", "true", "yes")
+full_only = pytest.mark.skipif(not FULL, reason="long case: set DEPLOYER_FULL_FAULTS=1 to run it")
+# Fault runs are about delivery, not the generated app's checks: no browser, so the suite stays short.
+FAST = {"DEPLOYER_VERIFY": "false"}
+
+
+
+Ledger = Callable[..., None]
+
+
+@pytest.fixture
+def ledger(request: pytest.FixtureRequest) -> Ledger:
+    """`ledger(scenario, outcome, accepted=, notified=, lost=, duplicated=)`: this test's row of the table."""
+
+    def record(scenario: str, outcome: str, *, accepted: int, notified: int, lost: int, duplicated: int) -> None:
+        row = Row(scenario, outcome, accepted, notified, lost, duplicated)
+        request.node.user_properties.append((ROW_KEY, json.dumps(asdict(row))))
+
+    return record
+
+
+# --- one world per module: starting three servers per test would cost more than the faults themselves --------
+
+
+@dataclass
+class World:
+    services: Services
+    github: Any
+    openrouter: OpenRouter
+    evaluator: Evaluator
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("faults")
+    services = Services(root / "logs")
+    try:
+        # GitHub's 80 writes a minute would throttle a module's worth of runs: this is about faults, not pacing.
+        github = start_github(services, root / "github", "--content-limit", "10000")
+        openrouter = services.start("openrouter", "sandbox", "openrouter", "--port", "0")
+        evaluator = services.start("evaluator", "sandbox", "evaluator", "--port", "0")
+        yield World(services, github, OpenRouter(openrouter, openrouter.url), Evaluator(evaluator, evaluator.url))
+        violations = github.sandbox("GET", "spec-violations").json()
+        assert not violations, f"GitHub emulator answers that differ from GitHub's description: {violations}"
+    finally:
+        statuses = services.stop_all()
+    assert set(statuses.values()) <= {0, -9}, statuses
+
+
+@pytest.fixture
+def deployer(world: World, tmp_path: Path) -> Iterator[Deployer]:
+    """`deployer run` against the module's world, with nothing armed and the request logs empty."""
+    yield Deployer(world.github, world.openrouter, world.evaluator, tmp_path / "runner")
+    world.github.sandbox("DELETE", "faults")
+    world.github.sandbox("DELETE", "requests")
+    requests.delete(f"{world.openrouter.url}/_sandbox/script", timeout=10)
+    requests.post(f"{world.evaluator.url}/_sandbox/fail", json={"count": 0}, timeout=10)
+
+
+def fresh(name: str, d: Deployer) -> dict[str, Any]:
+    """A sample brief with a task and nonce of its own, so tests sharing a world never see each other's rounds."""
+    brief = sample(name, d.evaluator.notify_url)
+    brief.update(task=f"{brief['task']}-{uuid.uuid4().hex[:8]}", nonce=str(uuid.uuid4()))
+    return brief
+
+
+def notifications(d: Deployer, brief: dict[str, Any]) -> list[dict[str, Any]]:
+    return [n["body"] for n in d.evaluator.notifications() if n["body"].get("nonce") == brief["nonce"]]
+
+
+# --- what "notified once, page live, nothing lost" means, checked from outside ---------------------------------
+
+
+def dispatch_event(brief: dict[str, Any], accepted_at: str = "") -> dict[str, Any]:
+    public = {k: v for k, v in brief.items() if k != "secret"}
+    return {"action": "deploy-brief", "client_payload": {"id": f"b-{brief['nonce'][:8]}", "accepted_at": accepted_at,
+                                                         "brief": public}}
+
+
+def git_log(bare: Path) -> list[tuple[str, dict[str, str]]]:
+    """(sha, trailers) of every commit on the default branch of an emulated repository, newest first."""
+    out = subprocess.run(["git", "--git-dir", str(bare), "log", "--format=%H%x00%B%x01", "HEAD"],
+                         capture_output=True, text=True, check=True).stdout
+    entries = [e.strip("\n").split("\x00", 1) for e in out.split("\x01") if e.strip()]
+    return [(sha, trailers(message)) for sha, message in entries]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    notified: int
+    commits: int  # our commits for this round
+    live: bool
+
+    @property
+    def lost(self) -> int:
+        return 0 if self.notified and self.live else 1
+
+    @property
+    def duplicated(self) -> int:
+        """Extra effects of one round: more than one commit, or more than one notification."""
+        return max(0, self.commits - 1) + max(0, self.notified - 1)
+
+
+def observe(d: Deployer, brief: dict[str, Any]) -> Outcome:
+    """What the world holds for this round: notifications, our commits in its repository, the page."""
+    notes = notifications(d, brief)
+    info = d.github.sandbox("GET", "info").json()
+    bare = Path(info["data_dir"]) / d.github.user / f"{brief['task']}.git"
+    commits = [sha for sha, t in git_log(bare) if t.get("Deployer-Nonce") == brief["nonce"]] if bare.exists() else []
+    live = False
+    if notes:
+        page = requests.get(notes[-1]["pages_url"], timeout=10)
+        shown = subprocess.run(["git", "--git-dir", str(bare), "show", f"{notes[-1]['commit_sha']}:index.html"],
+                               capture_output=True, check=True).stdout
+        live = page.status_code == 200 and page.content == shown
+    return Outcome(len(notes), len(commits), live)
+
+
+def assert_delivered(d: Deployer, brief: dict[str, Any], run: ActionRun, ledger: Ledger, scenario: str) -> Outcome:
+    """Notified once, page live, nothing lost: the run succeeded, one commit, one notification of that commit."""
+    seen = observe(d, brief)
+    outcome = "notified once, page live, nothing lost" if (run.returncode, seen) == (0, Outcome(1, 1, True)) else (
+        f"exit {run.returncode}, notified {seen.notified}, commits {seen.commits}, live {seen.live}")
+    ledger(scenario, outcome, accepted=1, notified=seen.notified, lost=seen.lost, duplicated=seen.duplicated)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert seen == Outcome(notified=1, commits=1, live=True), seen
+    note = notifications(d, brief)[0]
+    assert note["commit_sha"] == run.outputs["commit-sha"] and note["pages_url"] == run.outputs["pages-url"]
+    return seen
+
+
+def errors(run: ActionRun) -> list[str]:
+    return [line for line in run.stdout.splitlines() if line.startswith("::error")]

@@ -25,7 +25,7 @@ from sandbox.runner.actions import ActionResolver
 from sandbox.runner.workflow import ActionRef, WorkflowError
 
 FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
-_NOT_FOUND = ("not found", "404", "401", "Authentication required", "could not read Username")
+_NOT_FOUND = ("not found", "could not read Username", "Authentication failed")  # git's words for 404 / 401
 
 
 class ActionFetchError(WorkflowError):

@@ -1,0 +1,132 @@
+"""OpenRouter and the evaluator misbehaving, and one dispatch delivered twice at once, through real `deployer run`s.
+
+OpenRouter faults are scripted on the stand-in (`POST /_sandbox/script`); each ends notified once with the page
+live, with the model that answered named in the job summary. The evaluator is stopped as a process and started
+again on the same port, as a grader that is down for a while."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ActionRun, Deployer
+from tests.faults.conftest import (
+    FAST,
+    FULL,
+    Ledger,
+    World,
+    assert_delivered,
+    dispatch_event,
+    errors,
+    fresh,
+    notifications,
+    observe,
+)
+
+SALES = "sum-of-sales.r1.json"
+ERROR = {"code": 502, "message": "Provider returned error", "metadata": {"error_type": "provider_error"}}
+
+
+def run(d: Deployer, brief: dict[str, Any], **env: str) -> ActionRun:
+    return d.run("repository_dispatch", dispatch_event(brief), extra_env={**FAST, **env})
+
+
+def chat_statuses(d: Deployer, since: int) -> list[tuple[str, int]]:
+    """(model, status) of each chat request after the first `since` (the stand-in's log spans the module)."""
+    return [(r["body"]["model"], r["status"]) for r in d.openrouter.requests()[since:]]
+
+
+# (scenario, scripted answers, the model that must have answered in the end)
+OPENROUTER_FAULTS: list[tuple[str, list[dict[str, Any]], str]] = [
+    ("OpenRouter 429 with Retry-After", [{"status": 429, "headers": {"Retry-After": "1"}}], "sandbox/primary"),
+    ("OpenRouter 502", [{"status": 502, "headers": {"Retry-After": "1"}}], "sandbox/primary"),
+    ("OpenRouter 200 with an error object", [{"status": 200, "body": {"error": ERROR}}], "sandbox/fallback"),
+    ("OpenRouter finish_reason length", [{"content": '<file path="index.html"><!doctype html><html><head><title>',
+                                          "finish_reason": "length"}], "sandbox/fallback"),
+    ("OpenRouter empty content", [{"content": ""}], "sandbox/fallback"),
+    ("OpenRouter primary failing hard, fallback answers",
+     [{"status": 400, "model": "sandbox/primary",
+       "body": {"error": {"code": 400, "message": "This endpoint's maximum context length is 8192 tokens"}}}],
+     "sandbox/fallback"),
+]
+
+
+@pytest.mark.parametrize("scenario, script, answered_by", OPENROUTER_FAULTS, ids=[s for s, _, _ in OPENROUTER_FAULTS])
+def test_openrouter_fault_then_an_answer(deployer: Deployer, ledger: Ledger, scenario: str,
+                                         script: list[dict[str, Any]], answered_by: str) -> None:
+    since = len(deployer.openrouter.requests())
+    deployer.openrouter.script(*script)
+    brief = fresh(SALES, deployer)
+    result = run(deployer, brief)
+    assert_delivered(deployer, brief, result, ledger, scenario)
+    statuses = chat_statuses(deployer, since)
+    assert statuses[-1] == (answered_by, 200) and len(statuses) == 2, statuses
+    assert f"**model**: {answered_by}" in result.summary
+
+
+def test_every_model_failing_is_a_clear_failure_and_nothing_is_committed(deployer: Deployer, ledger: Ledger) -> None:
+    """Primary and fallback both fail (each retried, then given up): one ::error:: naming the generate stage and
+    both models, no write to GitHub at all, no notification."""
+    down = {"status": 503, "headers": {"Retry-After": "0"},
+            "body": {"error": {"code": 503, "message": "No provider available"}}}
+    deployer.openrouter.script(*[down] * 8)  # 4 attempts per model
+    brief = fresh(SALES, deployer)
+    result = run(deployer, brief)
+    writes = [c for c in deployer.github.sandbox("GET", "requests").json() if c["method"] != "GET"]
+    ledger("every model failing -> named failure, nothing committed",
+           "generate stage failed, nothing committed" if result.returncode == 1 and not writes else "unexpected",
+           accepted=1, notified=len(notifications(deployer, brief)), lost=0, duplicated=0)
+    assert result.returncode == 1
+    assert len(errors(result)) == 1
+    assert "generate stage failed" in errors(result)[0]
+    assert "sandbox/primary" in errors(result)[0] and "sandbox/fallback" in errors(result)[0]
+    assert writes == [] and notifications(deployer, brief) == []
+
+
+def restart_evaluator(world: World) -> None:
+    port = world.evaluator.url.rsplit(":", 1)[1]
+    service = world.services.start("evaluator", "sandbox", "evaluator", "--port", port)
+    assert service.url == world.evaluator.url
+    world.evaluator.service = service
+
+
+@pytest.mark.parametrize("down_s", [pytest.param(12.0, id="12s"), pytest.param(
+    180.0, id="3min", marks=pytest.mark.skipif(not FULL, reason="long case: set DEPLOYER_FULL_FAULTS=1 to run it"))])
+def test_evaluator_down_for_a_while_then_up(deployer: Deployer, world: World, ledger: Ledger, down_s: float) -> None:
+    """The evaluator process is stopped before the run and started again on the same port `down_s` later; the
+    notification's backoff (1, 2, 4, ... 60 s) reaches it before the deadline."""
+    assert world.evaluator.service.stop() == 0
+    brief = fresh(SALES, deployer)
+    restarted = threading.Timer(down_s, restart_evaluator, args=(world,))
+    restarted.start()
+    try:
+        result = run(deployer, brief)
+    finally:
+        restarted.join()
+    assert_delivered(deployer, brief, result, ledger, f"evaluator down {down_s:.0f} s, then up")
+    attempts = [line for line in result.stdout.splitlines() if line.startswith("attempt ")]
+    assert "ConnectionError" in attempts[0] and attempts[-1].endswith("HTTP 200"), attempts
+
+
+def test_the_same_dispatch_delivered_twice_at_once(deployer: Deployer, ledger: Ledger, tmp_path: Path) -> None:
+    """Two runs of one event at the same moment: one commit for the round; the run whose ref update loses finds that
+    commit and notifies it too (a re-run re-notifies), so the evaluator hears of the same commit twice."""
+    brief = fresh(SALES, deployer)
+    runners = [Deployer(deployer.github, deployer.openrouter, deployer.evaluator, tmp_path / f"runner-{n}")
+               for n in (1, 2)]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda d: run(d, brief), runners))
+    seen = observe(deployer, brief)
+    shas = {n["commit_sha"] for n in notifications(deployer, brief)}
+    ledger("same dispatch delivered twice at once", f"{seen.commits} commit, notified {seen.notified}x "
+           f"({len(shas)} distinct commit)", accepted=1, notified=min(seen.notified, 1), lost=seen.lost,
+           duplicated=max(0, seen.commits - 1) + max(0, len(shas) - 1))
+    for result in runs:
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert seen.commits == 1 and seen.live
+    assert {r.outputs["commit-sha"] for r in runs} == shas and len(shas) == 1
+    assert seen.notified == 2

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> None:
         finally:
             world.stop()
     print("GitHub API calls per round: ours (`deployer run`, Git Data API: one commit per round) against one "
-          "Contents API PUT (one commit) per new or changed file, on the same emulator")
+          "Contents API PUT (one commit) per new or changed file, on the same emulator; Pages build delay 1 s")
     print(table(["round", "binary attachments", "ours: calls", "of which Pages polls", "ours without polls",
                  "target", "Contents API: calls", "its commits", "ours without polls / Contents API"], rows))
     print()

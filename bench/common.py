@@ -105,6 +105,11 @@ def receiver_env(emulator: Emulator, data: Path, secret: str, **extra: str) -> d
             "DEPLOYER_DATA_DIR": str(data), **extra}
 
 
+def load_average() -> str:
+    """The machine's 1-minute load average: how busy it was (2 cores), printed with each result."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
 def ratio(value: float | None, base: float | None) -> str:
     if value is None or base is None or base == 0:
         return "-"

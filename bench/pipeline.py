@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from bench.common import CannotMeasure, Target, fmt, main_guard, parser, table, verdict
+from bench.common import CannotMeasure, Target, fmt, load_average, main_guard, parser, table, verdict
 from sandbox.demo import DEFAULT_ROUNDS, SAMPLES, DemoFailed, run_demo
 from sandbox.world import World, WorldError, start_world
 
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> None:
     targets = []
     for times in rounds:
         print(f"pipeline, {times.label}: POST to notification {times.total_s:.2f} s "
-              f"(Pages build delay {build_delay:g} s, stand-in LLM replayed)")
+              f"(Pages build delay {build_delay:g} s, stand-in LLM replayed; {load_average()})")
         rows = [[s.name, fmt(s.seconds, digits=2), fmt(s.llm_s or None, digits=2), fmt(s.build_s or None, digits=2),
                  fmt(s.overhead_s, digits=2), f"{s.overhead_s / times.overhead_s:.0%}" if times.overhead_s else "-"]
                 for s in times.segments]

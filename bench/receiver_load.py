@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from bench.common import (
     CannotMeasure,
     Target,
     fmt,
+    load_average,
     main_guard,
     parser,
     ratio,
@@ -62,31 +64,39 @@ TARGET_BIG_GROWTH_X = 2.0
 
 @dataclass(frozen=True)
 class Size:
-    duration_s: int
+    trial_s: int
+    trials: int  # per server and level, interleaved between the servers
     rates: tuple[int, ...]
     warmup_s: int
     big_mb: int
 
 
-SIZES = {"smoke": Size(1, (500,), 0, 2), "full": Size(15, (100, 500, 1000), 2, 50)}
+SIZES = {"smoke": Size(1, 1, (500,), 0, 2), "full": Size(5, 3, (100, 500, 1000), 2, 50)}
 
 
 @dataclass
 class Load:
+    """One server at one level: the median of its trials (a burst of someone else's load spoils one trial, not
+    the figure); requests, errors and late slots are summed."""
+
     server: str
     offered: int | None  # None: saturation
     mode: str
     requests: int
-    seconds: float
+    rate: float
     p50_ms: float
     p99_ms: float
     p999_ms: float
     errors: int
     late: int
 
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+    @staticmethod
+    def median_of(trials: list[Load]) -> Load:
+        first = trials[0]
+        return Load(first.server, first.offered, first.mode, sum(t.requests for t in trials),
+                    statistics.median(t.rate for t in trials), statistics.median(t.p50_ms for t in trials),
+                    statistics.median(t.p99_ms for t in trials), statistics.median(t.p999_ms for t in trials),
+                    sum(t.errors for t in trials), sum(t.late for t in trials))
 
 
 def ensure_wrk() -> str:
@@ -127,7 +137,7 @@ def wrk_load(wrk: str, url: str, body_file: Path, *, server: str, offered: int |
         raise CannotMeasure(f"wrk against {server} failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")
     r = json.loads(line.split(" ", 1)[1])
     errors = sum(r["errors"].values())
-    return Load(server, offered, mode, r["requests"], r["duration_us"] / 1e6, r["p50_us"] / 1000,
+    return Load(server, offered, mode, r["requests"], r["requests"] / (r["duration_us"] / 1e6), r["p50_us"] / 1000,
                 r["p99_us"] / 1000, r["p999_us"] / 1000, errors, r["late"])
 
 
@@ -219,22 +229,26 @@ def run(args: argparse.Namespace) -> None:
 
 
 def drive(wrk: str, servers: dict[str, Service], body_file: Path, size: Size) -> list[Load]:
-    """Each load level against each server in turn, so drifting background load hits all three alike."""
+    """Each load level as short trials that take turns between the servers, so drifting background load (the
+    machine is shared) hits all three alike; each server's figure is the median of its trials."""
     names = ("ours", "seed", "ceiling")
     urls = {name: f"{servers[name].url}/api-endpoint" for name in names}
     if size.warmup_s:
         for name in names:
             wrk_load(wrk, urls[name], body_file, server=name, offered=200, seconds=size.warmup_s)
-    loads = []
+    levels: list[tuple[str, int | None, str]] = [(n, r, "unique") for r in (*size.rates, None) for n in names]
+    levels.append(("ours", None, "duplicate"))
+    trials: dict[tuple[str, int | None, str], list[Load]] = {level: [] for level in levels}
     for offered in (*size.rates, None):
-        for name in names:
-            load = wrk_load(wrk, urls[name], body_file, server=name, offered=offered, seconds=size.duration_s)
-            if load.requests == 0 or load.errors >= load.requests:
-                raise CannotMeasure(f"{name} answered no request successfully at {offered or 'saturation'}")
-            loads.append(load)
-    loads.append(wrk_load(wrk, urls["ours"], body_file, server="ours", offered=None, seconds=size.duration_s,
-                          mode="duplicate"))
-    return loads
+        level_names = [key for key in levels if key[1] == offered]
+        for _ in range(size.trials):
+            for name, _, mode in level_names:
+                load = wrk_load(wrk, urls[name], body_file, server=name, offered=offered, seconds=size.trial_s,
+                                mode=mode)
+                if load.requests == 0 or load.errors >= load.requests:
+                    raise CannotMeasure(f"{name} answered no request successfully at {offered or 'saturation'}")
+                trials[(name, offered, mode)].append(load)
+    return [Load.median_of(trials[level]) for level in levels]
 
 
 def find(loads: list[Load], server: str, offered: int | None, mode: str = "unique") -> Load | None:
@@ -250,8 +264,9 @@ def report(loads: list[Load], rss: dict[str, float], big: BigResult, size: Size,
                      fmt(load.p99_ms, digits=2), fmt(load.p999_ms, digits=2), str(load.errors), str(load.late),
                      ratio(load.rate, ceiling.rate if ceiling else None),
                      ratio(load.p99_ms, ceiling.p99_ms if ceiling else None)])
-    print(f"receiver accept path: wrk, {size.duration_s} s per level, sample brief of "
-          f"{len(body_template('x'))} bytes, a new nonce per request")
+    print(f"receiver accept path: wrk, median of {size.trials} trials of {size.trial_s} s per server and level "
+          f"(taking turns), sample brief of {len(body_template('x'))} bytes, a new nonce per request; "
+          f"{load_average()}")
     print(table(["server", "offered req/s", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "late",
                  "req/s vs ceiling", "p99 vs ceiling"], rows))
     print()

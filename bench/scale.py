@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 
-from bench.common import SAMPLES, CannotMeasure, Target, fmt, main_guard, parser, ratio, table, verdict
+from bench.common import SAMPLES, CannotMeasure, Target, fmt, load_average, main_guard, parser, ratio, table, verdict
 from sandbox.world import World, WorldError, start_world
 
 BRIEFS = {"smoke": 2, "full": 100}
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> None:
     serial = 60 / solo_s if solo_s else None
     expected_drain = max(0, result.accepted - 1) * 60 / DISPATCH_PER_MINUTE  # the first is sent at once
     print(f"scale: {count} briefs of {count} tasks POSTed at once; dispatch pace {DISPATCH_PER_MINUTE:g}/min; "
-          f"{MAX_PARALLEL} runs at once; at most {minutes:g} min")
+          f"{MAX_PARALLEL} runs at once; at most {minutes:g} min; {load_average()}")
     print(table(["figure", "value", "baseline", "ratio"], [
         ["accepted", f"{result.accepted}/{count}", "", ""],
         ["dispatched", f"{result.dispatched}/{result.accepted}", "", ""],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -95,14 +96,19 @@ def test_rounds_one_and_two_racing_make_one_repository_and_lose_no_round(
     model slowed down, round 2 (built fresh) publishes first and round 1 is then applied on top of it as an edit."""
     r1 = sample("sum-of-sales.r1.json", deployer.evaluator.notify_url)
     r2 = sample("sum-of-sales.r2.json", deployer.evaluator.notify_url)
-    env = [{"DEPLOYER_MODEL": "sandbox/slow"}, {}]
+    quick = {"DEPLOYER_VERIFY": "0"}  # the browser checks are not what this test is about
+    env = [{**quick, "DEPLOYER_MODEL": "sandbox/slow"}, quick]
     if slow_first_round:
-        deployer.openrouter.script({"model": "sandbox/slow", "content": None, "delay": 4})
+        deployer.openrouter.script({"model": "sandbox/slow", "content": None, "delay": 15})
     runners = [Deployer(deployer.github, deployer.openrouter, deployer.evaluator, tmp_path / f"runner-{n}")
                for n in (1, 2)]  # one work directory each: their event and output files must not collide
     with ThreadPoolExecutor(2) as pool:
-        runs = list(pool.map(lambda d, b, e: d.run("repository_dispatch", dispatch_event(b), extra_env=e),
-                             runners, [r1, r2], env))
+        first = pool.submit(runners[0].run, "repository_dispatch", dispatch_event(r1), extra_env=env[0])
+        if slow_first_round:  # round 1 has seen no repository and waits for its model: now round 2 starts
+            while not any(r["body"]["model"] == "sandbox/slow" for r in deployer.openrouter.requests()):
+                time.sleep(0.1)
+        second = pool.submit(runners[1].run, "repository_dispatch", dispatch_event(r2), extra_env=env[1])
+        runs = [first.result(), second.result()]
     for run in runs:
         assert run.returncode == 0, run.stdout + run.stderr
     creations = [c["status"] for c in deployer.github.sandbox("GET", "requests").json()

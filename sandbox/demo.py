@@ -46,6 +46,7 @@ class RoundResult:
     notification: dict[str, Any]
     stages: dict[str, float] = field(default_factory=dict)
     run_number: int | None = None
+    grading: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Clock:
@@ -73,6 +74,11 @@ def follow_round(world: World, brief: dict[str, Any], clock: Clock) -> RoundResu
     """POST one brief and print each stage of its way to a live, notified page."""
     deadline = time.monotonic() + ROUND_TIMEOUT
     runs_before = len(requests.get(f"{world.actions_url}/runs", timeout=10).json())
+    # The evaluator grades as graders do: it runs this round's checks (and earlier rounds') on the live page.
+    requests.post(f"{world.evaluator_url}/_sandbox/checks", timeout=10, json={
+        "task": brief["task"], "round": brief["round"], "checks": brief.get("checks", []),
+        "attachments": [a["name"] for a in brief.get("attachments", [])],
+    }).raise_for_status()
     status, answer = post_brief(f"{world.receiver_url}/api-endpoint", brief)
     if status != 200:
         raise DemoFailed(describe_error(status, answer))
@@ -139,6 +145,21 @@ def follow_round(world: World, brief: dict[str, Any], clock: Clock) -> RoundResu
     if final["conclusion"] != "success":
         raise DemoFailed(f"the deploy run ended with {final['conclusion']} after notifying")
     result.stages["finished"] = clock.stage("finished", f"run {run['run_id']}: {final['conclusion']}")
+
+    def graded() -> dict[str, Any] | None:
+        for entry in requests.get(f"{world.evaluator_url}/notifications", timeout=10).json():
+            checks = entry.get("checks") or {}
+            if entry["body"].get("nonce") == brief["nonce"] and checks.get("state") in ("done", "failed"):
+                return checks
+        return None
+
+    grading = wait_for("the evaluator's checks of the live page", graded, deadline, interval=0.2)
+    result.grading = grading.get("results", [])
+    passed = sum(1 for r in result.grading if r.get("outcome") == "passed")
+    runnable = sum(1 for r in result.grading if r.get("outcome") not in ("skipped", "not-checkable"))
+    detail = f"{passed}/{runnable} checks passed on the live page" + (
+        f" ({grading.get('error')})" if grading.get("state") == "failed" else "")
+    result.stages["graded"] = clock.stage("graded", detail)
     return result
 
 

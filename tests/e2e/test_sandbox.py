@@ -20,7 +20,7 @@ from sandbox.demo import DEFAULT_ROUNDS, SAMPLES, run_demo
 from sandbox.world import World
 
 STAGES = ("accepted", "dispatched", "run started", "generated", "committed", "Pages built", "live", "notified",
-          "finished")
+          "finished", "graded")
 
 
 def git_objects(bare: Path) -> bytes:
@@ -34,7 +34,10 @@ def test_two_rounds_from_post_to_live_page(world: World, tmp_path: Path) -> None
     results = run_demo(world, [SAMPLES / name for name in DEFAULT_ROUNDS], out=lines.append)
     for result in results:
         assert list(result.stages) == list(STAGES), result.stages
+        runnable = [r for r in result.grading if r["outcome"] not in ("skipped", "not-checkable")]
+        assert runnable and all(r["outcome"] == "passed" for r in runnable), result.grading
         assert result.stages["notified"] >= result.stages["live"] >= result.stages["committed"]
+    assert len(results[1].grading) > len(results[0].grading)  # round 1's checks are graded again in round 2
 
     r1, r2 = (r.notification for r in results)
     for result, note in zip(results, (r1, r2), strict=True):

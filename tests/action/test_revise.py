@@ -13,7 +13,7 @@ from action.assemble import METADATA_PATH, assemble, published_files
 from action.generate import GenerationError, generate
 from action.llm import OpenRouterClient
 from action.prompt import build_messages
-from action.revise import earlier_attachments
+from action.revise import Revision, earlier_attachments
 from action.validate import Problem
 from deployer.brief import Brief, parse_brief
 from tests.conftest import OpenRouter
@@ -158,3 +158,33 @@ def test_a_check_repair_whose_edits_never_apply_keeps_the_valid_site(openrouter:
     assert_round_two(site, result, EXPECTED)
     assert result.unresolved == [failing] and result.stats.completions == 5
     assert "#by-region has no rows for south" in last_user_text(openrouter.requests()[1])
+
+
+def test_a_new_rounds_attachments_are_committed_byte_exact_over_earlier_ones(openrouter: OpenRouter) -> None:
+    site = published()
+    existing, meta = published_files(site)
+    openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
+    client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
+    newer = brief(2, "Use the new sales.csv and show logo.svg.", attachments=[
+        {"name": "sales.csv", "url": "data:text/csv,region%2Csales%0Aeast%2C7%0A"},
+        {"name": "logo.svg", "url": "data:image/svg+xml,%3Csvg%2F%3E"}])
+    result = generate(newer, client, owner="octo", year=2026, existing=existing, previous_metadata=meta,
+                      published=site)
+    assert result.site["sales.csv"] == b"region,sales\neast,7\n" and result.site["logo.svg"] == b"<svg/>"
+    assert result.site["app.js"] == site["app.js"] and result.site["LICENSE"] == site["LICENSE"]
+    text = last_user_text(openrouter.requests()[0])
+    assert 'round="1"' not in text  # this round's sales.csv replaces round 1's: no read-only copy of the old one
+
+
+def test_regressions_name_files_changed_or_dropped_without_an_edit() -> None:
+    site = published()
+    existing, meta = published_files(site)
+    second = brief(2, "Change nothing.")
+    revision = Revision(second, existing, site, [], earlier_attachments(site, meta, second), [])
+    revision.changed.add("index.html")
+    changed = {**site, "index.html": b"<html>new</html>", "app.js": b"tampered();\n"}
+    del changed["sales.csv"]
+    assert [str(p) for p in revision.regressions(changed)] == [
+        "app.js: changed although no edit targeted it", "sales.csv: was published in an earlier round and is missing",
+    ]
+    assert revision.regressions({**site, "README.md": b"new", METADATA_PATH: b"{}"}) == []

@@ -30,6 +30,7 @@ _SEARCH_RE = re.compile(r"^ {0,3}<{5,9} ?SEARCH\s*$")
 _DIVIDER_RE = re.compile(r"^ {0,3}={5,9}\s*$")
 _REPLACE_RE = re.compile(r"^ {0,3}>{5,9} ?REPLACE\s*$")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FILE_OPEN_RE = re.compile(r"<file\s+(?:path|name)\s*=", re.IGNORECASE)
 _PATH_DECOR = " \t*`'\"#:"
 _CONTEXT_LINES = 6
 
@@ -99,7 +100,7 @@ def parse_answer(text: str) -> Answer:
             raise ParseError("an edit block has no file path on the line before <<<<<<< SEARCH")
         answer.edits.append(EditBlock(path, search, replace))
     remainder = "\n".join(rest)
-    if "<file" in remainder.lower() or not answer.edits:
+    if not answer.edits or _FILE_OPEN_RE.search(remainder):
         try:
             answer.files = parse_files(remainder)
         except ParseError:

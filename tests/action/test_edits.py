@@ -74,6 +74,11 @@ def test_a_block_for_a_missing_file_or_an_empty_search_on_an_existing_one_fails(
     assert str(failures[1]) == "index.html: the SEARCH text is empty; copy the exact lines to replace from the file"
 
 
+def test_prose_mentioning_file_tags_next_to_blocks_is_ignored() -> None:
+    text = "I changed one line; no <file> blocks were needed.\n" + block("a.js", "x\n", "y\n")
+    assert parse_answer(text).files == {} and len(parse_answer(text).edits) == 1
+
+
 def test_an_answer_of_whole_files_only_is_accepted() -> None:
     assert parse_answer('<file path="index.html">\n<html></html>\n</file>').files == {"index.html": "<html></html>\n"}
 

@@ -188,3 +188,22 @@ def test_regressions_name_files_changed_or_dropped_without_an_edit() -> None:
         "app.js: changed although no edit targeted it", "sales.csv: was published in an earlier round and is missing",
     ]
     assert revision.regressions({**site, "README.md": b"new", METADATA_PATH: b"{}"}) == []
+
+
+def test_round_three_edits_round_twos_site_and_keeps_every_earlier_round(openrouter: OpenRouter) -> None:
+    openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
+    _, second = revise(openrouter)
+    existing, meta = published_files(second.site)
+    openrouter.script({"content": block("index.html", "  <h1>Sales</h1>\n", "  <h1>Regional sales</h1>\n")})
+    client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
+    third = generate(brief(3, "Rename the heading to Regional sales."), client, owner="octo", year=2027,
+                     existing=existing, previous_metadata=meta, published=second.site)
+    assert third.site["index.html"] == EXPECTED.replace("<h1>Sales</h1>", "<h1>Regional sales</h1>").encode()
+    for untouched in ("app.js", "sales.csv", "LICENSE"):
+        assert third.site[untouched] == second.site[untouched]
+    assert [r["round"] for r in json.loads(third.site[METADATA_PATH])["rounds"]] == [1, 2, 3]
+    readme = third.site["README.md"].decode()
+    assert "Changes asked for in round 2" in readme and "Changes asked for in round 3" in readme
+    text = last_user_text(openrouter.requests()[-1])
+    assert "<earlier-checks>\ncheck of round 1\ncheck of round 2\n</earlier-checks>" in text
+    assert '<attachment name="sales.csv" media-type="text/csv" round="1">' in text

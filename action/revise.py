@@ -8,7 +8,8 @@ the failures go back with the blocks and the current text near where they were m
 What may change, concretely: a file changes in this round only if an applied edit block or a whole-file block
 targeted it ("the brief mentions it" means "the model edited it"), plus the files code writes every round
 (README.md, `.deployer/brief.json`, `.nojekyll`) and this round's attachments (byte for byte). Every other file of
-the published tree, earlier attachments, binary files and LICENSE included, is committed again with the same bytes
+the published tree, earlier attachments, binary files, LICENSE and (unless this brief allows workflows) anything
+under `.github/` included, is committed again with the same bytes
 (so the same blob), and nothing published disappears; `regressions` checks this on the assembled site.
 """
 
@@ -65,6 +66,8 @@ class Revision:
     changed: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
+        if not self.allow_workflows:  # not this round's to edit: carried over like an attachment
+            self.existing = {p: c for p, c in self.existing.items() if not p.startswith(".github/")}
         self.files = dict(self.existing)
 
     @property

@@ -207,3 +207,15 @@ def test_round_three_edits_round_twos_site_and_keeps_every_earlier_round(openrou
     text = last_user_text(openrouter.requests()[-1])
     assert "<earlier-checks>\ncheck of round 1\ncheck of round 2\n</earlier-checks>" in text
     assert '<attachment name="sales.csv" media-type="text/csv" round="1">' in text
+
+
+def test_a_published_workflow_is_kept_but_not_offered_for_editing(openrouter: OpenRouter) -> None:
+    workflow = b"on: push\njobs: {}\n"
+    site = {**published(), ".github/workflows/ci.yml": workflow}
+    existing, meta = published_files(site)
+    openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
+    client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
+    result = generate(brief(2, "Add a table."), client, owner="octo", year=2026, existing=existing,
+                      previous_metadata=meta, published=site)
+    assert result.site[".github/workflows/ci.yml"] == workflow
+    assert ".github/workflows/ci.yml" not in last_user_text(openrouter.requests()[0])

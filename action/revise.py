@@ -9,8 +9,8 @@ What may change, concretely: a file changes in this round only if an applied edi
 targeted it ("the brief mentions it" means "the model edited it"), plus the files code writes every round
 (README.md, `.deployer/brief.json`, `.nojekyll`) and this round's attachments (byte for byte). Every other file of
 the published tree, earlier attachments, binary files, LICENSE and (unless this brief allows workflows) anything
-under `.github/` included, is committed again with the same bytes
-(so the same blob), and nothing published disappears; `regressions` checks this on the assembled site.
+under `.github/` included, is committed again with the same bytes (so the same blob), and nothing published
+disappears; `regressions` checks this on the assembled site.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ def load_action(directory: Path, uses: str) -> ActionDefinition:
     if meta is None:
         if (directory / "Dockerfile").is_file():
             raise Unsupported(f"uses: {uses}: Dockerfile actions are not supported by the local runner")
+        if not uses.startswith("."):  # GitHub's words for a fetched action
+            raise WorkflowError(f"Can't find 'action.yml', 'action.yaml' or 'Dockerfile' for action '{uses}'.")
         raise WorkflowError(
             f"uses: {uses}: can't find 'action.yml', 'action.yaml' or 'Dockerfile' under '{directory}'. "
             "Did you forget to run actions/checkout before running your local action?"

@@ -149,7 +149,8 @@ MISSING = {
     "repo": ("sandbox/nothing-here@v1", "Unable to resolve action `sandbox/nothing-here@v1`, repository not found"),
     "tag": ("sandbox/greeter@v9", "Unable to resolve action `sandbox/greeter@v9`, unable to find version `v9`"),
     "sha": ("sandbox/greeter@" + "0" * 40, f"unable to find version `{'0' * 40}`"),
-    "dir": ("sandbox/greeter/nope@v1", "can't find 'action.yml'"),
+    "dir": ("sandbox/greeter/nope@v1", "Can't find 'action.yml', 'action.yaml' or 'Dockerfile' for action "
+                                       "'sandbox/greeter/nope@v1'."),
     "escape": ("sandbox/greeter/../../x@v1", "the path leaves the repository"),
 }
 

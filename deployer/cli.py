@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="write a deploy workflow into another repository",
                           description="Write .github/workflows/deploy-pages-brief.yml that uses this action.")
-    init.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                      help="root of the repository that will run it (default: the current directory)")
     init.add_argument("--force", action="store_true", help="overwrite an existing workflow")
     init.add_argument("--owner", default="OWNER", metavar="NAME",
                       help="account that publishes llm-pages-deployer (default: the placeholder OWNER, to edit)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Callable, Sequence
 
 from deployer import ACTION_MAJOR_TAG, __version__
@@ -48,14 +47,6 @@ def _lazy(target: str) -> Handler:
     def run(args: argparse.Namespace) -> int:
         module, _, func = target.partition(":")
         return int(getattr(importlib.import_module(module), func)(args) or 0)
-
-    return run
-
-
-def _not_built(name: str, issue: int) -> Handler:
-    def run(args: argparse.Namespace) -> int:
-        print(f"deployer {name}: not built yet (issue #{issue})", file=sys.stderr)
-        return 2
 
     return run
 

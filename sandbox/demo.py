@@ -243,7 +243,7 @@ def reuse_instructions(world: World, consumer_dir: Path) -> list[str]:
         "OPENROUTER_BASE_URL):",
         f"  $ mkdir -p {consumer_dir} && deployer init {consumer_dir} --owner {world.user}",
         f"""  $ curl -sf {auth} -d '{{"name": "my-briefs"}}' {world.api_url}/user/repos""",
-        f"  $ content=$(base64 -w0 {workflow})",
+        f"  $ content=$(base64 < {workflow} | tr -d '\\n')",
         f"  $ curl -sf -X PUT {auth} {repo_api}/contents/.github/workflows/{workflow.name} -d {put_body}",
         f"  $ curl -sf {auth} {repo_api}/dispatches -d {shlex.quote(json.dumps(dispatch))}",
         f"then watch {world.actions_url}/runs and {world.evaluator_url}/notifications",

@@ -5,6 +5,11 @@ them, so only what a script needs to run and to reach the network the way this m
 proxies, CA bundles) is passed on, and even those are dropped when their name sounds like a credential. The
 package installer gets the same plus its own settings (`UV_*`, `PIP_*`: index URLs, cache) and the real HOME for
 its cache; it runs no model code (wheels only).
+
+`DEPLOYER_BUILD_PROXY` (a proxy URL) and `DEPLOYER_BUILD_CA_BUNDLE` (a PEM file), when set in the action's
+environment, route build scripts alone through that proxy and make them trust that bundle (HTTP(S)_PROXY,
+SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE; 127.0.0.1 stays direct): an egress proxy for model-written code
+in production, and how the sandbox serves data.sec.gov from fixtures (`sandbox/fixtures/`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ def script_env(env: Mapping[str, str], home: str) -> dict[str, str]:
     """What the build script sees: the allow-list, HOME and TMPDIR inside its own directory, no user site."""
     kept = {k: v for k, v in env.items() if k in PASSED and not is_credential_name(k)}
     kept.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    if proxy := env.get("DEPLOYER_BUILD_PROXY"):
+        local = "127.0.0.1,localhost"
+        kept.update({"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "https_proxy": proxy, "http_proxy": proxy,
+                     "NO_PROXY": local, "no_proxy": local})
+    if bundle := env.get("DEPLOYER_BUILD_CA_BUNDLE"):
+        kept.update({"SSL_CERT_FILE": bundle, "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle})
     return {**kept, "HOME": home, "TMPDIR": home, "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 

@@ -134,6 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluator.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer 500 to the first N")
     evaluator.set_defaults(handler=_lazy("sandbox.evaluator:main"))
 
+    fixtures = parts.add_parser(
+        "fixtures", help="data APIs for build scripts (data.sec.gov) and the proxy that maps them",
+        description="Play data.sec.gov on 127.0.0.1 and run a forward proxy (with a sandbox CA) that sends "
+        "https://data.sec.gov/... there; GET /_sandbox/info gives the environment a runner needs.",
+    )
+    fixtures.add_argument("--port", type=int, default=0, help="fixture server port (0 = any free port)")
+    fixtures.add_argument("--proxy-port", type=int, default=0, help="forward proxy port (0 = any free port)")
+    fixtures.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    fixtures.add_argument("--data", metavar="DIR", help="where the sandbox CA is written (default: a temp dir)")
+    fixtures.set_defaults(handler=_lazy("sandbox.fixtures.server:main"))
+
     actions = parts.add_parser(
         "actions", help="run the workflows that dispatches to the emulated GitHub start",
         description="Poll the GitHub emulator's dispatches and run the matching workflows with the local runner, "

@@ -51,6 +51,7 @@ class World:
     openrouter_key: str = field(repr=False)
     real_openrouter: bool
     services: list[Service] = field(default_factory=list)
+    fixtures_url: str = ""  # `deployer sandbox fixtures`: data.sec.gov for build scripts, through its proxy
 
     @property
     def deployer_repo(self) -> str:
@@ -154,17 +155,22 @@ def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | N
         "SHARED_SECRET": shared_secret, "GITHUB_TOKEN": token, "DEPLOYER_REPO": f"{USER}/{DEPLOYER_REPO}",
         "GITHUB_API_URL": info["api_url"], "DEPLOYER_DATA_DIR": str(root / "receiver"),
     })
+    # Build scripts keep their production URLs: their proxy (DEPLOYER_BUILD_PROXY) maps data.sec.gov to fixtures.
+    fixtures = start("fixtures", "sandbox", "fixtures", "--port", "0", "--proxy-port", "0",
+                     "--data", str(root / "fixtures"))
+    fixture_env = requests.get(f"{fixtures.url}/_sandbox/info", timeout=10).json()["env"]
     actions = start(
         "actions", "sandbox", "actions", "--github", info["api_url"], "--token-env", "GITHUB_TOKEN",
         "--secret", "DEPLOYER_GITHUB_TOKEN", "--secret", "OPENROUTER_API_KEY", "--secret", "OPENROUTER_BASE_URL",
         "--data", str(root / "actions"),
         extra_env={"GITHUB_TOKEN": token, "DEPLOYER_GITHUB_TOKEN": token, "OPENROUTER_API_KEY": openrouter_key,
                    "OPENROUTER_BASE_URL": openrouter_url,
-                   "DEPLOYER_VERIFY_LOCAL_ONLY": "true"},  # `deployer run`'s verification browser stays on 127.0.0.1
+                   "DEPLOYER_VERIFY_LOCAL_ONLY": "true",  # `deployer run`'s verification browser stays on 127.0.0.1
+                   **fixture_env},
     )
     return World(
         root=root, api_url=info["api_url"], server_url=info["server_url"], pages_url=info["pages_url"],
         openrouter_url=openrouter_url, evaluator_url=evaluator.url, receiver_url=receiver.url,
         actions_url=actions.url, user=USER, token=token, shared_secret=shared_secret, openrouter_key=openrouter_key,
-        real_openrouter=real, services=started,
+        real_openrouter=real, services=started, fixtures_url=fixtures.url,
     )

@@ -15,27 +15,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from deployer import ACTION_MAJOR_TAG, __version__
 from sandbox.demo import SAMPLES, reuse_instructions
-from sandbox.world import DEPLOYER_REPO, World, start_world
+from sandbox.world import DEPLOYER_REPO, World
 
 RUN_TIMEOUT = 240.0
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = start_world(tmp_path_factory.mktemp("world"), build_delay=0.5)
-    yield w
-    statuses = w.stop()
-    assert set(statuses.values()) == {0}, statuses
 
 
 def api(world: World, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

@@ -3,6 +3,7 @@
 A pytest plugin (registered by tests/conftest.py, so it is loaded in pytest-xdist's controlling process too, which
 collects no tests). Fault tests put their row in `user_properties`, which travel with each test report to the
 controller; the table is printed once at the end, with the scenarios that other tests already prove.
+For the receiver's rows, "notified" counts briefs dispatched to GitHub (what the receiver owes).
 """
 
 from __future__ import annotations

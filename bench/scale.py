@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,14 +59,17 @@ class Batch:
     notified: int
     elapsed_s: float
     failed_runs: int
+    causes: Counter[str]
 
     @property
     def per_minute(self) -> float:
         return self.notified / self.elapsed_s * 60 if self.elapsed_s else 0.0
 
 
-def notified_nonces(world: World) -> set[str]:
-    return {n["body"].get("nonce") for n in requests.get(f"{world.evaluator_url}/notifications", timeout=30).json()}
+def notified_nonces(world: World) -> dict[str, float]:
+    """nonce -> when the evaluator received its notification (epoch s)."""
+    notes = requests.get(f"{world.evaluator_url}/notifications", timeout=30).json()
+    return {n["body"].get("nonce"): n["received_ts"] for n in notes}
 
 
 def solo(world: World, run_id: str) -> float:
@@ -86,27 +91,39 @@ def batch(world: World, count: int, minutes: float, run_id: str) -> Batch:
     auth = {"Authorization": f"Bearer {world.shared_secret}"}
     before = requests.get(f"{world.receiver_url}/health", timeout=30).json()["outbox"]["dispatched"]
     runs_before = len(requests.get(f"{world.actions_url}/runs", timeout=30).json())
-    began = time.monotonic()
+    began, began_epoch = time.monotonic(), time.time()
     with ThreadPoolExecutor(max_workers=min(count, 32)) as pool:
         statuses = list(pool.map(lambda b: post(world, b), briefs))
     accepted = statuses.count(200)
     deadline = began + minutes * 60
     drain_s = None
     dispatched = 0
-    notified = 0
+    notified: dict[str, float] = {}
+    runs: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         outbox = requests.get(f"{world.receiver_url}/health", headers=auth, timeout=30).json()["outbox"]
         dispatched = outbox["dispatched"] - before
         if drain_s is None and outbox["pending"] == 0 and dispatched >= accepted:
             drain_s = time.monotonic() - began
-        notified = len(nonces & notified_nonces(world))
-        if notified == accepted:
+        notified = {k: v for k, v in notified_nonces(world).items() if k in nonces}
+        runs = requests.get(f"{world.actions_url}/runs", timeout=30).json()[runs_before:]
+        if len(notified) == accepted or sum(r["status"] == "completed" for r in runs) >= accepted:
             break
         time.sleep(POLL_S)
-    elapsed = time.monotonic() - began
-    runs = requests.get(f"{world.actions_url}/runs", timeout=30).json()[runs_before:]
-    failed = sum(1 for r in runs if r["status"] == "completed" and r["conclusion"] != "success")
-    return Batch(accepted, dispatched, drain_s, notified, elapsed, failed)
+    failed = [r for r in runs if r["status"] == "completed" and r["conclusion"] != "success"]
+    # Briefs per minute over the time it took to notify them: POST until the last notification.
+    span = max(notified.values()) - began_epoch if notified else time.monotonic() - began
+    return Batch(accepted, dispatched, drain_s, len(notified), span, len(failed), failure_causes(world, failed))
+
+
+def failure_causes(world: World, failed: list[dict[str, Any]]) -> Counter[str]:
+    """Why runs failed: the first `::error` line of each run's log, its variable parts (URLs, names) cut off."""
+    causes: Counter[str] = Counter()
+    for run in failed:
+        lines = requests.get(f"{world.actions_url}/runs/{run['number']}/log", timeout=30).json()["lines"]
+        first = next((line for line in lines if line.startswith("##[error]")), run.get("error") or "no error line")
+        causes[re.sub(r"https?://\S+|scale-\w+-\d+", "…", first.removeprefix("##[error]"))[:160]] += 1
+    return causes
 
 
 def run(args: argparse.Namespace) -> None:
@@ -135,10 +152,12 @@ def run(args: argparse.Namespace) -> None:
          ratio(result.drain_s, expected_drain)],
         ["notified within the limit", f"{result.notified}/{result.accepted}", "", ""],
         ["failed runs", str(result.failed_runs), "", ""],
-        ["elapsed (s)", fmt(result.elapsed_s), "", ""],
+        ["POST until the last notification (s)", fmt(result.elapsed_s), "", ""],
         ["briefs notified per minute", fmt(result.per_minute, digits=2),
          f"{fmt(serial, digits=2)} (one brief alone: {fmt(solo_s, ' s')})", ratio(result.per_minute, serial)],
     ]))
+    for cause, n in result.causes.most_common():
+        print(f"failed runs: {n} x {cause}")
     print(verdict("scale", [
         Target("dispatched", result.accepted == count and result.dispatched == count,
                f"{result.dispatched}/{count} accepted and dispatched"),

@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument("--data", required=True, metavar="DIR", help="where runs check out and keep their files")
     actions.add_argument("--max-parallel", type=int, default=4, help="runs at once (default 4)")
     actions.add_argument("--run-timeout", type=float, default=600, help="seconds for one run (default 600)")
+    actions.add_argument("--ignore-pushes-of", action="append", default=[], metavar="OWNER/REPO",
+                         help="start no push-triggered runs for this repository (e.g. this project's own CI)")
     actions.add_argument("--port", type=int, default=0, help="status port (0 = any free port)")
     actions.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     actions.set_defaults(handler=_lazy("sandbox.actions:main"))

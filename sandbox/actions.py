@@ -35,7 +35,8 @@ from action.checkout import git_auth_env
 from deployer.serving import base_url, bind_socket, run_servers
 from sandbox.runner.concurrency import ConcurrencyRegistry
 from sandbox.runner.remote import RemoteActionResolver
-from sandbox.runner.run import RunOptions, run_dispatch
+from sandbox.runner.run import RunOptions, push_payload, run_dispatch, run_workflow, workflows_for_event
+from sandbox.runner.workflow import load_workflow
 
 SECRET_LIKE = frozenset({"SHARED_SECRET", "GITHUB_PAT", "OPENROUTER_API_KEY", "DEPLOYER_GITHUB_TOKEN",
                          "DEPLOYER_OPENROUTER_API_KEY"})
@@ -75,6 +76,7 @@ class ActionsConfig:
     run_timeout: float = 600.0
     poll_interval: float = 0.2
     machine_env: Mapping[str, str] | None = None
+    ignore_pushes_of: frozenset[str] = frozenset()  # owner/repo whose pushes start nothing (this project's own CI)
 
 
 class ActionsService:
@@ -86,13 +88,15 @@ class ActionsService:
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"token {config.token}"
         self.seen = 0
+        self.pushes_seen = 0
         self.lock = threading.Lock()
         self.app_tasks: list[asyncio.Task[None]] = []  # kept referenced so the poller is not collected
         self.resolver = RemoteActionResolver(config.server_url, config.work_dir / "actions-cache",
                                              git_auth_env(config.token))
 
     def poll_once(self) -> int:
-        """Start a run for each dispatch recorded since the last poll; the number started."""
+        """Start a run for each dispatch recorded since the last poll, and consider each push; the number of
+        dispatches started."""
         records = self.http.get(f"{self.config.api_url}/_sandbox/dispatches", timeout=10).json()
         fresh = records[self.seen:]
         self.seen = len(records)
@@ -101,7 +105,68 @@ class ActionsService:
                 run = RunRecord(len(self.runs) + 1, record)
                 self.runs.append(run)
             self.pool.submit(self.execute, run)
+        pushes = self.http.get(f"{self.config.api_url}/_sandbox/pushes", timeout=10).json()
+        for push in pushes[self.pushes_seen:]:
+            if f"{push['owner']}/{push['repo']}".lower() not in self.config.ignore_pushes_of:
+                self.pool.submit(self.consider_push, push)
+        self.pushes_seen = len(pushes)
         return len(fresh)
+
+    def consider_push(self, push: dict[str, Any]) -> None:
+        """GitHub starts a run per workflow whose `on.push` matches, and nothing (no run at all) otherwise."""
+        if not str(push.get("ref", "")).startswith(("refs/heads/", "refs/tags/")) or set(push["after"]) == {"0"}:
+            return
+        if not push.get("has_workflows"):
+            return
+        repo = self.http.get(f"{self.config.api_url}/repos/{push['owner']}/{push['repo']}", timeout=10).json()
+        with self.lock:
+            scratch = self.config.work_dir / f"push-{len(self.runs) + 1}-{push['after'][:12]}"
+        repo_dir = scratch / "repo"
+        branch = push["ref"].removeprefix("refs/heads/") if push["ref"].startswith("refs/heads/") else None
+        clone(repo["clone_url"], self.config.token, branch or repo.get("default_branch", "main"), repo_dir)
+        subprocess.run(["git", "-C", str(repo_dir), "fetch", "--quiet", "origin", push["after"]], check=False,
+                       capture_output=True, env={**os.environ, **git_auth_env(self.config.token)}, timeout=120)
+        subprocess.run(["git", "-C", str(repo_dir), "checkout", "--quiet", "-B",
+                        branch or repo.get("default_branch", "main"), push["after"]], check=True, capture_output=True)
+        payload = push_payload(repo_dir, push, self.config.api_url, self.config.server_url,
+                               repo.get("default_branch", "main"))
+        for path in workflows_for_event(repo_dir, "push", payload):
+            with self.lock:
+                run = RunRecord(len(self.runs) + 1, {**push, "kind": "push", "workflow_path": path})
+                self.runs.append(run)
+            self.execute_push(run, repo_dir, path, payload)
+
+    def execute_push(self, run: RunRecord, repo_dir: Path, path: str, payload: dict[str, Any]) -> None:
+        d = run.dispatch
+        try:
+            workflow = load_workflow(repo_dir, path)
+            message = subprocess.run(["git", "-C", str(repo_dir), "log", "-1", "--format=%s", d["after"]],
+                                     capture_output=True, text=True, check=False).stdout.strip()
+            answer = self.http.post(f"{self.config.api_url}/_sandbox/runs", json={
+                "owner": d["owner"], "repo": d["repo"], "event": "push", "status": "in_progress",
+                "name": workflow.name, "path": path, "head_sha": d["after"],
+                "head_branch": d["ref"].split("/", 2)[-1], "display_title": message or workflow.name,
+            }, timeout=10)
+            run.emulator_run_id = answer.json().get("id") if answer.ok else None
+            run.status = "in_progress"
+            options = RunOptions(
+                secrets=dict(self.config.secrets), env=self.config.machine_env, token=self.config.token,
+                runner_root=self.config.work_dir / f"run-{run.number}" / "runner", concurrency=self.registry,
+                timeout=self.config.run_timeout, on_log=run.log.append, run_id=run.emulator_run_id,
+                resolver=self.resolver,
+            )
+            result = run_workflow(repo_dir, path, "push", payload, options=options)
+            run.summaries = [{"workflow": result.workflow, "job": job_id, "summary": job.summary}
+                             for job_id, job in result.jobs.items()]
+            run.conclusion = result.conclusion
+        except Exception as exc:  # a run that cannot start is a failed run, never a dead service
+            run.conclusion, run.error = "failure", f"{type(exc).__name__}: {exc}"
+            run.log.append(f"##[error]{run.error}")
+        finally:
+            run.status, run.finished = "completed", time.time()
+            if run.emulator_run_id is not None:
+                with contextlib.suppress(requests.RequestException):
+                    self.emulator_run(run, status="completed", conclusion=run.conclusion)
 
     def emulator_run(self, run: RunRecord, **fields: Any) -> None:
         d = run.dispatch
@@ -213,6 +278,7 @@ def main(args: argparse.Namespace) -> int:
         secrets={name: os.environ[name] for name in args.secret}, work_dir=Path(args.data),
         max_parallel=args.max_parallel, run_timeout=args.run_timeout,
         machine_env=machine_env(os.environ, {args.token_env, *args.secret}, info),
+        ignore_pushes_of=frozenset(r.lower() for r in args.ignore_pushes_of),
     )
     service = ActionsService(config)
 

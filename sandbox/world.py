@@ -163,6 +163,7 @@ def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | N
         "actions", "sandbox", "actions", "--github", info["api_url"], "--token-env", "GITHUB_TOKEN",
         "--secret", "DEPLOYER_GITHUB_TOKEN", "--secret", "OPENROUTER_API_KEY", "--secret", "OPENROUTER_BASE_URL",
         "--data", str(root / "actions"),
+        "--ignore-pushes-of", f"{USER}/{DEPLOYER_REPO}",  # publishing the project must not run its own CI here
         extra_env={"GITHUB_TOKEN": token, "DEPLOYER_GITHUB_TOKEN": token, "OPENROUTER_API_KEY": openrouter_key,
                    "OPENROUTER_BASE_URL": openrouter_url,
                    "DEPLOYER_VERIFY_LOCAL_ONLY": "true",  # `deployer run`'s verification browser stays on 127.0.0.1

@@ -24,11 +24,13 @@ _build_ids = itertools.count(100000)
 ERROR_MESSAGE = "Page build failed."
 
 
-def start_build(c: Context, repo: Repository, commit: str, pusher: Account | None) -> PageBuild:
+def start_build(c: Context, repo: Repository, commit: str, pusher: Account | None,
+                served: str | None = None) -> PageBuild:
+    """A build of `commit`; `served` (an uploaded artifact's commit) is what the host then serves instead."""
     site = repo.pages
     assert site is not None
     now = time.time()
-    build = PageBuild(next(_build_ids), "building", commit, pusher, now, now)
+    build = PageBuild(next(_build_ids), "building", commit, pusher, now, now, served=served)
     site.builds.append(build)
     task = asyncio.get_running_loop().create_task(_finish(c, repo, site, build))
     c.background.add(task)
@@ -52,6 +54,7 @@ async def _finish(c: Context, repo: Repository, site: PagesSite, build: PageBuil
     newest = max((b.id for b in site.builds if b.status == "built"), default=0)
     if build.id >= newest:
         site.built_commit = build.commit
+        site.served_commit = build.served or build.commit
 
 
 def on_push(c: Context, repo: Repository, ref: str, sha: str, pusher: Account | None) -> None:
@@ -94,11 +97,11 @@ async def serve(request: web.Request) -> web.StreamResponse:
         return _not_found()
     if not slash:
         raise web.HTTPMovedPermanently(f"/{owner}/{name}/")
-    commit = repo.git.get_commit(site.built_commit)
+    commit = repo.git.get_commit(site.served_commit or site.built_commit)
     if commit is None:
         return _not_found()
     root = commit.tree.decode()
-    if site.path != "/":
+    if site.path != "/" and site.served_commit in (None, site.built_commit):  # an artifact is the site's root
         found = repo.git.lookup(root, site.path)
         if found is None or found[0] != MODE_TREE:
             return _not_found()

@@ -116,7 +116,7 @@ async def put_content(request: web.Request) -> web.Response:
     ok = repo.git.move_ref(ref, head, sha) if head else repo.git.create_ref(ref, sha)
     if not ok:
         raise ApiError(409, f"{path} does not match {expected or 'the branch head'}")  # the branch moved meanwhile
-    moved(request, repo, ref, sha)
+    moved(request, repo, ref, sha, head)
     commit = repo.git.get_commit(sha)
     assert commit is not None
     git_commit = shapes.git_commit(repo, commit, c.state.urls)

@@ -223,10 +223,18 @@ def check_workflow_scope(request: web.Request, repo: Repository, old: str | None
                             f"without `workflow` scope")
 
 
-def moved(request: web.Request, repo: Repository, ref: str, sha: str) -> None:
-    """After a branch moved: note the push, start a Pages build when it is the source branch."""
+def moved(request: web.Request, repo: Repository, ref: str, sha: str, before: str | None = None) -> None:
+    """After a ref moved: note the push (`/_sandbox/pushes`, the local runner's `push` events), start a Pages
+    build when it is the source branch."""
     repo.pushed_at = now_iso()
-    pages.on_push(ctx(request), repo, ref, sha, request.get("user"))
+    user = request.get("user")
+    commit = repo.git.get_commit(sha)
+    workflows = commit is not None and repo.git.lookup(commit.tree.decode(), WORKFLOWS_DIR) is not None
+    ctx(request).state.pushes.append({
+        "owner": repo.owner.login, "repo": repo.name, "ref": ref, "before": before or "0" * 40, "after": sha,
+        "sender": user.login if user is not None else None, "received_at": now_iso(), "has_workflows": workflows,
+    })
+    pages.on_push(ctx(request), repo, ref, sha, user)
 
 
 async def create_ref(request: web.Request) -> web.Response:
@@ -265,7 +273,7 @@ async def update_ref(request: web.Request) -> web.Response:
         check_workflow_scope(request, repo, old, sha)
         if not repo.git.move_ref(ref, old, sha):
             raise unprocessable("Reference cannot be updated")  # it moved meanwhile (GitHub's 422 words)
-        moved(request, repo, ref, sha)
+        moved(request, repo, ref, sha, old)
     return respond(_ref_body(request, repo, ref, sha))
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
+import tarfile
+import time
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +16,9 @@ from sandbox.github import pages, shapes
 from sandbox.github.api import ctx
 from sandbox.github.faults import FaultError, parse_fault
 from sandbox.github.routes_actions import add_run, update_run
+from sandbox.github.store import MODE_FILE, Identity
+
+MAX_ARTIFACT_BYTES = 100 * 1024 * 1024
 
 
 def _ok(data: Any, status: int = 200) -> web.Response:
@@ -102,8 +109,11 @@ async def pages_faults(request: web.Request) -> web.Response:
 
 async def pages_deploy(request: web.Request) -> web.Response:
     """Publish a commit as a Pages build, whatever the site's build type: what a `build_type: workflow` site's
-    own deploy job does on GitHub (`actions/deploy-pages`). `{owner, repo, sha?}`; `sha` defaults to the head
-    of the site's branch. Answers the `page-build` shape; the build settles like any other."""
+    own deploy job does on GitHub (`actions/deploy-pages`). `{owner, repo, sha?, artifact?}`; `sha` defaults to
+    the head of the site's branch. `artifact` (base64 of the tar, gzipped or not, that `upload-pages-artifact`
+    makes) is what the host then serves instead of the commit's tree (stored as an unreferenced commit, never on a
+    branch); `sha` stays the build's commit (`pages_build_version`). Answers the `page-build` shape; the build
+    settles like any other."""
     c = ctx(request)
     body = await _body(request)
     if not isinstance(body, dict):
@@ -114,8 +124,48 @@ async def pages_deploy(request: web.Request) -> web.Response:
     sha = body.get("sha") or repo.git.ref(f"refs/heads/{repo.pages.branch}")
     if not isinstance(sha, str) or repo.git.get_commit(sha) is None:
         return _bad("sha must name a commit of the repository")
-    build = pages.start_build(c, repo, sha, None)
+    served = None
+    if body.get("artifact") is not None:
+        try:
+            files = artifact_files(base64.b64decode(str(body["artifact"]), validate=True))
+        except (ValueError, tarfile.TarError) as exc:
+            return _bad(f"artifact: {exc}")
+        tree = repo.git.build_tree(None, [(path, (MODE_FILE, repo.git.add_blob(data))) for path, data in files.items()])
+        bot = Identity("github-pages[bot]", "github-pages[bot]@users.noreply.github.com", int(time.time()))
+        served = repo.git.add_commit(tree, [], f"Pages artifact of {sha}\n", bot, bot)
+    build = pages.start_build(c, repo, sha, None, served=served)
     return _ok(shapes.page_build(repo, build, c.state.urls), 201)
+
+
+def artifact_files(data: bytes) -> dict[str, bytes]:
+    """The files of a Pages artifact tar, as GitHub accepts it: regular files and directories only, no links,
+    paths inside the archive, at most MAX_ARTIFACT_BYTES unpacked."""
+    files: dict[str, bytes] = {}
+    total = 0
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+        for member in archive:
+            name = member.name.removeprefix("./").strip("/")
+            if member.isdir() or not name:
+                continue
+            if not member.isfile():
+                raise ValueError(f"{name} is a link or special file; the artifact must hold regular files only")
+            if name.startswith("/") or ".." in name.split("/"):
+                raise ValueError(f"{name} is outside the archive")
+            total += member.size
+            if total > MAX_ARTIFACT_BYTES:
+                raise ValueError(f"the artifact is over {MAX_ARTIFACT_BYTES} bytes unpacked")
+            extracted = archive.extractfile(member)
+            files[name] = extracted.read() if extracted is not None else b""
+    return files
+
+
+async def pushes(request: web.Request) -> web.Response:
+    return _ok(ctx(request).state.pushes)
+
+
+async def clear_pushes(request: web.Request) -> web.Response:
+    ctx(request).state.pushes.clear()
+    return web.Response(status=204)
 
 
 _RUN_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -183,6 +233,8 @@ ROUTES = [
     ("DELETE", "/_sandbox/spec-violations", clear_spec_violations),
     ("POST", "/_sandbox/pages/faults", pages_faults),
     ("POST", "/_sandbox/pages/deploy", pages_deploy),
+    ("GET", "/_sandbox/pushes", pushes),
+    ("DELETE", "/_sandbox/pushes", clear_pushes),
     ("POST", "/_sandbox/runs", create_run),
     ("GET", "/_sandbox/runs", list_runs),
     ("PATCH", "/_sandbox/runs/{id}", patch_run),

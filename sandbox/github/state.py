@@ -51,6 +51,7 @@ class PageBuild:
     updated: float
     error: str | None = None
     duration: int = 0
+    served: str | None = None  # a Pages artifact's commit (deploy-pages), served instead of `commit`'s tree
 
 
 @dataclass
@@ -59,7 +60,8 @@ class PagesSite:
     branch: str
     path: str  # "/" or "/docs"
     builds: list[PageBuild] = field(default_factory=list)
-    built_commit: str | None = None  # what the Pages host serves
+    built_commit: str | None = None  # the commit of the last build (its Pages version)
+    served_commit: str | None = None  # what the Pages host serves: built_commit, or its artifact's commit
     fail_next: int = 0  # armed through /_sandbox/pages/faults
 
 
@@ -111,6 +113,7 @@ class State:
     tokens: dict[str, Account] = field(default_factory=dict)
     repos: dict[tuple[str, str], Repository] = field(default_factory=dict)
     dispatches: list[dict[str, Any]] = field(default_factory=list)
+    pushes: list[dict[str, Any]] = field(default_factory=list)  # branch/tag moves, for the local runner's `push`
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     run_ids: itertools.count = field(default_factory=lambda: itertools.count(7000))
 

@@ -1,4 +1,5 @@
-"""Local stand-ins for marketplace actions a deploy workflow uses before our own action runs.
+"""Local stand-ins for marketplace actions a deploy workflow uses before our own action runs (and GitHub's Pages
+actions, in `pages_actions.py`).
 
 `actions/checkout` copies the run's repository into the workspace (a `git clone` at the run's commit when it is a
 git repository). Setup actions (`actions/setup-python`, ...) install nothing: when the tool is already on PATH they
@@ -24,6 +25,9 @@ class BuiltinCall:
     repository: str  # owner/name of the run
     sha: str
     env: Mapping[str, str]  # the step's environment (its PATH finds tools)
+    token: str = field(default="", repr=False)  # github.token
+    permissions: Mapping[str, str] = field(default_factory=dict)  # the job's GITHUB_TOKEN permissions
+    artifacts: Path | None = None  # the run's artifact store, shared by its jobs
 
 
 @dataclass
@@ -118,7 +122,18 @@ def _setup(repository: str) -> Callable[[BuiltinCall], BuiltinResult]:
     return run
 
 
+def _pages(name: str) -> Callable[[BuiltinCall], BuiltinResult]:
+    def run(call: BuiltinCall) -> BuiltinResult:
+        from sandbox.runner import pages_actions  # it imports this module
+
+        return getattr(pages_actions, name)(call)  # type: ignore[no-any-return]
+
+    return run
+
+
 BUILTINS: dict[str, Builtin] = {
     "actions/checkout": Builtin("actions/checkout", checkout),
     **{repo: Builtin(repo, _setup(repo)) for repo in _TOOLS},
+    **{f"actions/{name}": Builtin(f"actions/{name}", _pages(name.replace("-", "_")))
+       for name in ("configure-pages", "upload-pages-artifact", "deploy-pages")},
 }

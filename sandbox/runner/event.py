@@ -94,6 +94,25 @@ def repository_dispatch(
     }
 
 
+def push(repo: Repository, ref: str, before: str, after: str, sender: str, message: str = "") -> dict[str, Any]:
+    """The `push` payload (webhook shape) for a ref moving from `before` to `after` (40 zeros: created)."""
+    if not ref.startswith("refs/"):
+        raise EventError(f"push: ref must be a full ref name, got {ref!r}")
+    zero = "0" * 40
+    html = f"{repo.server_url}/{repo.full_name}"
+    head = None if after == zero else {
+        "id": after, "tree_id": "", "distinct": True, "message": message, "url": f"{html}/commit/{after}",
+        "author": {"name": sender, "email": "", "username": sender},
+        "committer": {"name": sender, "email": "", "username": sender},
+    }
+    return {
+        "ref": ref, "before": before, "after": after, "created": before == zero, "deleted": after == zero,
+        "forced": False, "base_ref": None, "compare": f"{html}/compare/{before[:12]}...{after[:12]}",
+        "commits": [head] if head else [], "head_commit": head, "pusher": {"name": sender, "email": ""},
+        "repository": repo.payload(), "sender": user(sender),
+    }
+
+
 def _input_string(name: str, spec: Mapping[str, Any], value: Any) -> str:
     """An input value as GitHub stores it in the payload (always a string), checked against its `type`."""
     text = ("true" if value else "false") if isinstance(value, bool) else str(value)

@@ -529,7 +529,10 @@ class JobRunner:
             files = self.command_files()
             call = BuiltinCall(step.uses or "", with_values, self.state.workspace, self.state.source,
                                self.state.github["repository"], self.state.github["sha"],
-                               self.step_env(own_env, scope, result.context_name, files, ref))
+                               self.step_env(own_env, scope, result.context_name, files, ref),
+                               token=str(self.state.github.get("token") or ""),
+                               permissions=self.state.workflow.job_permissions(self.job),
+                               artifacts=self.state.temp.parent / "artifacts" / str(self.state.github["run_id"]))
             done = action.run(call)
             for line in done.log:
                 self.emit(line)

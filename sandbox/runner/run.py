@@ -22,6 +22,7 @@ from sandbox.runner.actions import ActionResolver
 from sandbox.runner.commands import Annotation, Masker
 from sandbox.runner.concurrency import ConcurrencyRegistry, RunHandle
 from sandbox.runner.event import Repository, event_from_dispatch, event_ref, inputs_context, repository_dispatch
+from sandbox.runner.event import push as push_event
 from sandbox.runner.execute import JobRunner, RunState
 from sandbox.runner.expressions import Evaluator, ExpressionError, truthy
 from sandbox.runner.results import JobResult, RunResult
@@ -109,6 +110,14 @@ def run_dispatch(
         event_name, payload = event_from_dispatch(record, repo, load_workflow(repo_dir, path))
         results.append(run_workflow(repo_dir, path, event_name, payload, options=replace(opts)))
     return results
+
+
+def push_payload(repo_dir: Path, record: Mapping[str, Any], api_url: str, server_url: str,
+                 default_branch: str = "main") -> dict[str, Any]:
+    """The `push` payload of an emulator push record, to choose workflows before a run is registered."""
+    repo = Repository(f"{record['owner']}/{record['repo']}", default_branch, api_url, server_url)
+    return push_event(repo, str(record["ref"]), str(record.get("before") or "0" * 40), str(record["after"]),
+                      str(record.get("sender") or repo.owner))
 
 
 def _git_sha(repo_dir: Path, ref: str) -> str:
@@ -221,7 +230,8 @@ def _execute(
     masker = Masker()
     for value in secrets.values():
         masker.add(value)
-    sha = _git_sha(repo_dir, event_ref(event_name, payload))
+    after = payload.get("after") if event_name == "push" else None
+    sha = after if isinstance(after, str) and len(after) == 40 else _git_sha(repo_dir, event_ref(event_name, payload))
     github = _github_context(workflow, event_name, payload, sha, urls, opts, run_id, token, workspace)
     inputs = inputs_context(workflow, event_name, payload)
     state = RunState(

@@ -1,0 +1,134 @@
+"""A repository's own CI workflow on `push`, with GitHub's Pages actions, through the emulator and the sandbox's
+Actions service: the run shows in `actions/runs` for the pushed commit, ruff and python really run, and the Pages
+host serves the uploaded artifact (a file that is not in git)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from action.plan import CommitPlan, tree_entries
+from action.publish import open_github, push_commit
+from sandbox.github.routes_sandbox import artifact_files
+
+WORKFLOW = """name: ci
+on:
+  push:
+    branches: [main]
+permissions:
+  contents: read
+  pages: write
+  id-token: write
+concurrency:
+  group: pages
+  cancel-in-progress: false
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Lint
+        run: ruff check execute.py
+      - name: Run
+        run: python execute.py > result.json
+      - uses: actions/configure-pages@v5
+      - uses: actions/upload-pages-artifact@v3
+        with:
+          path: .
+  deploy:
+    needs: build
+    runs-on: ubuntu-latest
+    environment:
+      name: github-pages
+      url: ${{ steps.deployment.outputs.page_url }}
+    steps:
+      - id: deployment
+        uses: actions/deploy-pages@v4
+"""
+EXECUTE = 'import json\n\nprint(json.dumps({"total": sum(range(5))}))\n'
+
+
+def wait_for(predicate, timeout: float = 240.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError("timed out waiting")
+
+
+def test_a_pushed_ci_workflow_runs_and_deploys_its_artifact_to_pages(services, github, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    actions = services.start("actions", "sandbox", "actions", "--github", github.url, "--data", str(tmp_path / "a"),
+                             env={**os.environ, "GITHUB_TOKEN": github.token})
+    auth = {"Authorization": f"token {github.token}"}
+    api = f"{github.url}/repos/{github.user}/ci-site"
+    assert requests.post(f"{github.url}/user/repos", json={"name": "ci-site", "auto_init": True}, headers=auth,
+                         timeout=10).status_code == 201
+    assert requests.post(f"{api}/pages", json={"build_type": "workflow"}, headers=auth, timeout=10).status_code == 201
+    gh = open_github(github.token, github.url)
+    repo = gh.get_repo(f"{github.user}/ci-site")
+    head = repo.get_git_ref("heads/main").object.sha
+    files = {"index.html": b"<!doctype html><html><body>hi</body></html>\n", "execute.py": EXECUTE.encode(),
+             ".github/workflows/ci.yml": WORKFLOW.encode()}
+    sha = push_commit(gh, repo, CommitPlan("CI site\n", tree_entries(files)), head)
+
+    def finished() -> dict[str, object] | None:
+        runs = requests.get(f"{api}/actions/runs", params={"head_sha": sha}, headers=auth, timeout=10).json()
+        done = [r for r in runs["workflow_runs"] if r["status"] == "completed"]
+        return done[0] if done else None
+
+    run = wait_for(finished)
+    log = requests.get(f"{actions.url}/runs/1/log", timeout=10).json()
+    text = "\n".join(log["lines"])
+    assert run["conclusion"] == "success", text[-3000:]
+    assert (run["event"], run["head_sha"], run["path"], run["name"]) == ("push", sha, ".github/workflows/ci.yml", "ci")
+    assert "ruff check execute.py" in text and "python execute.py > result.json" in text
+    page = requests.get(f"{github.pages_url}/{github.user}/ci-site/result.json", timeout=10)
+    assert page.status_code == 200 and page.json() == {"total": 10}
+    assert requests.get(f"{github.pages_url}/{github.user}/ci-site/", timeout=10).text.startswith("<!doctype html>")
+    # result.json was built by the workflow: it is served, and it is not in the repository.
+    assert requests.get(f"{api}/contents/result.json", headers=auth, timeout=10).status_code == 404
+    latest = requests.get(f"{api}/pages/builds/latest", headers=auth, timeout=10).json()
+    assert (latest["status"], latest["commit"]) == ("built", sha)
+    # A push without workflows starts nothing: no run appears for it.
+    other = push_commit(gh, repo, CommitPlan("No CI\n", tree_entries({"index.html": b"<html></html>\n"})), sha)
+    time.sleep(2)
+    runs = requests.get(f"{api}/actions/runs", params={"head_sha": other}, headers=auth, timeout=10).json()
+    assert runs["total_count"] == 0
+
+
+def test_pushes_are_recorded_with_before_after_and_whether_workflows_exist(github) -> None:  # type: ignore[no-untyped-def]
+    auth = {"Authorization": f"token {github.token}"}
+    requests.post(f"{github.url}/user/repos", json={"name": "p", "auto_init": True}, headers=auth, timeout=10)
+    gh = open_github(github.token, github.url)
+    repo = gh.get_repo(f"{github.user}/p")
+    head = repo.get_git_ref("heads/main").object.sha
+    first = push_commit(gh, repo, CommitPlan("a\n", tree_entries({"a.txt": b"a"})), head)
+    second = push_commit(gh, repo, CommitPlan("b\n", tree_entries({".github/workflows/x.yml": b"on: push\n"})), first)
+    pushes = github.sandbox("GET", "pushes").json()
+    assert [(p["ref"], p["before"], p["after"], p["has_workflows"], p["sender"]) for p in pushes] == [
+        ("refs/heads/main", head, first, False, github.user), ("refs/heads/main", first, second, True, github.user)]
+
+
+def test_a_pages_artifact_holds_regular_files_only() -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        data = b"hello"
+        info = tarfile.TarInfo("./index.html")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("./secret")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        archive.addfile(link)
+    with pytest.raises(ValueError, match="secret is a link"):
+        artifact_files(buffer.getvalue())

@@ -1,7 +1,8 @@
 """Search/replace edit blocks: parse them out of a model's answer and apply them strictly. Pure.
 
 The format (explained to the model in `prompts/edit.md`), one block per change, the file's path alone on the line
-before it (a Markdown fence may sit between the path and the block):
+before it (a Markdown fence may sit between the path and the block, or name the path itself; a block with no path
+after another block is for the same file):
 
     index.html
     <<<<<<< SEARCH
@@ -96,6 +97,8 @@ def parse_answer(text: str) -> Answer:
         path = _path_before(rest)
         search, i = _collect(lines, i + 1, _DIVIDER_RE, "=======")
         replace, i = _collect(lines, i, _REPLACE_RE, ">>>>>>> REPLACE")
+        if not path and answer.edits:
+            path = answer.edits[-1].path  # a further block for the same file, as models often write them
         if not path:
             raise ParseError("an edit block has no file path on the line before <<<<<<< SEARCH")
         answer.edits.append(EditBlock(path, search, replace))
@@ -120,8 +123,10 @@ def _path_before(previous: list[str]) -> str:
         line = previous[back].strip()
         fence = _FENCE_RE.match(line)
         candidate = (line[fence.end():] if fence else line).strip().strip(_PATH_DECOR)
-        if (fence and not re.search(r"[./]", candidate)) or not candidate:
-            continue  # a blank line, or a fence opener such as ```html
+        if fence:  # ```html, or ```html index.html
+            candidate = next((t for t in reversed(candidate.split()) if re.search(r"[./]", t)), "")
+        if not candidate:
+            continue  # a blank line, or a fence opener naming only a language
         if " " in candidate:
             return ""
         del previous[back:]

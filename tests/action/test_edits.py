@@ -30,6 +30,7 @@ def test_blocks_apply_in_order_on_the_text_the_earlier_ones_left() -> None:
 
 @pytest.mark.parametrize("wrapper", [
     "```html\n{b}```\n", "**{p}**\n```html\n{s}```\n", "`{p}`\n{s}", "```{p}\n{s}```\n", "{p}:\n\n{s}",
+    "```html {p}\n{s}```\n",
 ])
 def test_paths_before_fences_and_decorated_paths(wrapper: str) -> None:
     body = "<<<<<<< SEARCH\n  <h1>Sales</h1>\n=======\n  <h1>New</h1>\n>>>>>>> REPLACE\n"
@@ -72,6 +73,11 @@ def test_a_block_for_a_missing_file_or_an_empty_search_on_an_existing_one_fails(
     failures = apply_answer({"index.html": PAGE}, parse_answer(text)).failures
     assert "does not exist (files: index.html)" in str(failures[0])
     assert str(failures[1]) == "index.html: the SEARCH text is empty; copy the exact lines to replace from the file"
+
+
+def test_a_block_without_a_path_after_another_is_for_the_same_file() -> None:
+    text = block("a.js", "one\n", "two\n") + "```js\n<<<<<<< SEARCH\nthree\n=======\nfour\n>>>>>>> REPLACE\n```\n"
+    assert [e.path for e in parse_answer(text).edits] == ["a.js", "a.js"]
 
 
 def test_prose_mentioning_file_tags_next_to_blocks_is_ignored() -> None:

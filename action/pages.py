@@ -34,8 +34,11 @@ def poll_delays(first: float = 0.5, cap: float = 5.0) -> Iterator[float]:
         delay = min(cap, delay * 1.5)
 
 
-def enable_pages(gh: Github, repo: Repository, *, known_new: bool) -> dict[str, Any]:
-    """Pages from the default branch root; 409 means it is on already, then we read (and if need be fix) it.
+def enable_pages(gh: Github, repo: Repository, *, known_new: bool,
+                 build_type: str | None = "legacy") -> dict[str, Any]:
+    """Pages from the default branch root (`legacy`), or from the repository's own workflow (`workflow`: it
+    deploys with actions/deploy-pages), or (None) as the site already is; 409 means it is on already, then we
+    read (and if need be fix) it.
 
     For a repository we just created, POST first (one call); otherwise GET first, since it is usually on.
     """
@@ -47,19 +50,29 @@ def enable_pages(gh: Github, repo: Repository, *, known_new: bool) -> dict[str, 
             if exc.status != 404:
                 raise
         else:
-            return fix_source(gh, repo, page, source)
+            return fix_source(gh, repo, page, source, build_type)
+    body = {"source": source} if build_type in ("legacy", None) else {"build_type": build_type}
     try:
-        _, page = gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages", input={"source": source})
+        _, page = gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages", input=body)
         return page
     except GithubException as exc:
         if exc.status != 409:
             raise PagesError(f"could not enable Pages: HTTP {exc.status} {exc.data}") from None
     _, page = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages")
-    return fix_source(gh, repo, page, source)
+    return fix_source(gh, repo, page, source, build_type)
 
 
-def fix_source(gh: Github, repo: Repository, page: dict[str, Any], source: dict[str, str]) -> dict[str, Any]:
+def fix_source(gh: Github, repo: Repository, page: dict[str, Any], source: dict[str, str],
+               build_type: str | None = "legacy") -> dict[str, Any]:
     current = page.get("source") or {}
+    if build_type is None:
+        return page
+    if build_type == "workflow":
+        if page.get("build_type") == "workflow":
+            return page
+        gh.requester.requestJsonAndCheck("PUT", f"{repo.url}/pages", input={"build_type": "workflow"})
+        _, page = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages")
+        return page
     if page.get("build_type") in (None, "legacy") and current == source:
         return page
     gh.requester.requestJsonAndCheck("PUT", f"{repo.url}/pages", input={"source": source, "build_type": "legacy"})

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -114,6 +115,29 @@ def lint_problems(files: Mapping[str, str]) -> list[Problem]:
                 raise WorkflowLintUnavailable(str(exc)) from None
             problems += [Problem(path, line.replace(str(target), path)) for line in found]
     return problems
+
+
+def push_workflows(files: Mapping[str, str], branch: str) -> list[str]:
+    """Workflows that a push to `branch` starts (`on: push`, with no branch filter or one naming it; globs as
+    fnmatch), whose runs on our commit the action waits for."""
+    started = []
+    for path in workflow_paths(files):
+        data = _load(files[path]) or {}
+        triggers = data.get("on", data.get(True))
+        if triggers == "push" or (isinstance(triggers, list) and "push" in triggers):
+            started.append(path)
+        elif isinstance(triggers, dict) and "push" in triggers:
+            spec = triggers["push"] if isinstance(triggers["push"], dict) else {}
+            branches = spec.get("branches")
+            ignored = spec.get("branches-ignore")
+            if branches is None and ignored is None and "tags" in spec:
+                continue  # only tag pushes
+            patterns = [branches] if isinstance(branches, str) else list(branches or [])
+            ignore = [ignored] if isinstance(ignored, str) else list(ignored or [])
+            if (not patterns or any(fnmatch.fnmatchcase(branch, str(p)) for p in patterns)) and not any(
+                    fnmatch.fnmatchcase(branch, str(p)) for p in ignore):
+                started.append(path)
+    return started
 
 
 def deploys_pages(files: Mapping[str, str]) -> bool:

@@ -12,6 +12,7 @@ from action.workflows import (
     deploys_pages,
     excluded_files,
     lint_problems,
+    push_workflows,
     wants_workflow,
     without_excluded,
     workflow_problems,
@@ -105,3 +106,11 @@ def test_files_the_brief_keeps_out_are_found_dropped_and_proved_absent() -> None
     with pytest.raises(ValueError, match=r"result\.json must not be committed"):
         assert_not_committed(site, excluded_files(brief))
     assert excluded_files(make_brief("Never commit data.xlsx; do not commit index.html")) == set()
+
+
+def test_push_workflows_are_those_a_push_to_the_branch_starts() -> None:
+    files = {CI: GOOD, ".github/workflows/tags.yml": "on:\n  push:\n    tags: ['v*']\njobs: {}\n",
+             ".github/workflows/dev.yml": "on:\n  push:\n    branches: ['dev/*']\njobs: {}\n",
+             ".github/workflows/all.yml": "on: [push, pull_request]\njobs: {}\n",
+             ".github/workflows/manual.yml": "on: workflow_dispatch\njobs: {}\n"}
+    assert push_workflows(files, "main") == [".github/workflows/all.yml", CI]

@@ -103,7 +103,7 @@ class Dispatcher:
             token, token_hash = mint_token()
             await self.outbox.add_token(item.id, token_hash, self.settings.token_ttl_s)
             assert self.settings.public_url is not None
-            body = build_reference(item.id, item.accepted_at, self.settings.public_url, token)
+            body = build_reference(item.id, item.accepted_at, self.settings.public_url, token, item.task, item.round)
             mode = "reference"
         status, headers, message = await self._post(body)
         streak = self._streak[1] + 1 if self._streak[0] == item.id else 1

@@ -43,7 +43,9 @@ def build_inline(brief_id: str, accepted_at: str, brief_json: str) -> bytes | No
     return body if len(body) < MAX_PAYLOAD_BYTES else None
 
 
-def build_reference(brief_id: str, accepted_at: str, public_url: str, token: str) -> bytes:
+def build_reference(brief_id: str, accepted_at: str, public_url: str, token: str, task: str, round_: int) -> bytes:
+    """The reference, plus the task and round: the deploy workflow's concurrency group needs the task before the
+    action has fetched the brief (both are already public: they name the repository)."""
     payload = {"id": brief_id, "accepted_at": accepted_at, "brief_url": payload_url(public_url, brief_id),
-               "brief_token": token}
+               "brief_token": token, "task": task, "round": round_}
     return encode({"event_type": EVENT_TYPE, "client_payload": payload})

@@ -74,14 +74,14 @@ def follow_round(world: World, brief: dict[str, Any], clock: Clock) -> RoundResu
     """POST one brief and print each stage of its way to a live, notified page."""
     deadline = time.monotonic() + ROUND_TIMEOUT
     runs_before = len(requests.get(f"{world.actions_url}/runs", timeout=10).json())
+    status, answer = post_brief(f"{world.receiver_url}/api-endpoint", brief)
+    if status != 200:
+        raise DemoFailed(describe_error(status, answer))
     # The evaluator grades as graders do: it runs this round's checks (and earlier rounds') on the live page.
     requests.post(f"{world.evaluator_url}/_sandbox/checks", timeout=10, json={
         "task": brief["task"], "round": brief["round"], "checks": brief.get("checks", []),
         "attachments": [a["name"] for a in brief.get("attachments", [])],
     }).raise_for_status()
-    status, answer = post_brief(f"{world.receiver_url}/api-endpoint", brief)
-    if status != 200:
-        raise DemoFailed(describe_error(status, answer))
     result = RoundResult(brief, answer["id"], {})
     task, rnd = brief["task"], brief["round"]
     result.stages["accepted"] = clock.stage("accepted", f"brief {answer['id']} ({task}, round {rnd}): {answer}")

@@ -171,7 +171,7 @@ def test_oversize_brief_round_trips_through_the_reference(services: Any, target:
 
     sent = {d["client_payload"]["id"]: d["client_payload"] for d in dispatches(target)}
     ref = sent[big_id]
-    assert set(ref) == {"id", "accepted_at", "brief_url", "brief_token"}
+    assert set(ref) == {"id", "accepted_at", "brief_url", "brief_token", "task", "round"}
     assert ref["brief_url"] == f"{svc.url}/briefs/{big_id}/payload"
     assert SECRET not in json.dumps(sent)
 

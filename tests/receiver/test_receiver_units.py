@@ -159,10 +159,11 @@ def test_brief_near_64kb_goes_by_reference() -> None:
     assert build_inline("i", "a", _brief_json(sizes[-1] + 1)) is None
 
 
-def test_reference_carries_url_and_token_only() -> None:
+def test_reference_carries_url_token_task_and_round_only() -> None:
     token, digest = mint_token()
-    body = json.loads(build_reference("abc", "when", "https://hooks.example.com/", token))
+    body = json.loads(build_reference("abc", "when", "https://hooks.example.com/", token, "demo-1", 2))
     assert body["client_payload"] == {"id": "abc", "accepted_at": "when",
-                                      "brief_url": "https://hooks.example.com/briefs/abc/payload", "brief_token": token}
+                                      "brief_url": "https://hooks.example.com/briefs/abc/payload", "brief_token": token,
+                                      "task": "demo-1", "round": 2}
     assert digest == hash_token(token) and token.encode() not in digest and len(token) >= 40
     assert mint_token()[0] != token

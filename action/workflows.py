@@ -8,6 +8,8 @@
   secrets on outside code). `lint_problems(files)` adds actionlint and GitHub's schema (`deployer/workflow_lint.py`).
 - `deploys_pages(files)`: a workflow uses `actions/deploy-pages`, so Pages must be `build_type: workflow` and the
   action waits for that workflow's run on its commit.
+- `fixable_attachments(brief)`: attachments the brief asks to fix ("execute.py (with a bug): fix the bug"), which
+  the model may rewrite under their own names (others are committed byte for byte).
 - `excluded_files(brief)`: files the brief says must not be committed ("do not commit result.json", "result.json
   is NOT committed"); `without_excluded` drops them from a site and `assert_not_committed` proves it before a
   commit.
@@ -35,6 +37,9 @@ _SECRET_RE = re.compile(r"\$\{\{[^}]*\bsecrets\.(?!GITHUB_TOKEN\b)([A-Za-z_][\w-
 _NOT_COMMITTED_RE = re.compile(
     r"\b(?:do\s+not|don't|must\s+not|should\s+not|shouldn't|never|not)\s+(?:be\s+)?(?:commit(?:ted)?|check(?:ed)?\s+"
     r"in|push(?:ed)?|include[ds]?\s+in\s+(?:the\s+)?(?:repo|repository|git))\b", re.IGNORECASE)
+_FIX_RE = re.compile(r"\b(?:fix(?:es|ed)?|repair|correct|debug|patch|modify|update)\b|\bwith an? (?:bug|error)|"
+                     r"\bbuggy\b", re.IGNORECASE)
+_AS_IS_RE = re.compile(r"\bas[- ]is\b|\bunchanged\b|\bbyte for byte\b", re.IGNORECASE)
 _SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -153,6 +158,22 @@ def excluded_files(brief: Brief) -> set[str]:
                 names.update(n.strip("`'\"") for n in FILE_NAME_RE.findall(sentence))
     attachments = {a.name for a in brief.attachments}
     return {n for n in names if n != "index.html" and n not in attachments}
+
+
+def fixable_attachments(brief: Brief) -> set[str]:
+    """Attachments the brief asks to fix or change ("execute.py (with a bug) ... fix the bug"): the model may write
+    a new version under the same name. An attachment a sentence calls "as-is" never is."""
+    names = {a.name for a in brief.attachments}
+    fixable: set[str] = set()
+    as_is: set[str] = set()
+    for text in [brief.brief, *(c for c in brief.checks if isinstance(c, str))]:
+        for sentence in _SENTENCE_RE.split(text):
+            named = {n.strip("`'\"") for n in FILE_NAME_RE.findall(sentence)} & names
+            if _AS_IS_RE.search(sentence):
+                as_is |= named
+            elif _FIX_RE.search(sentence):
+                fixable |= named
+    return fixable - as_is
 
 
 def without_excluded(site: Mapping[str, bytes], excluded: Iterable[str]) -> dict[str, bytes]:

@@ -11,6 +11,7 @@ from action.workflows import (
     assert_not_committed,
     deploys_pages,
     excluded_files,
+    fixable_attachments,
     lint_problems,
     push_workflows,
     wants_workflow,
@@ -114,3 +115,13 @@ def test_push_workflows_are_those_a_push_to_the_branch_starts() -> None:
              ".github/workflows/all.yml": "on: [push, pull_request]\njobs: {}\n",
              ".github/workflows/manual.yml": "on: workflow_dispatch\njobs: {}\n"}
     assert push_workflows(files, "main") == [".github/workflows/all.yml", CI]
+
+
+def test_attachments_the_brief_asks_to_fix_may_be_rewritten_but_never_as_is_ones() -> None:
+    brief = parse_brief({
+        "email": "a@example.com", "task": "t", "round": 1, "nonce": "n", "evaluation_url": "http://127.0.0.1:9/",
+        "brief": "You are given execute.py (with a bug) and data.xlsx: fix the bug. Commit uid.txt as-is.",
+        "attachments": [{"name": n, "url": "data:text/plain,x"} for n in ("execute.py", "data.xlsx", "uid.txt")],
+    }, require_secret=False)
+    assert fixable_attachments(brief) == {"execute.py", "data.xlsx"}
+    assert fixable_attachments(make_brief("Show data.xlsx as a table.")) == set()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from string import Template
 from typing import Any
 
@@ -57,17 +57,20 @@ def assemble(
     previous: Mapping[str, Any] | None = None,
     secrets: Iterable[str | None] = (),
     kept: Mapping[str, bytes] | None = None,
+    rewritten: Collection[str] = (),
 ) -> dict[str, bytes]:
     """The whole site as path -> bytes, sorted by path; the same inputs give the same bytes.
 
     `kept` (later rounds): published files carried over unchanged under the generated ones, such as earlier
-    attachments and the LICENSE, which keeps its first year."""
+    attachments and the LICENSE, which keeps its first year. `rewritten`: attachments the brief asks to fix
+    (`workflows.fixable_attachments`); the model's version of one of those wins over the attachment."""
     secrets = list(secrets)
     meta = metadata(brief, previous, secrets)
     site: dict[str, bytes] = dict(kept or {})
     site.update({p: c.encode("utf-8") for p, c in files.items() if not is_reserved(p)})
     for attachment in brief.attachments:
-        site[attachment.name] = attachment.decode().data
+        if not (attachment.name in rewritten and attachment.name in files):
+            site[attachment.name] = attachment.decode().data
     named = [n for r in meta["rounds"] for n in r["attachments"]]
     attachments = [n for n in dict.fromkeys(named) if n in site]
     site.setdefault("LICENSE", license_text(owner, year).encode("utf-8"))

@@ -158,3 +158,10 @@ def test_earlier_checks_are_those_of_previous_rounds() -> None:
                        {"round": 3, "checks": ["d"]}]}
     assert earlier_checks(meta, 3) == ["a", {"js": "b"}, "c"]
     assert earlier_checks(meta, 1) == [] and earlier_checks(None, 2) == []
+
+
+def test_an_attachment_the_brief_asks_to_fix_keeps_the_model_version_only_when_written() -> None:
+    fixed = {**FILES, "sales.csv": "region,sales\nn,11\n"}
+    assert site(files=fixed, rewritten={"sales.csv"})["sales.csv"] == b"region,sales\nn,11\n"
+    assert site(files=fixed)["sales.csv"] == b"region,sales\r\nn,10"  # not fixable: the attachment wins
+    assert site(rewritten={"sales.csv"})["sales.csv"] == b"region,sales\r\nn,10"  # not rewritten: kept as given

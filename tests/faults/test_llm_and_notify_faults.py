@@ -31,8 +31,8 @@ SALES = "sum-of-sales.r1.json"
 ERROR = {"code": 502, "message": "Provider returned error", "metadata": {"error_type": "provider_error"}}
 
 
-def run(d: Deployer, brief: dict[str, Any], **env: str) -> ActionRun:
-    return d.run("repository_dispatch", dispatch_event(brief), extra_env={**FAST, **env})
+def run(d: Deployer, brief: dict[str, Any], timeout: float = 180, **env: str) -> ActionRun:
+    return d.run("repository_dispatch", dispatch_event(brief), extra_env={**FAST, **env}, timeout=timeout)
 
 
 def chat_statuses(d: Deployer, since: int) -> list[tuple[str, int]]:
@@ -95,7 +95,8 @@ def restart_evaluator(world: World) -> None:
 
 
 @pytest.mark.parametrize("down_s", [pytest.param(12.0, id="12s"), pytest.param(
-    180.0, id="3min", marks=pytest.mark.skipif(not FULL, reason="long case: set DEPLOYER_FULL_FAULTS=1 to run it"))])
+    180.0, id="3min", marks=[pytest.mark.skipif(not FULL, reason="long case: set DEPLOYER_FULL_FAULTS=1 to run it"),
+                             pytest.mark.timeout(600)])])
 def test_evaluator_down_for_a_while_then_up(deployer: Deployer, world: World, ledger: Ledger, down_s: float) -> None:
     """The evaluator process is stopped before the run and started again on the same port `down_s` later; the
     notification's backoff (1, 2, 4, ... 60 s) reaches it before the deadline."""
@@ -104,7 +105,7 @@ def test_evaluator_down_for_a_while_then_up(deployer: Deployer, world: World, le
     restarted = threading.Timer(down_s, restart_evaluator, args=(world,))
     restarted.start()
     try:
-        result = run(deployer, brief)
+        result = run(deployer, brief, timeout=down_s + 180)
     finally:
         restarted.join()
     assert_delivered(deployer, brief, result, ledger, f"evaluator down {down_s:.0f} s, then up")

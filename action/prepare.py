@@ -25,8 +25,11 @@ class Prepare:
     log: Callable[[str], None] = lambda _message: None
     builds: list[BuildResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for the job summary
+    last_outputs: set[str] = field(default_factory=set)  # what the last call's build wrote (a later round may
+    # change a published output without an edit aimed at it)
 
     def __call__(self, files: dict[str, str]) -> tuple[dict[str, str], list[Problem]]:
+        self.last_outputs = set()
         problems = workflow_problems(files)
         if workflow_paths(files) and not problems and self.lint:
             try:
@@ -56,6 +59,7 @@ class Prepare:
         changed = [p for p in found if p.path in result.outputs]
         if changed:
             return files, [Problem(spec.path, f"output {p.path} {p.message}") for p in changed]
+        self.last_outputs = set(result.outputs)
         return built, []
 
     def note(self, text: str) -> None:

@@ -20,7 +20,7 @@ def test_outputs_are_merged_and_the_script_dropped_when_not_committed() -> None:
     files, problems = prepare({"index.html": PAGE, "build.py": build(script, '["data.json", "index.html"]', "false")})
     assert problems == []
     assert files == {"index.html": PAGE.replace("?", "42"), "data.json": '{"max": 42}'}
-    assert len(prepare.builds) == 1
+    assert len(prepare.builds) == 1 and prepare.last_outputs == {"data.json", "index.html"}
 
 
 def test_a_failing_build_is_one_problem_for_the_model_with_stderr() -> None:

@@ -84,10 +84,13 @@ def test_sigkill_at_random_points_of_a_burst_loses_nothing(services: Services, t
     sender = threading.Thread(target=client)
     sender.start()
     kill_points = sorted(rng.uniform(0.05, 2.0) for _ in range(KILLS))
+    moments: list[str] = []  # stored/dispatched when each kill came
     began = time.monotonic()
     try:
         for n, at in enumerate(kill_points, start=1):
             time.sleep(max(0.0, at - (time.monotonic() - began)))
+            stored = rows(data)
+            moments.append(f"{len(stored)}/{sum(r['state'] == 'dispatched' for r in stored)}")
             receiver.kill()  # SIGKILL
             assert receiver.proc.returncode == -9
             receiver = start(n)
@@ -104,7 +107,8 @@ def test_sigkill_at_random_points_of_a_burst_loses_nothing(services: Services, t
     lost = [i for i in ids if sent[i] == 0]
     duplicated = sum(n - 1 for n in sent.values() if n > 1)
     outcome = f"all dispatched, {duplicated} twice" if not lost else f"{len(lost)} not dispatched"
-    ledger(f"receiver SIGKILL x{KILLS} in a burst of {BURST}", f"{outcome} (seed {seed})", accepted=BURST,
+    ledger(f"receiver SIGKILL x{KILLS} in a burst of {BURST}",
+           f"{outcome}; killed at stored/dispatched {', '.join(moments)} (seed {seed})", accepted=BURST,
            notified=BURST - len(lost), lost=len(lost), duplicated=duplicated)
     assert lost == [] and set(sent) == set(ids)
     # At-least-once by design (receiver/dispatcher.py): only a kill after GitHub's 2xx and before the outbox

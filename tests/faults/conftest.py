@@ -20,6 +20,7 @@ import requests
 from action.plan import trailers
 from tests.conftest import Evaluator, OpenRouter, Services, start_github
 from tests.e2e.conftest import ActionRun, Deployer, sample
+from tests.e2e.test_action_run import dispatch_event as dispatch_event
 from tests.faults.table import ROW_KEY, Row
 
 FULL = os.environ.get("DEPLOYER_FULL_FAULTS", "").strip().lower() in ("1", "true", "yes")
@@ -95,10 +96,9 @@ def notifications(d: Deployer, brief: dict[str, Any]) -> list[dict[str, Any]]:
 # --- what "notified once, page live, nothing lost" means, checked from outside ---------------------------------
 
 
-def dispatch_event(brief: dict[str, Any], accepted_at: str = "") -> dict[str, Any]:
-    public = {k: v for k, v in brief.items() if k != "secret"}
-    return {"action": "deploy-brief", "client_payload": {"id": f"b-{brief['nonce'][:8]}", "accepted_at": accepted_at,
-                                                         "brief": public}}
+def repository(d: Deployer, task: str) -> Path:
+    """The emulator's bare git repository of a task (it may not exist yet)."""
+    return Path(d.github.sandbox("GET", "info").json()["data_dir"]) / d.github.user / f"{task}.git"
 
 
 def git_log(bare: Path) -> list[tuple[str, dict[str, str]]]:
@@ -128,8 +128,7 @@ class Outcome:
 def observe(d: Deployer, brief: dict[str, Any]) -> Outcome:
     """What the world holds for this round: notifications, our commits in its repository, the page."""
     notes = notifications(d, brief)
-    info = d.github.sandbox("GET", "info").json()
-    bare = Path(info["data_dir"]) / d.github.user / f"{brief['task']}.git"
+    bare = repository(d, brief["task"])
     commits = [sha for sha, t in git_log(bare) if t.get("Deployer-Nonce") == brief["nonce"]] if bare.exists() else []
     live = False
     if notes:

@@ -22,7 +22,8 @@ import requests
 
 from sandbox.procs import Service
 from tests.e2e.conftest import ActionRun, Deployer
-from tests.faults.conftest import FAST, dispatch_event, errors, fresh
+from tests.e2e.test_sandbox import git_objects
+from tests.faults.conftest import FAST, dispatch_event, errors, fresh, repository
 from tests.receiver.receiver_support import SECRET, closed_port_url, make_brief, start_receiver
 
 GITHUB_TOKEN = "sandbox-token"  # the receiver's dispatch token in receiver_support.receiver_env
@@ -115,16 +116,6 @@ def test_a_pasted_brief_that_breaks_the_rules_never_shows_its_secret(deployer: D
     result = run(deployer, brief, event_name="workflow_dispatch")
     assert result.returncode == 1 and "brief stage failed" in errors(result)[0]
     assert leaks(result.stdout + result.stderr + result.summary, secret) == []
-
-
-def repository(d: Deployer, task: str) -> Path:
-    return Path(d.github.sandbox("GET", "info").json()["data_dir"]) / d.github.user / f"{task}.git"
-
-
-def git_objects(bare: Path) -> bytes:
-    """Every object of a repository, decompressed: all history, not only the files at its head."""
-    return subprocess.run(["git", "--git-dir", str(bare), "cat-file", "--batch-all-objects", "--batch"],
-                          capture_output=True, check=True).stdout
 
 
 def tree(bare: Path) -> list[tuple[str, str]]:

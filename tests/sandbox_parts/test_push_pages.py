@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -55,6 +56,8 @@ jobs:
         uses: actions/deploy-pages@v4
 """
 EXECUTE = 'import json\n\nprint(json.dumps({"total": sum(range(5))}))\n'
+# The runner machine has the dev tools of this environment (ruff) on PATH, as `uv run` gives them.
+TOOLS_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
 
 def wait_for(predicate, timeout: float = 240.0):  # type: ignore[no-untyped-def]
@@ -69,7 +72,7 @@ def wait_for(predicate, timeout: float = 240.0):  # type: ignore[no-untyped-def]
 
 def test_a_pushed_ci_workflow_runs_and_deploys_its_artifact_to_pages(services, github, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     actions = services.start("actions", "sandbox", "actions", "--github", github.url, "--data", str(tmp_path / "a"),
-                             env={**os.environ, "GITHUB_TOKEN": github.token})
+                             env={**os.environ, "GITHUB_TOKEN": github.token, "PATH": TOOLS_PATH})
     auth = {"Authorization": f"token {github.token}"}
     api = f"{github.url}/repos/{github.user}/ci-site"
     assert requests.post(f"{github.url}/user/repos", json={"name": "ci-site", "auto_init": True}, headers=auth,

@@ -149,22 +149,28 @@ def test_fuzz_raw_bodies_with_hypothesis(receiver: Service, request: pytest.Fixt
     record(request, "fuzz POST /api-endpoint (raw bodies)", seen)
 
 
-# (case, body changes, expected status, the field its 400 names)
-NAMED: list[tuple[str, dict[str, Any], str]] = [
-    ("round -1", {"round": -1}, "round"),
-    ("task of 300 characters", {"task": "t" * 300}, "task"),
-    ("task in unicode", {"task": "tâche-ü"}, "task"),
-    ("evaluation_url file:", {"evaluation_url": "file:///etc/passwd"}, "evaluation_url"),
-    ("evaluation_url javascript:", {"evaluation_url": "javascript:alert(1)"}, "evaluation_url"),
-    ("evaluation_url without a scheme", {"evaluation_url": "grader.example.com/notify"}, "evaluation_url"),
-    ("evaluation_url a data: URI", {"evaluation_url": "data:text/plain,hi"}, "evaluation_url"),
-    ("attachment under .github/", {"attachments": [{"name": ".github/workflows/x.yml",
-                                                    "url": "data:text/plain,on%3A%20push"}]}, "attachments[0].name"),
-    ("attachment name absolute", {"attachments": [{"name": "/etc/passwd", "url": "data:,x"}]}, "attachments[0].name"),
+# Each: the brief's changes, and the one field its 400 must name.
+NAMED = [
+    pytest.param({"round": -1}, "round", id="round -1"),
+    pytest.param({"task": "t" * 300}, "task", id="task of 300 characters"),
+    pytest.param({"task": "tâche-ü"}, "task", id="task in unicode"),
+    pytest.param({"evaluation_url": "file:///etc/passwd"}, "evaluation_url", id="evaluation_url file:"),
+    pytest.param({"evaluation_url": "javascript:alert(1)"}, "evaluation_url", id="evaluation_url javascript:"),
+    pytest.param({"evaluation_url": "grader.example.com/notify"}, "evaluation_url", id="evaluation_url no scheme"),
+    pytest.param({"evaluation_url": "data:text/plain,hi"}, "evaluation_url", id="evaluation_url data:"),
+    pytest.param({"attachments": [{"name": ".github/workflows/x.yml", "url": "data:text/plain,on%3A%20push"}]},
+                 "attachments[0].name", id="attachment under .github/"),
+    pytest.param({"attachments": [{"name": "/etc/passwd", "url": "data:,x"}]}, "attachments[0].name",
+                 id="attachment name absolute"),
+    pytest.param({"attachments": [{"name": ".git", "url": "data:,x"}]}, "attachments[0].name",
+                 id="attachment named .git",
+                 marks=pytest.mark.xfail(strict=True, reason="deployer/brief.py accepts the name .git; GitHub then "
+                                         "refuses the tree (422 malformed path component) and the round fails in "
+                                         "its publish stage")),
 ]
 
 
-@pytest.mark.parametrize("change, field", [(c, f) for _, c, f in NAMED], ids=[n for n, _, _ in NAMED])
+@pytest.mark.parametrize("change, field", NAMED)
 def test_named_bad_fields_get_a_400_naming_them(receiver: Service, change: dict[str, Any], field: str) -> None:
     r = requests.post(f"{receiver.url}/api-endpoint", json=make_brief(**change), timeout=10)
     assert r.status_code == 400, r.text

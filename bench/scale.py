@@ -122,7 +122,8 @@ def failure_causes(world: World, failed: list[dict[str, Any]]) -> Counter[str]:
     for run in failed:
         lines = requests.get(f"{world.actions_url}/runs/{run['number']}/log", timeout=30).json()["lines"]
         first = next((line for line in lines if line.startswith("##[error]")), run.get("error") or "no error line")
-        causes[re.sub(r"https?://\S+|scale-\w+-\d+", "…", first.removeprefix("##[error]"))[:160]] += 1
+        causes[re.sub(r"HTTPConnectionPool\([^)]*\): |https?://\S+|scale-\w+-\d+", "…",
+                      first.removeprefix("##[error]"))[:200]] += 1
     return causes
 
 

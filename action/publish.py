@@ -43,11 +43,13 @@ def open_github(token: str, api_url: str, *, timeout: int = 30, retries: int = 6
     """A client that retries 5xx, 429 and secondary rate limits (honouring Retry-After) for every method.
 
     PyGithub's default retry leaves out PATCH (our ref update) and paces writes a second apart; a round makes
-    a handful of writes, so we retry all methods with backoff and do not pace.
+    a handful of writes, so we retry all methods with backoff and do not pace. It also retries a 429 only when it
+    carries Retry-After, and GitHub's secondary limit can be a 429 without one: so 429 is listed too.
     """
     retry = GithubRetry(
         total=retries, backoff_factor=0.5, backoff_max=30, secondary_rate_wait=30, max_rate_limit_wait=120,
         allowed_methods=frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"}),
+        status_forcelist=[*range(500, 600), 429],  # GithubRetry adds 403 (rate limits, judged by their message)
     )
     return Github(
         auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=timeout, retry=retry,

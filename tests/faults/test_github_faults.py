@@ -71,6 +71,16 @@ def test_429_with_retry_after_is_waited_out(deployer: Deployer, ledger: Ledger) 
     assert calls(deployer, route) == [429, 429, 201]
 
 
+def test_429_without_retry_after_is_retried_too(deployer: Deployer, ledger: Ledger) -> None:
+    """GitHub's secondary limit can answer 429 with no Retry-After; PyGithub alone would give up at once."""
+    route = "POST /repos/{owner}/{repo}/git/commits"
+    arm(deployer, route, status=429, count=1, body={"message": SECONDARY, "documentation_url": DOCS})
+    brief = fresh(SALES, deployer)
+    result = run(deployer, brief)
+    assert_delivered(deployer, brief, result, ledger, "GitHub 429 without Retry-After on the commit")
+    assert calls(deployer, route) == [429, 201]
+
+
 def test_secondary_rate_limit_403_with_retry_after(deployer: Deployer, ledger: Ledger) -> None:
     route = "POST /repos/{owner}/{repo}/git/trees"
     arm(deployer, route, status=403, count=2, headers={"Retry-After": "1"},

@@ -17,6 +17,8 @@ import requests
 from action.plan import CommitPlan, tree_entries
 from action.publish import open_github, push_commit
 from sandbox.github.routes_sandbox import artifact_files
+from sandbox.runner import Repository, RunOptions, run_workflow
+from sandbox.runner.event import push
 
 WORKFLOW = """name: ci
 on:
@@ -135,3 +137,28 @@ def test_a_pages_artifact_holds_regular_files_only() -> None:
         archive.addfile(link)
     with pytest.raises(ValueError, match="secret is a link"):
         artifact_files(buffer.getvalue())
+
+
+def test_pages_actions_refuse_what_github_refuses(github, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    auth = {"Authorization": f"token {github.token}"}
+    for name in ("with-pages", "no-pages"):
+        requests.post(f"{github.url}/user/repos", json={"name": name, "auto_init": True}, headers=auth, timeout=10)
+    requests.post(f"{github.url}/repos/{github.user}/with-pages/pages", json={"build_type": "workflow"},
+                  headers=auth, timeout=10)
+    workflow = WORKFLOW.replace("  id-token: write\n", "")
+    machine = {"PATH": TOOLS_PATH, "GITHUB_API_URL": github.url, "GITHUB_SERVER_URL": github.server_url}
+    options = RunOptions(env=machine, token=github.token, runner_root=tmp_path / "runner")
+
+    def run(name: str) -> str:
+        repo_dir = tmp_path / name
+        (repo_dir / ".github/workflows").mkdir(parents=True)
+        (repo_dir / ".github/workflows/ci.yml").write_text(workflow)
+        (repo_dir / "execute.py").write_text(EXECUTE)
+        repo = Repository(f"{github.user}/{name}", api_url=github.url, server_url=github.server_url)
+        payload = push(repo, "refs/heads/main", "0" * 40, "1" * 40, github.user)
+        result = run_workflow(repo_dir, ".github/workflows/ci.yml", "push", payload, options=options)
+        assert result.conclusion == "failure"
+        return "\n".join(result.log)
+
+    assert 'Ensure GITHUB_TOKEN has permission "id-token: write".' in run("with-pages")
+    assert "Get Pages site failed. Please verify that the repository has Pages enabled" in run("no-pages")

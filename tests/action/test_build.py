@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -205,3 +206,43 @@ def test_a_build_py_without_our_table_is_an_ordinary_file() -> None:
     assert find_build({"build.py": "# /// script\n# dependencies = []\n# ///\nprint(1)\n"}) is None
     assert find_build({"build.py": "print(1)\n"}) is None
     assert find_build({"index.html": "x"}) is None
+
+
+def make_wheel(directory: Path) -> None:
+    """A one-module wheel, so installing a declared dependency is tested offline (find-links, no index)."""
+    files = {"deployertestpkg/__init__.py": "VALUE = 7\n",
+             "deployertestpkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: deployertestpkg\nVersion: 1.0\n",
+             "deployertestpkg-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+                                                    "Tag: py3-none-any\n"}
+    record = "deployertestpkg-1.0.dist-info/RECORD"
+    files[record] = "".join(f"{name},,\n" for name in [*files, record])
+    with zipfile.ZipFile(directory / "deployertestpkg-1.0-py3-none-any.whl", "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
+
+
+def test_declared_dependencies_go_into_a_venv_that_still_sees_the_runner_packages(tmp_path: Path) -> None:
+    make_wheel(tmp_path)
+    env = {**os.environ, "UV_FIND_LINKS": str(tmp_path), "UV_NO_INDEX": "1", "UV_OFFLINE": "1",
+           "PIP_FIND_LINKS": str(tmp_path), "PIP_NO_INDEX": "1"}
+    body = """
+import json, sys
+import deployertestpkg, openpyxl
+json.dump({"value": deployertestpkg.VALUE, "python": sys.executable, "openpyxl": bool(openpyxl.__version__)},
+          open("out.json", "w"))
+"""
+    files = {"build.py": script(body, ["out.json"], deps=["deployertestpkg==1.0"])}
+    result = run_build(find_build(files), files, {}, env=env, limits=FAST)  # type: ignore[arg-type]
+    out = json.loads(result.outputs["out.json"])
+    assert out["value"] == 7 and out["openpyxl"] is True
+    assert "/venv/bin/python" in out["python"]
+
+
+def test_a_dependency_that_cannot_be_installed_is_reported(tmp_path: Path) -> None:
+    env = {**os.environ, "UV_FIND_LINKS": str(tmp_path), "UV_NO_INDEX": "1", "UV_OFFLINE": "1",
+           "PIP_FIND_LINKS": str(tmp_path), "PIP_NO_INDEX": "1"}
+    files = {"build.py": script("pass", ["x.json"], deps=["no-such-package-anywhere"])}
+    with pytest.raises(BuildFailed) as failed:
+        run_build(find_build(files), files, {}, env=env, limits=FAST)  # type: ignore[arg-type]
+    assert failed.value.problems[0].startswith("build.py: its dependencies could not be installed")
+    assert "no-such-package-anywhere" in failed.value.problems[0]

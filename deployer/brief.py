@@ -84,6 +84,8 @@ def check_file_name(name: str) -> str | None:
         return f"must be at most {MAX_NAME_LEN} characters"
     if name in (".", ".."):
         return "must not be '.' or '..'"
+    if name.lower() == ".git":
+        return "must not be '.git' (GitHub refuses that name in a repository)"
     if "/" in name or "\\" in name:
         return "must be a plain file name, without '/' or '\\'"
     if any(ord(c) < 32 or ord(c) == 127 for c in name):

@@ -166,6 +166,7 @@ def _att(name: object = "a.png", url: object = "data:image/png;base64,iVBORw0KGg
     ([_att(name=None)], "attachments[0].name"), ([_att(name="")], "attachments[0].name"),
     ([_att(name="dir/a.png")], "attachments[0].name"), ([_att(name="..")], "attachments[0].name"),
     ([_att(name="a\\b")], "attachments[0].name"), ([_att(name="x" * 256)], "attachments[0].name"),
+    ([_att(name=".git")], "attachments[0].name"), ([_att(name=".GIT")], "attachments[0].name"),
     ([_att(name="a\nb")], "attachments[0].name"), ([_att(), _att()], "attachments[1].name"),
     ([_att(url=None)], "attachments[0].url"), ([_att(url="https://x.org/a.png")], "attachments[0].url"),
     ([_att(url="data:image/png;base64")], "attachments[0].url"), ([_att(url="data:png;base64,AA==")],

@@ -163,10 +163,7 @@ NAMED = [
     pytest.param({"attachments": [{"name": "/etc/passwd", "url": "data:,x"}]}, "attachments[0].name",
                  id="attachment name absolute"),
     pytest.param({"attachments": [{"name": ".git", "url": "data:,x"}]}, "attachments[0].name",
-                 id="attachment named .git",
-                 marks=pytest.mark.xfail(strict=True, reason="deployer/brief.py accepts the name .git; GitHub then "
-                                         "refuses the tree (422 malformed path component) and the round fails in "
-                                         "its publish stage")),
+                 id="attachment named .git"),
 ]
 
 

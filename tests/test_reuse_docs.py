@@ -50,7 +50,8 @@ def test_version_agrees_across_the_package_pyproject_and_changelog() -> None:
 
 
 def test_the_readme_section_shows_the_snippet_the_steps_and_the_release_commands() -> None:
-    section = README[README.index("## Use it in your repository"):README.index("\n## ", README.index("## Use it in your repository") + 1)]
+    start = README.index("## Use it in your repository")
+    section = README[start:README.index("\n## ", start + 1)]
     assert f"uses: OWNER/llm-pages-deployer@{ACTION_MAJOR_TAG}" in section
     assert "steps.deploy.outputs.pages-url" in section
     assert all(f"\n{n}. **" in section for n in (1, 2, 3))

@@ -7,6 +7,9 @@ while `repair_allowed()` (the deadline), and whatever is left is returned in `Ge
 raised. From then on the model can only make things better: a later answer that fails, or no answer at all, gives
 back the last site that passed validation.
 
+Sites that need more than text (`prepare`, see `action/prepare.py`): workflows are linted and a declared build
+script runs once a site passes validation; its problems (a failing script's stderr) are repaired the same way.
+
 Secrets: the model never sees one (the prompt does not read the brief's secret); what goes back to it in a repair
 (its own previous answer, the problem list) has secret-like strings removed; and the assembled site is scanned once
 more before it is returned, so a token-like string never reaches a commit.
@@ -21,9 +24,11 @@ from typing import Any, Protocol
 from action.assemble import assemble, earlier_checks, is_reserved
 from action.llm import Completion, LLMError
 from action.parse import ParseError, parse_files
+from action.prepare import Prepare
 from action.prompt import build_messages, repair_messages
 from action.revise import Revision, earlier_attachments
 from action.validate import Problem, find_secrets, redact_secrets, validate
+from action.workflows import fixable_attachments
 from deployer.brief import Brief
 
 MAX_REPAIRS = 2
@@ -92,11 +97,14 @@ def generate(
     soft_check: SoftCheck | None = None,
     max_check_repairs: int = MAX_CHECK_REPAIRS,
     repair_allowed: Callable[[], bool] = lambda: True,
+    prepare: Prepare | None = None,
 ) -> Generated:
     """The site for `brief`; raises GenerationError (problems left) or LLMError (no model answered) unless a site
-    already passed validation (see soft checks above)."""
+    already passed validation (see soft checks above). `prepare` (workflow lint, build step) runs on files that
+    passed validation; its problems are repaired like validation problems."""
     secret_values = [s for s in (*secrets, brief.secret) if s]
-    attachments = {a.name for a in brief.attachments}
+    fixable = fixable_attachments(brief)  # attachments the brief asks to fix: the model may rewrite them
+    attachments = {a.name for a in brief.attachments} - fixable
     stats = Stats()
     existing = dict(existing or {})
     earlier = earlier_checks(previous_metadata, brief.round)
@@ -129,13 +137,19 @@ def generate(
         else:
             files, problems = _check(completion.content, existing, attachments, secret_values, allow_workflows,
                                      node, stats)
+        rebuilt: set[str] = set()
+        if not problems and prepare is not None:
+            files, problems = prepare(files)
+            problems = [Problem(redact_secrets(p.path, secret_values), redact_secrets(p.message, secret_values))
+                        for p in problems]
+            rebuilt = prepare.last_outputs
         if not problems:
             site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values,
-                            kept=revision.kept if revision else None)
+                            kept=revision.kept if revision else None, rewritten=fixable)
             leaks = [
                 Problem(path, message) for path, data in site.items() if path not in attachments
                 for message in find_secrets(data.decode("utf-8", errors="replace"), secret_values)
-            ] + (revision.regressions(site) if revision else [])
+            ] + [p for p in (revision.regressions(site) if revision else []) if p.path not in rebuilt]
             if leaks:
                 if best is not None:
                     return best

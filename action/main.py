@@ -22,6 +22,7 @@ from github import GithubException
 from action import gha
 from action.assemble import earlier_checks, published_files
 from action.checkout import read_files
+from action.ciwait import wait_for_runs
 from action.config import RunConfig, load
 from action.event import BriefSource, read_brief
 from action.generate import Generated, generate
@@ -29,6 +30,7 @@ from action.llm import OpenRouterClient, RetryPolicy
 from action.notify import notify, payload
 from action.pages import enable_pages, wait_for_build, wait_live
 from action.plan import plan_commit, repo_description
+from action.prepare import Prepare
 from action.publish import (
     BranchMoved,
     create_repo,
@@ -40,9 +42,18 @@ from action.publish import (
     push_commit,
     token_login,
 )
+from action.revise import earlier_attachments
 from action.verify.report import counts, failures, summary_table
 from action.verify.report import describe as describe_result
 from action.verify.verifier import Verifier
+from action.workflows import (
+    assert_not_committed,
+    deploys_pages,
+    excluded_files,
+    push_workflows,
+    wants_workflow,
+    without_excluded,
+)
 from deployer.brief import Brief
 
 # A check repair (one more answer, then verification) starts only while this much time is left before the
@@ -80,8 +91,8 @@ class Report:
 
     def markdown(self, ok: bool) -> str:
         lines = [f"## {'Deployed' if ok else 'Deployment failed'}: {self.facts.get('task', '(unknown task)')}", ""]
-        for key in ("round", "repository", "commit", "page", "model", "tokens", "LLM requests", "checks",
-                    "live checks", "notified"):
+        for key in ("round", "repository", "commit", "workflows", "page", "model", "tokens", "LLM requests",
+                    "checks", "live checks", "notified"):
             if key in self.facts:
                 lines.append(f"- **{key}**: {self.facts[key]}")
         lines += ["", "| stage | seconds |", "|---|---:|"]
@@ -146,6 +157,8 @@ class Run:
             log.info(f"{owner}/{brief.repo_name}: " + ("new" if repo is None else f"exists, head {head_sha}"))
         created = repo is None
         generated: Generated | None = None
+        pages_type: str | None = None  # None: as the site is (a re-run); "workflow" when our workflow deploys it
+        ci_paths: list[str] = []  # the repository's push workflows, whose runs on our commit we wait for
         if existing_sha is not None:
             self.note(f"round {brief.round} with nonce {brief.nonce} is already commit {existing_sha}: "
                       "nothing to generate, notifying again")
@@ -167,14 +180,24 @@ class Run:
             with self.stage("generate"):
                 client = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models,
                                           base_url=cfg.openrouter_base_url, log=log.info)
+                given = {a.name: a.decode().data for a in brief.attachments}
+                prepare = Prepare(
+                    {**{n: d for n, _, d in earlier_attachments(current, previous_meta, brief)}, **given},
+                    secrets=[s for s in (cfg.github_token, cfg.openrouter_key, source.dropped_secret) if s],
+                    log=log.info,
+                )
                 generated = generate(
                     brief, client, owner=owner, year=datetime.now(UTC).year,
                     secrets=(cfg.github_token, cfg.openrouter_key, source.dropped_secret),
                     existing=existing, previous_metadata=previous_meta, published=current, log=log.info,
                     soft_check=self.verifier.soft_check if self.verifier else None,
                     repair_allowed=lambda: time.time() < deadline - VERIFY_REPAIR_RESERVE_S,
+                    allow_workflows=wants_workflow(brief) or any(p.startswith(".github/workflows/") for p in current),
+                    prepare=prepare,
                 )
                 self.record_generation(generated)
+                for text in prepare.notes:
+                    self.note(text)
             if self.verifier is not None:
                 with self.stage("verify"):
                     self.record_verification(self.verifier)
@@ -186,12 +209,24 @@ class Run:
                         raise BranchMoved(f"another run created {repo.full_name} and published to it meanwhile")
                 if head_sha is None:
                     raise RuntimeError(f"{repo.full_name} has no commit on {repo.default_branch} to build on")
-                commit_sha = push_commit(gh, repo, plan_commit(brief, generated.site), head_sha)
-                expected_index = generated.site.get("index.html")
+                excluded = excluded_files(brief)
+                site = without_excluded(generated.site, excluded)
+                assert_not_committed(site, excluded)  # files the brief keeps out of the repository
+                texts = {p: d.decode("utf-8", "replace") for p, d in site.items() if p.startswith(".github/")}
+                ci_paths = push_workflows(texts, repo.default_branch)
+                pages_type = "workflow" if deploys_pages(texts) else "legacy"
+                if pages_type == "workflow":  # before the push: the push starts the workflow that deploys
+                    enable_pages(gh, repo, known_new=created, build_type="workflow")
+                commit_sha = push_commit(gh, repo, plan_commit(brief, site), head_sha)
+                expected_index = site.get("index.html") if pages_type == "legacy" else None
                 log.info(f"commit {commit_sha} on {repo.default_branch}: {len(generated.site)} files")
         self.report.facts.update(repository=repo.html_url, commit=commit_sha)
+        if ci_paths:
+            with self.stage("workflows"):
+                runs = wait_for_runs(gh, repo, commit_sha, ci_paths, deadline=deadline, log=log.info)
+                self.report.facts["workflows"] = ", ".join(f"{p} {r.get('conclusion')}" for p, r in runs.items())
         with self.stage("pages"):
-            page = enable_pages(gh, repo, known_new=created)
+            page = enable_pages(gh, repo, known_new=created and pages_type != "workflow", build_type=pages_type)
             pages_url = str(page["html_url"])
             if existing_sha is None or existing_sha == head_sha:
                 status, polls, built = wait_for_build(gh, repo, commit_sha, deadline=deadline,

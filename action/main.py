@@ -192,8 +192,7 @@ class Run:
                     existing=existing, previous_metadata=previous_meta, published=current, log=log.info,
                     soft_check=self.verifier.soft_check if self.verifier else None,
                     repair_allowed=lambda: time.time() < deadline - VERIFY_REPAIR_RESERVE_S,
-                    allow_workflows=wants_workflow(brief) or any(p.startswith(".github/workflows/") for p in current),
-                    prepare=prepare,
+                    allow_workflows=wants_workflow(brief), prepare=prepare,
                 )
                 self.record_generation(generated)
                 for text in prepare.notes:

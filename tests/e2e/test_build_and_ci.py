@@ -146,40 +146,7 @@ with open("data.csv", "w", newline="") as f:
     for row in sheet.iter_rows(values_only=True):
         writer.writerow(["" if v is None else v for v in row])
 """
-CI = """name: ci
-on:
-  push:
-    branches: [main]
-permissions:
-  contents: read
-  pages: write
-  id-token: write
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: "3.11"
-      - name: Lint
-        run: ruff check execute.py
-      - name: Run
-        run: python execute.py > result.json
-      - uses: actions/configure-pages@v5
-      - uses: actions/upload-pages-artifact@v3
-        with:
-          path: .
-  deploy:
-    needs: build
-    runs-on: ubuntu-latest
-    environment:
-      name: github-pages
-      url: ${{ steps.deployment.outputs.page_url }}
-    steps:
-      - id: deployment
-        uses: actions/deploy-pages@v4
-"""
+CI = (Path(__file__).resolve().parents[1] / "fixtures" / "pages-ci.yml").read_text()
 
 
 def xlsx() -> bytes:

@@ -20,43 +20,8 @@ from sandbox.github.routes_sandbox import artifact_files
 from sandbox.runner import Repository, RunOptions, run_workflow
 from sandbox.runner.event import push
 
-WORKFLOW = """name: ci
-on:
-  push:
-    branches: [main]
-permissions:
-  contents: read
-  pages: write
-  id-token: write
-concurrency:
-  group: pages
-  cancel-in-progress: false
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: "3.11"
-      - name: Lint
-        run: ruff check execute.py
-      - name: Run
-        run: python execute.py > result.json
-      - uses: actions/configure-pages@v5
-      - uses: actions/upload-pages-artifact@v3
-        with:
-          path: .
-  deploy:
-    needs: build
-    runs-on: ubuntu-latest
-    environment:
-      name: github-pages
-      url: ${{ steps.deployment.outputs.page_url }}
-    steps:
-      - id: deployment
-        uses: actions/deploy-pages@v4
-"""
+# A CI workflow that lints, runs a script and deploys the directory to Pages (shared with tests/e2e).
+WORKFLOW = (Path(__file__).resolve().parents[1] / "fixtures" / "pages-ci.yml").read_text()
 EXECUTE = 'import json\n\nprint(json.dumps({"total": sum(range(5))}))\n'
 # The runner machine has the dev tools of this environment (ruff) on PATH, as `uv run` gives them.
 TOOLS_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"

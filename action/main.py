@@ -181,14 +181,13 @@ class Run:
                 client = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models,
                                           base_url=cfg.openrouter_base_url, log=log.info)
                 given = {a.name: a.decode().data for a in brief.attachments}
+                secrets = [s for s in (cfg.github_token, cfg.openrouter_key, source.dropped_secret) if s]
                 prepare = Prepare(
                     {**{n: d for n, _, d in earlier_attachments(current, previous_meta, brief)}, **given},
-                    secrets=[s for s in (cfg.github_token, cfg.openrouter_key, source.dropped_secret) if s],
-                    log=log.info,
+                    secrets=secrets, log=log.info,
                 )
                 generated = generate(
-                    brief, client, owner=owner, year=datetime.now(UTC).year,
-                    secrets=(cfg.github_token, cfg.openrouter_key, source.dropped_secret),
+                    brief, client, owner=owner, year=datetime.now(UTC).year, secrets=secrets,
                     existing=existing, previous_metadata=previous_meta, published=current, log=log.info,
                     soft_check=self.verifier.soft_check if self.verifier else None,
                     repair_allowed=lambda: time.time() < deadline - VERIFY_REPAIR_RESERVE_S,

@@ -34,6 +34,11 @@ class ActionRun:
     summary: str
 
     @property
+    def errors(self) -> list[str]:
+        """The `::error` annotations the run printed."""
+        return [line for line in self.stdout.splitlines() if line.startswith("::error")]
+
+    @property
     def shown(self) -> str:
         """The log as the runner displays it: `::add-mask::` lines are consumed, never shown."""
         return "\n".join(line for line in self.stdout.splitlines() if not line.startswith("::add-mask::"))

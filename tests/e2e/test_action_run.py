@@ -95,7 +95,7 @@ def test_a_bad_brief_fails_in_the_brief_stage_and_creates_nothing(deployer: Depl
     brief.update(task="bad/name", round=0)
     result = deployer.run("repository_dispatch", dispatch_event(brief))
     assert result.returncode != 0
-    errors = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    errors = result.errors
     assert len(errors) == 1 and "brief stage failed" in errors[0]
     assert "task" in errors[0] and "round" in errors[0]
     writes = [c for c in deployer.github.sandbox("GET", "requests").json() if c["method"] != "GET"]
@@ -132,7 +132,7 @@ def test_deadline_passing_fails_the_notify_stage(deployer: Deployer) -> None:
     result = deployer.run("repository_dispatch", dispatch_event(brief),
                           extra_env={"DEPLOYER_DEADLINE_MINUTES": "0.15"})
     assert result.returncode == 1
-    errors = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    errors = result.errors
     assert len(errors) == 1 and "notify stage failed" in errors[0] and "deadline" in errors[0]
     assert deployer.evaluator.notifications() == []
     assert "**notify** failed" in result.summary
@@ -146,7 +146,7 @@ def test_every_model_failing_commits_nothing(deployer: Deployer) -> None:
     result = deployer.run("repository_dispatch", dispatch_event(brief),
                           extra_env={"DEPLOYER_FALLBACK_MODELS": ""})
     assert result.returncode == 1
-    errors = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    errors = result.errors
     assert len(errors) == 1 and "generate stage failed" in errors[0] and "sandbox/primary" in errors[0]
     writes = [c for c in deployer.github.sandbox("GET", "requests").json() if c["method"] != "GET"]
     assert writes == []

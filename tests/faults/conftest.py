@@ -152,5 +152,3 @@ def assert_delivered(d: Deployer, brief: dict[str, Any], run: ActionRun, ledger:
     return seen
 
 
-def errors(run: ActionRun) -> list[str]:
-    return [line for line in run.stdout.splitlines() if line.startswith("::error")]

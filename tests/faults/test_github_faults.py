@@ -15,7 +15,6 @@ from tests.faults.conftest import (
     Ledger,
     assert_delivered,
     dispatch_event,
-    errors,
     fresh,
     full_only,
     notifications,
@@ -136,7 +135,7 @@ def test_a_repository_left_by_an_earlier_failed_run(deployer: Deployer, ledger: 
     brief = fresh(SALES, deployer)
     first = run(deployer, brief)
     assert first.returncode == 1
-    assert len(errors(first)) == 1 and "publish stage failed" in errors(first)[0]
+    assert len(first.errors) == 1 and "publish stage failed" in first.errors[0]
     assert notifications(deployer, brief) == []
     second = run(deployer, brief)
     assert_delivered(deployer, brief, second, ledger, "repository left by an earlier failed run")

@@ -21,7 +21,6 @@ from tests.faults.conftest import (
     World,
     assert_delivered,
     dispatch_event,
-    errors,
     fresh,
     notifications,
     observe,
@@ -81,9 +80,9 @@ def test_every_model_failing_is_a_clear_failure_and_nothing_is_committed(deploye
            "generate stage failed, nothing committed" if result.returncode == 1 and not writes else "unexpected",
            accepted=1, notified=len(notifications(deployer, brief)), lost=0, duplicated=0)
     assert result.returncode == 1
-    assert len(errors(result)) == 1
-    assert "generate stage failed" in errors(result)[0]
-    assert "sandbox/primary" in errors(result)[0] and "sandbox/fallback" in errors(result)[0]
+    assert len(result.errors) == 1
+    assert "generate stage failed" in result.errors[0]
+    assert "sandbox/primary" in result.errors[0] and "sandbox/fallback" in result.errors[0]
     assert writes == [] and notifications(deployer, brief) == []
 
 

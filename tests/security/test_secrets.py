@@ -23,7 +23,7 @@ import requests
 from sandbox.procs import Service
 from tests.e2e.conftest import ActionRun, Deployer
 from tests.e2e.test_sandbox import git_objects
-from tests.faults.conftest import FAST, dispatch_event, errors, fresh, repository
+from tests.faults.conftest import FAST, dispatch_event, fresh, repository
 from tests.receiver.receiver_support import SECRET, closed_port_url, make_brief, start_receiver
 
 GITHUB_TOKEN = "sandbox-token"  # the receiver's dispatch token in receiver_support.receiver_env
@@ -102,7 +102,7 @@ def test_a_failure_whose_cause_quotes_the_secrets_is_redacted_in_log_and_summary
     deployer.openrouter.script({"status": 401, "body": {"error": {"code": 401, "message": quoted}}})
     result = run(deployer, fresh("sum-of-sales.r1.json", deployer))
     assert result.returncode == 1
-    assert len(errors(result)) == 1 and "generate stage failed" in errors(result)[0] and "***" in errors(result)[0]
+    assert len(result.errors) == 1 and "generate stage failed" in result.errors[0] and "***" in result.errors[0]
     assert "Deployment failed" in result.summary and "***" in result.summary
     assert leaks(result.shown + result.stderr + result.summary, deployer.openrouter.key, deployer.github.token) == []
 
@@ -114,7 +114,7 @@ def test_a_pasted_brief_that_breaks_the_rules_never_shows_its_secret(deployer: D
     secret = "pasted-" + secrets.token_hex(12)
     brief.update(secret=secret, email=secret, task=f"{secret}/bad", nonce=f"{secret}\nx")
     result = run(deployer, brief, event_name="workflow_dispatch")
-    assert result.returncode == 1 and "brief stage failed" in errors(result)[0]
+    assert result.returncode == 1 and "brief stage failed" in result.errors[0]
     assert leaks(result.stdout + result.stderr + result.summary, secret) == []
 
 

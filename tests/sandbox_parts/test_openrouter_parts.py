@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.openrouter.completion import Answer, truncate
+from sandbox.openrouter.completion import Answer
 from sandbox.openrouter.errors import default_headers, error_body
 from sandbox.openrouter.limits import FreeLimits
 from sandbox.openrouter.models import Catalogue
 from sandbox.openrouter.script import Fault, ScriptError, ScriptQueue, Success, load_dir, parse_response
 from sandbox.openrouter.validate import ApiError, parse_chat_request
+from sandbox.openrouter.writer import truncate
 
 
 def test_entries_parse_into_successes_and_faults() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sandbox.openrouter.errors import ApiError
 from sandbox.openrouter.models import Model
 
-DEFAULT_CREDITS = 1.0  # USD: enough for a run with sensible max_tokens, not for one reservation of Sonnet 5's 128k
+DEFAULT_CREDITS = 1.5  # USD: a run with sensible max_tokens, not one reservation of Sonnet 5's 128k ($1.92)
 # The tail of the message depends on the account: an account that bought credits is told to add more
 # (QwenLM/qwen-code#73), one that never paid to upgrade (Taewan-P/gpt_mobile#284).
 ADD_MORE = "To increase, visit https://openrouter.ai/settings/credits and add more credits"

@@ -67,6 +67,7 @@ def make_app(state: State) -> web.Application:
     app.router.add_delete("/_sandbox/requests", requests_clear)
     app.router.add_get("/_sandbox/style", style_get)
     app.router.add_post("/_sandbox/style", style_set)
+    app.router.add_post("/_sandbox/credits", credits_set)
     return app
 
 
@@ -231,6 +232,20 @@ async def credits_info(request: web.Request) -> web.Response:
     _authenticate(request, state)
     return web.json_response({"data": {"total_credits": state.account.credits,
                                        "total_usage": round(state.account.usage, 10)}})
+
+
+async def credits_set(request: web.Request) -> web.Response:
+    """`POST /_sandbox/credits {"credits": USD}`: a fresh balance (usage back to 0), as if the account were new."""
+    state = request.app[STATE]
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    credits = body.get("credits") if isinstance(body, dict) else None
+    if isinstance(credits, bool) or not isinstance(credits, (int, float)):
+        return web.json_response({"error": 'body must be {"credits": a number of USD}'}, status=400)
+    state.account = Account(float(credits))
+    return web.json_response({"credits": state.account.credits, "usage": 0.0})
 
 
 async def style_get(request: web.Request) -> web.Response:

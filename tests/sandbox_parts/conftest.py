@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from sandbox.openrouter.billing import DEFAULT_CREDITS
 from tests.conftest import OpenRouter, Services
 
 
@@ -20,9 +21,9 @@ def shared_openrouter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Open
 
 @pytest.fixture
 def openrouter(shared_openrouter: OpenRouter) -> OpenRouter:
-    """The module's server with an empty script queue and request log, writing in its default style again."""
+    """The module's server with an empty script queue and request log, its default style and a new account."""
     for route in ("script", "requests"):
         requests.delete(f"{shared_openrouter.url}/_sandbox/{route}", timeout=10).raise_for_status()
-    requests.post(f"{shared_openrouter.url}/_sandbox/style", json={"style": "varied", "seed": 0},
-                  timeout=10).raise_for_status()
+    for route, default in (("style", {"style": "varied", "seed": 0}), ("credits", {"credits": DEFAULT_CREDITS})):
+        requests.post(f"{shared_openrouter.url}/_sandbox/{route}", json=default, timeout=10).raise_for_status()
     return shared_openrouter

@@ -142,8 +142,8 @@ def test_key_and_legacy_auth_key_report_the_balance(openrouter: OpenRouter) -> N
     for path in ("key", "auth/key"):
         r = requests.get(f"{openrouter.base_url}/{path}", headers=auth, timeout=10)
         data = r.json()["data"]
-        assert data["limit"] == 1.0 and data["usage"] > 0 and data["is_free_tier"] is False  # $1: the default
-        assert data["limit_remaining"] == round(1.0 - data["usage"], 10)
+        assert data["limit"] == 1.5 and data["usage"] > 0 and data["is_free_tier"] is False  # the default $1.50
+        assert data["limit_remaining"] == round(1.5 - data["usage"], 10)
         assert openrouter.key not in r.text  # the label masks the key
     r = requests.get(f"{openrouter.base_url}/key", timeout=10)
     assert r.status_code == 401

@@ -1,6 +1,8 @@
 """Validate a chat completions request the way OpenRouter does, before any model is tried.
 
-Pure: a decoded JSON body in, a `ChatRequest` out, or an `ApiError` 400 that names the offending field.
+Pure: a decoded JSON body in, a `ChatRequest` out, or an `ApiError` 400 that names the offending field. The request
+also carries what routing, the prompt cache and the writer need: the parameters sent, the cache breakpoints, a
+trailing assistant prefill, and the identity of the conversation the answer depends on.
 """
 
 from __future__ import annotations
@@ -97,15 +99,21 @@ def parse_chat_request(body: object, catalogue: Catalogue) -> ChatRequest:
     if provider is not None and not isinstance(provider, dict):
         raise ApiError(400, "provider must be an object")
     req.require_parameters = bool((provider or {}).get("require_parameters"))
-    req.parameters = {p for p in PARAMETERS if body.get(p) is not None}
-    if body.get("max_completion_tokens") is not None:
-        req.parameters.add("max_tokens")
-    if req.response_format is not None and req.response_format["type"] == "json_schema":
-        req.parameters.add("structured_outputs")
+    req.parameters = _parameters(body, req.response_format)
     messages = body["messages"][:-1] if req.prefill is not None else body["messages"]
     canonical = json.dumps({"messages": messages, "response_format": req.response_format}, sort_keys=True)
     req.identity = hashlib.sha256(canonical.encode()).hexdigest()
     return req
+
+
+def _parameters(body: dict[str, Any], response_format: dict[str, Any] | None) -> set[str]:
+    """The `supported_parameters` names this request needs (a json_schema needs `structured_outputs` too)."""
+    found = {p for p in PARAMETERS if body.get(p) is not None}
+    if body.get("max_completion_tokens") is not None:
+        found.add("max_tokens")
+    if response_format is not None and response_format["type"] == "json_schema":
+        found.add("structured_outputs")
+    return found
 
 
 def _models(body: dict[str, Any], catalogue: Catalogue) -> list[Model | Retired]:

@@ -237,15 +237,21 @@ async def credits_info(request: web.Request) -> web.Response:
 async def credits_set(request: web.Request) -> web.Response:
     """`POST /_sandbox/credits {"credits": USD}`: a fresh balance (usage back to 0), as if the account were new."""
     state = request.app[STATE]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
-    credits = body.get("credits") if isinstance(body, dict) else None
+    body = await _json_object(request)
+    credits = body.get("credits") if body is not None else None
     if isinstance(credits, bool) or not isinstance(credits, (int, float)):
         return web.json_response({"error": 'body must be {"credits": a number of USD}'}, status=400)
     state.account = Account(float(credits))
     return web.json_response({"credits": state.account.credits, "usage": 0.0})
+
+
+async def _json_object(request: web.Request) -> dict[str, Any] | None:
+    """A test-only route's body when it is a JSON object, else None."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
 
 
 async def style_get(request: web.Request) -> web.Response:
@@ -256,12 +262,9 @@ async def style_get(request: web.Request) -> web.Response:
 async def style_set(request: web.Request) -> web.Response:
     """`POST /_sandbox/style {"style": "clean" | "varied", "seed"?: N}`: how the built-in model writes from now on."""
     state = request.app[STATE]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
-    name = body.get("style", state.style.name) if isinstance(body, dict) else None
-    seed = body.get("seed", state.style.seed) if isinstance(body, dict) else None
+    body = await _json_object(request)
+    name = body.get("style", state.style.name) if body is not None else None
+    seed = body.get("seed", state.style.seed) if body is not None else None
     if name not in STYLES or isinstance(seed, bool) or not isinstance(seed, int):
         return web.json_response({"error": 'body must be {"style": "clean" or "varied", "seed": an integer}'},
                                  status=400)

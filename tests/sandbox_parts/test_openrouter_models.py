@@ -97,6 +97,9 @@ def test_low_credit_402s_without_max_tokens_and_answers_with_a_sensible_one(open
     credits = requests.get(f"{openrouter.base_url}/credits", headers={"Authorization": f"Bearer {openrouter.key}"},
                            timeout=10).json()["data"]
     assert credits["total_credits"] == 1.5 and credits["total_usage"] == pytest.approx(1.5 - before + cost)
+    for bad in ({"credits": "1"}, {"credits": True}, [5]):
+        r = requests.post(f"{openrouter.url}/_sandbox/credits", json=bad, timeout=10)
+        assert r.status_code == 400 and "credits" in r.json()["error"]
 
 
 def test_an_account_with_little_left_gets_the_tokens_it_can_afford(services: Services) -> None:

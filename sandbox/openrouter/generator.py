@@ -52,8 +52,8 @@ def compose(prompt_text: str, response_format: dict[str, Any] | None = None, *, 
             copy: bool = False) -> Draft:
     """`last_request` is the text of the user message being answered (it decides the answer's format); `copy`
     asks for the figures checks expect to be pasted in rather than computed (when a check names one)."""
-    if last_request is not None and checks.is_translation_request(last_request):
-        return Draft("checks", checks.answer(last_request))  # the action's verification asks for checks as JS
+    if last_request is not None and checks.is_translation_request(last_request):  # verification asks for JS checks
+        return Draft("checks" if response_format is None else "json", checks.answer(last_request))
     prompt = parse_prompt(prompt_text)
     copied = copying.constants(prompt) if copy else {}
     files = build_files(prompt, copied)

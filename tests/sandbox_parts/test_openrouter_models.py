@@ -126,6 +126,27 @@ def test_structured_output_honoured_ignored_or_required(openrouter: OpenRouter) 
                                 provider={"require_parameters": True})).status_code == 200
 
 
+CHECKS_SCHEMA = {"type": "json_schema", "json_schema": {"name": "checks", "strict": True, "schema": {
+    "type": "object", "properties": {"checks": {"type": "array"}}, "required": ["checks"]}}}
+TRANSLATE = '<translate-checks>\n{"id": 0, "check": "The title is \\"Hi\\"", "query": ""}\n</translate-checks>'
+
+
+def test_check_translation_is_bare_json_only_where_the_schema_is_honoured(openrouter: OpenRouter) -> None:
+    expected = {"checks": [{"id": 0, "js": 'document.title === "Hi"'}]}
+    honoured = content_of(chat(openrouter, ask(SONNET, TRANSLATE, max_tokens=2000, response_format=CHECKS_SCHEMA)))
+    assert json.loads(honoured) == expected
+    for seed in range(6):  # whatever the seed, a model that ignores the schema writes prose or a fence around it
+        requests.post(f"{openrouter.url}/_sandbox/style", json={"style": "varied", "seed": seed}, timeout=10)
+        ignored = content_of(chat(openrouter, ask(FREE, TRANSLATE, response_format=CHECKS_SCHEMA)))
+        assert not ignored.startswith("{")
+        assert json.loads(ignored[ignored.index("{"):ignored.rindex("}") + 1]) == expected
+
+
+def content_of(response: requests.Response) -> str:
+    assert response.status_code == 200, response.text
+    return response.json()["choices"][0]["message"]["content"]
+
+
 LONG = "You are building a small static site from a brief. " * 100
 LONG_TOKENS = math.ceil(len(LONG) / 4)  # 1,275: over the 1,024 Sonnet and GPT need before they cache
 

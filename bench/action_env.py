@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from bench.common import SAMPLES, CannotMeasure, Emulator, start, start_emulator
+from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import Service, deployer_argv
 
 
@@ -83,7 +84,8 @@ def start_action_world(root: Path, *, build_delay: float = 1.0) -> ActionWorld:
     started: list[Service] = [emulator.service]
     try:
         key = "sk-or-v1-" + secrets.token_hex(16)
-        openrouter = start("openrouter", deployer_argv("sandbox", "openrouter", "--port", "0", "--key", key), logs)
+        openrouter = start("openrouter", deployer_argv("sandbox", "openrouter", "--port", "0", "--key", key,
+                                                             *CLEAN_UNTIL_ACTION_SURVIVES), logs)
         started.append(openrouter)
         evaluator = start("evaluator", deployer_argv("sandbox", "evaluator", "--port", "0"), logs)
     except CannotMeasure:

@@ -108,11 +108,12 @@ def epoch(iso: str) -> float:
 
 
 def llm_requests(world: World, since: float, until: float) -> list[dict[str, Any]]:
-    """The chat requests the stand-in received in a round. Each is charged to the stage that sends its kind (the
-    check translation or generation): the log's group lines reach us later than the request reaches the stand-in."""
+    """The chat requests the stand-in answered in a round (not those refused, e.g. on a retired model). Each is
+    charged to the stage that sends its kind (the check translation or generation): the log's group lines reach us
+    later than the request reaches the stand-in."""
     base = world.openrouter_url.removesuffix("/api/v1")
     seen = requests.get(f"{base}/_sandbox/requests", timeout=30).json()
-    return [r["body"] for r in seen if since <= r["received_at"] <= until]
+    return [r["body"] for r in seen if since <= r["received_at"] <= until and r["status"] == 200]
 
 
 def replay_s(world: World, body: dict[str, Any]) -> float:

@@ -30,6 +30,7 @@ from action.prompt import build_messages
 from action.revise import earlier_attachments
 from bench.common import SAMPLES, CannotMeasure, Target, main_guard, parser, ratio, start, table, verdict
 from deployer.brief import parse_brief
+from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import deployer_argv
 
 TARGET_RATIO = 0.4
@@ -59,7 +60,8 @@ def prompt_tokens(messages: list[dict[str, Any]], count: Callable[[str], int]) -
 def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-tokens-") as tmp:
         key = "sk-or-v1-" + secrets.token_hex(16)
-        stand_in = start("openrouter", deployer_argv("sandbox", "openrouter", "--port", "0", "--key", key),
+        stand_in = start("openrouter", deployer_argv("sandbox", "openrouter", "--port", "0", "--key", key,
+                                                       *CLEAN_UNTIL_ACTION_SURVIVES),
                          Path(args.keep or tmp) / "logs")
         try:
             client = OpenRouterClient(key, ["sandbox/primary"], base_url=f"{stand_in.url}/api/v1")

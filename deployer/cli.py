@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     openrouter.add_argument("--models", metavar="ID[,ID...]", help="extra model ids to serve (sandbox/* always valid)")
     openrouter.add_argument("--free-limits", metavar="PER_MIN/PER_DAY",
                             help="enforce OpenRouter's free-model limits on :free ids, e.g. 20/50")
+    openrouter.add_argument("--credits", type=float, metavar="USD",
+                            help="the account's credit balance (default 1.5: a request without max_tokens on "
+                                 "anthropic/claude-sonnet-5 gets OpenRouter's 402)")
+    openrouter.add_argument("--style", choices=("clean", "varied"), default="varied",
+                            help="how the built-in model writes: varied (default) like real models, clean exactly "
+                                 "as the prompt asks")
+    openrouter.add_argument("--seed", type=int, default=0, help="seed of the varied style's choices (default 0)")
     openrouter.set_defaults(handler=_lazy("sandbox.openrouter.server:main"))
 
     evaluator = parts.add_parser(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import Service, deployer_argv, start_service
 
 # The fault suite's table (tests/faults/table.py) is printed by the controlling process, so it is registered here.
@@ -99,7 +100,7 @@ class OpenRouter:
 
 @pytest.fixture
 def openrouter(services: Services) -> OpenRouter:
-    svc = services.start("openrouter", "sandbox", "openrouter", "--port", "0")
+    svc = services.start("openrouter", "sandbox", "openrouter", "--port", "0", *CLEAN_UNTIL_ACTION_SURVIVES)
     return OpenRouter(svc, svc.url)
 
 

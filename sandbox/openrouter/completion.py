@@ -35,6 +35,8 @@ class Answer:
     native_finish_reason: str | None = None
     error: dict[str, Any] | None = None
     usage_override: dict[str, Any] | None = None
+    cached_tokens: int = 0  # prompt tokens read from the prompt cache
+    cache_write_tokens: int = 0
     id: str = field(default_factory=generation_id)
     created: int = field(default_factory=lambda: int(time.time()))
 
@@ -44,9 +46,11 @@ class Answer:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": completion,
             "total_tokens": self.prompt_tokens + completion,
-            "cost": self.model.cost(self.prompt_tokens, completion),
+            "cost": self.model.cost(self.prompt_tokens, completion, cached=self.cached_tokens,
+                                    written=self.cache_write_tokens),
             "is_byok": False,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": self.cached_tokens,
+                                      "cache_write_tokens": self.cache_write_tokens, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "image_tokens": 0},
         }
         if self.usage_override:
@@ -98,9 +102,3 @@ class Answer:
         events.append({**self._head("chat.completion.chunk"), "choices": [], "usage": self.usage()})
         return events
 
-
-def truncate(content: str, max_tokens: int | None) -> tuple[str, bool]:
-    """Cut generated text at `max_tokens` (4 characters a token), as a model stops at its limit."""
-    if max_tokens is None or count_tokens(content) <= max_tokens:
-        return content, False
-    return content[: max_tokens * 4], True

@@ -1,24 +1,25 @@
 """The built-in "model": prompt text in, a small real app out (index.html, style.css, script.js).
 
-Pure. It answers as the request asks: whole files as `<file path="...">` blocks (JSON when the request asks for
-JSON), or, when the request being answered asks for `SEARCH/REPLACE` blocks and files were published, edits:
-the app it would write now, compared line by line with the published files, as one search/replace block per
-changed region (enough context to match exactly once, applied in order), new files whole, unchanged files untouched.
+Pure. `compose` decides what to answer, as the request asks: whole files (JSON when the request asks for JSON), or,
+when the request being answered asks for `SEARCH/REPLACE` blocks and files were published, edits from the published
+files to the app it would write now; check translations go to checks.py. `answer` writes that out cleanly
+(blocks.py); writer.py and shapes.py write it the way real models do.
 Values known at build time are written into the static HTML; script.js (a fixed program driven by
 a `CONFIG` object) only refreshes them, shows `?params` and solves an input image when an OCR library loads.
 """
 
 from __future__ import annotations
 
-import difflib
 import html
 import json
 import re
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
-from sandbox.openrouter import checks
+from sandbox.openrouter import checks, copying
+from sandbox.openrouter.blocks import edit_blocks, whole_files
 from sandbox.openrouter.plan import Plan, Table, make_plan, plain, role
 from sandbox.openrouter.prompt import Prompt, parse_prompt
 
@@ -26,6 +27,7 @@ BOOTSTRAP_CSS = "https://cdn.jsdelivr.net/npm/bootstrap@5.3.3/dist/css/bootstrap
 TESSERACT_JS = "https://cdn.jsdelivr.net/npm/tesseract.js@5/dist/tesseract.min.js"
 TAG_RE = re.compile(r"<[^>]+>")
 TBODY_RE = re.compile(r"<tbody>(.*?)</tbody>", re.S)
+EDIT_REQUEST = "SEARCH/REPLACE"  # what action/prompt.py puts in a request that wants edit blocks
 
 
 @cache
@@ -34,62 +36,52 @@ def asset(name: str) -> str:
     return resources.files("sandbox.openrouter").joinpath("app", name).read_text(encoding="utf-8")
 
 
-EDIT_REQUEST = "SEARCH/REPLACE"  # what action/prompt.py puts in a request that wants edit blocks
-EDIT_CONTEXTS = (3, 8, 20)  # lines of context tried around a change until every block matches once
+@dataclass(frozen=True)
+class Draft:
+    """What the model means to say, before it is written out: JSON text (`checks`, `json`), or files (`files`, and
+    `edits` against the published `old` files). `copied`: ids whose figure was copied from a check."""
+
+    kind: Literal["checks", "json", "edits", "files"]
+    text: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    old: dict[str, str] = field(default_factory=dict)
+    copied: tuple[str, ...] = ()
+
+
+def compose(prompt_text: str, response_format: dict[str, Any] | None = None, *, last_request: str | None = None,
+            copy: bool = False) -> Draft:
+    """`last_request` is the text of the user message being answered (it decides the answer's format); `copy`
+    asks for the figures checks expect to be pasted in rather than computed (when a check names one)."""
+    if last_request is not None and checks.is_translation_request(last_request):  # verification asks for JS checks
+        return Draft("checks" if response_format is None else "json", checks.answer(last_request))
+    prompt = parse_prompt(prompt_text)
+    copied = copying.constants(prompt) if copy else {}
+    files = build_files(prompt, copied)
+    if response_format is not None:
+        return Draft("json", json.dumps(fit_schema(files, response_format)), copied=tuple(copied))
+    if prompt.files and EDIT_REQUEST in (last_request or ""):
+        return Draft("edits", files=files, old=prompt.files, copied=tuple(copied))
+    return Draft("files", files=files, copied=tuple(copied))
+
+
+def render(draft: Draft) -> str:
+    """The draft written cleanly: JSON as is, `<file path>` blocks, or exact edit blocks."""
+    if draft.kind == "edits":
+        return edit_blocks(draft.old, draft.files)
+    return whole_files(draft.files) if draft.kind == "files" else draft.text
 
 
 def answer(prompt_text: str, response_format: dict[str, Any] | None = None, *, last_request: str | None = None) -> str:
-    """`last_request` is the text of the user message being answered (it decides the answer's format)."""
-    if last_request is not None and checks.is_translation_request(last_request):
-        return checks.answer(last_request)  # the action's verification asks for checks as JavaScript
-    prompt = parse_prompt(prompt_text)
-    files = build_files(prompt)
-    if response_format is not None:
-        return json.dumps(fit_schema(files, response_format))
-    if prompt.files and EDIT_REQUEST in (last_request or ""):
-        return edit_blocks(prompt.files, files)
-    return whole_files(files)
+    return render(compose(prompt_text, response_format, last_request=last_request))
 
 
-def whole_files(files: dict[str, str]) -> str:
-    return "\n".join(f'<file path="{path}">\n{content}</file>' for path, content in files.items()) + "\n"
-
-
-def edit_blocks(old: dict[str, str], new: dict[str, str]) -> str:
-    """Search/replace blocks turning `old` into `new`; new files whole; files that did not change are left out."""
-    parts = []
-    for path, content in new.items():
-        before = old.get(path)
-        if before == content:
-            continue
-        if not before:
-            parts.append(whole_files({path: content}))
-            continue
-        parts += [f"{path}\n<<<<<<< SEARCH\n{s}=======\n{r}>>>>>>> REPLACE\n" for s, r in _hunks(before, content)]
-    return "\n".join(parts) or "No changes are needed.\n"
-
-
-def _hunks(before: str, after: str) -> list[tuple[str, str]]:
-    """(search, replace) pairs that, applied in order, each match exactly once; one whole-file pair at worst."""
-    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    for context in EDIT_CONTEXTS:
-        pairs = [
-            ("".join(a[g[0][1]:g[-1][2]]), "".join(b[g[0][3]:g[-1][4]]))
-            for g in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context)
-        ]
-        text = before
-        for search, replace in pairs:
-            if not search or text.count(search) != 1:
-                break
-            text = text.replace(search, replace, 1)
-        else:
-            if text == after:
-                return pairs
-    return [(before, after)]
-
-
-def build_files(prompt: Prompt) -> dict[str, str]:
+def build_files(prompt: Prompt, copied: dict[str, str] | None = None) -> dict[str, str]:
+    """The app; with `copied` figures, a page that holds them as typed-in text and a script that reads no data."""
     plan = make_plan(prompt)
+    if copied:
+        page = copying.write_constants(render_html(plan), copied)
+        return {"index.html": page, "style.css": asset("style.css"),
+                "script.js": render_script(replace(plan, data=None, csv_name=None))}
     return {"index.html": render_html(plan), "style.css": asset("style.css"), "script.js": render_script(plan)}
 
 

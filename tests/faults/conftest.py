@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from action.plan import trailers
+from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from tests.conftest import Evaluator, OpenRouter, Services, start_github
 from tests.e2e.conftest import ActionRun, Deployer, sample
 from tests.e2e.test_action_run import dispatch_event as dispatch_event
@@ -62,7 +63,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     try:
         # GitHub's 80 writes a minute would throttle a module's worth of runs: this is about faults, not pacing.
         github = start_github(services, root / "github", "--content-limit", "10000")
-        openrouter = services.start("openrouter", "sandbox", "openrouter", "--port", "0")
+        openrouter = services.start("openrouter", "sandbox", "openrouter", "--port", "0",
+                                    *CLEAN_UNTIL_ACTION_SURVIVES)
         evaluator = services.start("evaluator", "sandbox", "evaluator", "--port", "0")
         yield World(services, github, OpenRouter(openrouter, openrouter.url), Evaluator(evaluator, evaluator.url))
         violations = github.sandbox("GET", "spec-violations").json()

@@ -12,6 +12,7 @@ from action.parse import parse_files
 from action.prompt import build_messages
 from deployer.brief import parse_brief
 from sandbox.openrouter import generator
+from sandbox.openrouter.blocks import edit_blocks
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "briefs"
 
@@ -23,7 +24,7 @@ def text_of(messages: list[dict[str, Any]]) -> str:
 def test_blocks_apply_strictly_and_give_the_new_files() -> None:
     old = {"a.js": "x\nfill\nx\nfill\nx\nend\n", "same.css": "p {}\n"}
     new = {"a.js": "x\nfill\nx\nfill\ny\nend\n", "same.css": "p {}\n", "new.js": "n();\n"}
-    answer = parse_answer(generator.edit_blocks(old, new))
+    answer = parse_answer(edit_blocks(old, new))
     assert [e.path for e in answer.edits] == ["a.js"] and answer.files == {"new.js": "n();\n"}
     applied = apply_answer(old, answer)
     assert applied.files == new and not applied.failures and applied.changed == {"a.js", "new.js"}
@@ -31,7 +32,7 @@ def test_blocks_apply_strictly_and_give_the_new_files() -> None:
 
 def test_a_change_repeated_everywhere_falls_back_to_one_whole_file_block() -> None:
     old, new = {"a.txt": "a\n" * 50}, {"a.txt": "a\n" * 25 + "b\n" + "a\n" * 24}
-    applied = apply_answer(old, parse_answer(generator.edit_blocks(old, new)))
+    applied = apply_answer(old, parse_answer(edit_blocks(old, new)))
     assert applied.files == new and not applied.failures
 
 

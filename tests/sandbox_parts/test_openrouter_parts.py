@@ -7,12 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.openrouter.completion import Answer, truncate
+from sandbox.openrouter import routing
+from sandbox.openrouter.billing import Account, check_affordable
+from sandbox.openrouter.caching import CacheUse, PromptCache
+from sandbox.openrouter.completion import Answer
+from sandbox.openrouter.dice import Dice
 from sandbox.openrouter.errors import default_headers, error_body
 from sandbox.openrouter.limits import FreeLimits
-from sandbox.openrouter.models import Catalogue
+from sandbox.openrouter.models import Catalogue, Model
 from sandbox.openrouter.script import Fault, ScriptError, ScriptQueue, Success, load_dir, parse_response
-from sandbox.openrouter.validate import ApiError, parse_chat_request
+from sandbox.openrouter.validate import ApiError, Retired, parse_chat_request
+from sandbox.openrouter.writer import continuation, truncate
 
 
 def test_entries_parse_into_successes_and_faults() -> None:
@@ -126,3 +131,87 @@ def test_request_defaults_and_fallback_order() -> None:
         with pytest.raises(ApiError, match=needle) as caught:
             parse_chat_request(body, catalogue)
         assert caught.value.status == 400
+
+
+def test_a_reservation_is_max_tokens_or_the_models_whole_output() -> None:
+    sonnet, free = Catalogue().get("anthropic/claude-sonnet-5"), Catalogue().get("openai/gpt-4o-mini:free")
+    assert sonnet is not None and free is not None
+    check_affordable(Account(1.5), sonnet, 1000, 8000)  # $0.003 + 8,000 x $0.000015: affordable
+    with pytest.raises(ApiError) as refused:
+        check_affordable(Account(1.5), sonnet, 1000, None)  # 128,000 x $0.000015 = $1.92
+    assert refused.value.status == 402 and refused.value.metadata == {"provider_name": None}
+    assert "You requested up to 128000 tokens, but can only afford 99800." in refused.value.message
+    assert refused.value.message.endswith("add more credits")
+    with pytest.raises(ApiError, match="upgrade to a paid account"):
+        check_affordable(Account(0), sonnet, 10, 10)  # an account that never bought credits
+    check_affordable(Account(0), free, 10, None)  # free models cost nothing...
+    spent = Account(1.0)
+    spent.charge(1.5)
+    with pytest.raises(ApiError, match="Insufficient credits"):
+        check_affordable(spent, free, 10, None)  # ...unless the balance is negative [LIM]
+
+
+def test_routing_refuses_retired_slugs_and_unsupported_required_parameters() -> None:
+    catalogue = Catalogue()
+    body = {"model": "anthropic/claude-sonnet-4", "models": ["meta-llama/llama-3.3-70b-instruct:free"],
+            "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"},
+            "provider": {"require_parameters": True}, "temperature": 0.2}
+    req = parse_chat_request(body, catalogue)
+    retired, free = req.models
+    assert retired == Retired("anthropic/claude-sonnet-4") and req.parameters == {"response_format", "temperature"}
+    with pytest.raises(ApiError, match=r"^404 No endpoints found for anthropic/claude-sonnet-4\.$"):
+        routing.admit(retired, req, Account())
+    with pytest.raises(ApiError, match="No endpoints found that can handle the requested parameters"):
+        routing.admit(free, req, Account())
+    assert isinstance(free, Model) and routing.honoured_format(free, req) is None  # ignored when not required
+    sonnet = catalogue.get("anthropic/claude-sonnet-5")
+    assert sonnet is not None and routing.honoured_format(sonnet, req) == {"type": "json_object"}
+
+
+def test_prefill_identity_and_cache_breakpoints() -> None:
+    catalogue = Catalogue()
+    marked = {"type": "text", "text": "stable", "cache_control": {"type": "ephemeral"}}
+    messages = [{"role": "system", "content": [marked, {"type": "text", "text": "more"}]},
+                {"role": "user", "content": "question"}]
+    plain = parse_chat_request({"messages": messages}, catalogue)
+    assert plain.prompt_text == "stable\nmore\nquestion" and plain.prefill is None
+    assert [b.end for b in plain.breakpoints] == [len("stable")]
+    assert [e.end for e in plain.message_ends] == [len("stable\nmore"), len("stable\nmore\nquestion")]
+    prefilled = parse_chat_request({"messages": [*messages, {"role": "assistant", "content": "<file"}]}, catalogue)
+    assert prefilled.prefill == "<file" and prefilled.identity == plain.identity  # the answer depends on the rest
+    assert prefilled.prompt_tokens > plain.prompt_tokens and prefilled.user_texts == plain.user_texts
+    top = parse_chat_request({"messages": messages, "cache_control": {"type": "ephemeral"}}, catalogue)
+    assert top.breakpoints[-1].end == len(top.prompt_text)
+    for bad in ({"type": "persistent"}, {"type": "ephemeral", "ttl": "1d"}, "yes"):
+        with pytest.raises(ApiError, match="cache_control"):
+            parse_chat_request({"messages": messages, "cache_control": bad}, catalogue)
+
+
+def test_cached_prefixes_expire() -> None:
+    catalogue = Catalogue()
+    sonnet = catalogue.get("anthropic/claude-sonnet-5")
+    assert sonnet is not None
+    text = [{"type": "text", "text": "x" * 5000, "cache_control": {"type": "ephemeral"}}]
+    req = parse_chat_request({"messages": [{"role": "user", "content": text}]}, catalogue)
+    cache = PromptCache()
+    assert cache.use(sonnet, req, now=0) == CacheUse(cached=0, written=1250)
+    assert cache.use(sonnet, req, now=299) == CacheUse(cached=1250, written=0)  # each use renews the entry
+    assert cache.use(sonnet, req, now=299 + 301) == CacheUse(cached=0, written=1250)
+
+
+def test_continuation_finds_the_rest_of_the_answer() -> None:
+    answer = "<file path=\"a\">" + "".join(f"line {n}\n" for n in range(100)) + "</file>\n"
+    assert continuation(answer, None) == (answer, False)
+    assert continuation(answer, answer[:50]) == (answer[50:], True)
+    retyped = "Sure, here it is: " + answer[:500]  # the client kept its own copy, with words of its own
+    assert continuation(answer, retyped) == (answer[500:], True)
+    assert continuation(answer, "unrelated text") == (answer, False)
+
+
+def test_dice_are_deterministic_and_named() -> None:
+    a, b = Dice(1, "m", "r"), Dice(1, "m", "r")
+    assert [a.number(n) for n in "xyz"] == [b.number(n) for n in "xyz"]
+    assert a.number("x") != Dice(2, "m", "r").number("x") and a.number("x") != a.number("y")
+    picks = {Dice(s, "m").pick("shape", ("p", "q", "r")) for s in range(50)}
+    assert picks == {"p", "q", "r"}
+    assert sum(Dice(s, "m").chance("copy", 0.3) for s in range(1000)) in range(250, 350)

@@ -24,7 +24,7 @@ installer() {
 gist() {
   local first cause
   first="$(grep -m 1 -E '^(ERROR|error):' "$1" || grep -v '^[[:space:]]*$' "$1" | tail -n 1 || true)"
-  cause="$(grep -E '^[[:space:]]*Caused by:' "$1" | tail -n 1 | sed -E 's/^[[:space:]]*Caused by:[[:space:]]*//' || true)"
+  cause="$(grep -E '^[[:space:]]*(Caused by|cause):' "$1" | tail -n 1 | sed -E 's/^[[:space:]]*(Caused by|cause):[[:space:]]*//' || true)"
   echo "$first${cause:+ ($cause)}"
 }
 

@@ -64,8 +64,8 @@ def _sandbox(target: str) -> Handler:
     def run(args: argparse.Namespace) -> int:
         missing = [name for name in SANDBOX_IMPORTS if importlib.util.find_spec(name) is None]
         if missing:
-            print(f"deployer sandbox: {', '.join(missing)} not installed; the sandbox is not part of the installed "
-                  "package: run it from a clone of llm-pages-deployer with "
+            print(f"deployer sandbox: {', '.join(missing)} not installed: the sandbox and its dependencies come with "
+                  "a clone of llm-pages-deployer, not with the package; in a clone run "
                   "`python3 -m uv run deployer sandbox`", file=sys.stderr)
             return 2
         return handler(args)

@@ -9,7 +9,8 @@ context, never through this process's environment of the steps.
 `deployer sandbox actions` serves its runs over HTTP for people and the demo: `GET /runs` and
 `GET /runs/{n}/log?offset=K` (the masked log, as GitHub shows it while a run goes on) and `GET /runs/{n}/summary`
 (each job's summary, as the run's page shows it). `uses: owner/repo@ref` actions are fetched from the emulator
-(`runner.remote.RemoteActionResolver`, one cache for all runs).
+(`runner.remote.RemoteActionResolver`, one cache for all runs). `actions/cache/restore|save` keep their entries in
+`<data>/caches`, shared by every run as one repository's caches are on GitHub.
 """
 
 from __future__ import annotations

@@ -175,19 +175,21 @@ def _size(archive: Path) -> str:
     return f"Cache Size: ~{round(size / 2**20)} MB ({size} B)"
 
 
-def _store(call: BuiltinCall) -> CacheStore | None:
-    return CacheStore(call.caches) if call.caches is not None else None
+def _open(call: BuiltinCall) -> tuple[Scope, CacheStore, str, list[str]] | BuiltinResult:
+    """The run's scope, the store, the key and the paths; or why the cache does nothing (a log line, no failure)."""
+    scope = Scope.of(call)
+    problem = scope.unsupported() or (None if call.caches else f"{call.uses}: this runner has no cache service")
+    if problem or call.caches is None:
+        return BuiltinResult(log=[problem or ""])
+    return scope, CacheStore(call.caches), call.inputs.get("key", ""), input_lines(call.inputs.get("path", ""))
 
 
 def restore(call: BuiltinCall) -> BuiltinResult:
     """`actions/cache/restore`: outputs cache-hit, cache-primary-key, cache-matched-key."""
-    scope = Scope.of(call)
-    store = _store(call)
-    problem = scope.unsupported()
-    if problem or store is None:
-        return BuiltinResult(log=[problem or f"{call.uses}: this runner has no cache service"])
-    key = call.inputs.get("key", "")
-    paths = input_lines(call.inputs.get("path", ""))
+    opened = _open(call)
+    if isinstance(opened, BuiltinResult):
+        return opened
+    scope, store, key, paths = opened
     missing = next((name for name, value in (("key", key), ("path", paths)) if not value), None)
     if missing:
         return BuiltinResult(error=f"Input required and not supplied: {missing}")
@@ -223,16 +225,13 @@ def restore(call: BuiltinCall) -> BuiltinResult:
 
 def save(call: BuiltinCall) -> BuiltinResult:
     """`actions/cache/save`: never fails the step; a cache that could not be saved is a warning (`saveOnlyRun`)."""
-    scope = Scope.of(call)
-    store = _store(call)
-    problem = scope.unsupported()
-    if problem or store is None:
-        return BuiltinResult(log=[problem or f"{call.uses}: this runner has no cache service"])
-    key = call.inputs.get("key", "")
+    opened = _open(call)
+    if isinstance(opened, BuiltinResult):
+        return opened
+    scope, store, key, paths = opened
     if not key:
         return BuiltinResult(log=["[warning]Key is not specified."])
     failed = BuiltinResult(warnings=["Cache save failed."])
-    paths = input_lines(call.inputs.get("path", ""))
     try:
         if not paths:
             raise CacheValidationError("Input required and not supplied: path")

@@ -10,7 +10,7 @@ import argparse
 import subprocess
 import sys
 
-BENCHMARKS = ("receiver_load", "pipeline", "api_calls", "tokens", "scale")
+BENCHMARKS = ("receiver_load", "pipeline", "api_calls", "tokens", "scale", "install")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import sys
 from collections.abc import Callable, Sequence
 
 from deployer import ACTION_MAJOR_TAG, __version__
@@ -38,6 +40,10 @@ environment (action.yml maps its inputs to these; set them by hand for a local r
 GitHub's own: GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_API_URL, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY.
 """
 
+# The sandbox and what it imports: not in the installed package (its wheel holds deployer, receiver and action),
+# only in a clone, where uv syncs the `sandbox` dependency group (tests/test_packaging.py keeps the two equal).
+SANDBOX_IMPORTS = ("sandbox", "dulwich", "cryptography", "openapi_schema_validator")
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -47,6 +53,22 @@ def _lazy(target: str) -> Handler:
     def run(args: argparse.Namespace) -> int:
         module, _, func = target.partition(":")
         return int(getattr(importlib.import_module(module), func)(args) or 0)
+
+    return run
+
+
+def _sandbox(target: str) -> Handler:
+    """`deployer sandbox ...` from an install without the sandbox: one line saying where it runs instead."""
+    handler = _lazy(target)
+
+    def run(args: argparse.Namespace) -> int:
+        missing = [name for name in SANDBOX_IMPORTS if importlib.util.find_spec(name) is None]
+        if missing:
+            print(f"deployer sandbox: {', '.join(missing)} not installed: the sandbox and its dependencies come with "
+                  "a clone of llm-pages-deployer, not with the package; in a clone run "
+                  "`python3 -m uv run deployer sandbox`", file=sys.stderr)
+            return 2
+        return handler(args)
 
     return run
 
@@ -86,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="skip the demo: keep the world running with this project published and tagged v1, "
                          "and print how another repository uses it")
     sandbox.add_argument("--build-delay", type=float, default=1.0, help="Pages build delay in seconds (default 1)")
-    sandbox.set_defaults(handler=_lazy("sandbox.demo:main"))
+    sandbox.set_defaults(handler=_sandbox("sandbox.demo:main"))
     parts = sandbox.add_subparsers(dest="part", metavar="PART")
 
     github = parts.add_parser(
@@ -110,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="secondary rate limit: content-creating requests per minute per user (default 80)")
     github.add_argument("--scopes", default="repo,workflow", metavar="S[,S]",
                         help="OAuth scopes the tokens report in X-OAuth-Scopes (default repo,workflow)")
-    github.set_defaults(handler=_lazy("sandbox.github.server:main"))
+    github.set_defaults(handler=_sandbox("sandbox.github.server:main"))
 
     openrouter = parts.add_parser(
         "openrouter", help="an OpenRouter-compatible chat completions stand-in",
@@ -130,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="how the built-in model writes: varied (default) like real models, clean exactly "
                                  "as the prompt asks")
     openrouter.add_argument("--seed", type=int, default=0, help="seed of the varied style's choices (default 0)")
-    openrouter.set_defaults(handler=_lazy("sandbox.openrouter.server:main"))
+    openrouter.set_defaults(handler=_sandbox("sandbox.openrouter.server:main"))
 
     evaluator = parts.add_parser(
         "evaluator", help="an evaluation_url that records notifications",
@@ -139,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluator.add_argument("--port", type=int, default=0, help="port (0 = any free port)")
     evaluator.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     evaluator.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer 500 to the first N")
-    evaluator.set_defaults(handler=_lazy("sandbox.evaluator:main"))
+    evaluator.set_defaults(handler=_sandbox("sandbox.evaluator:main"))
 
     fixtures = parts.add_parser(
         "fixtures", help="data APIs for build scripts (data.sec.gov) and the proxy that maps them",
@@ -150,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     fixtures.add_argument("--proxy-port", type=int, default=0, help="forward proxy port (0 = any free port)")
     fixtures.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     fixtures.add_argument("--data", metavar="DIR", help="where the sandbox CA is written (default: a temp dir)")
-    fixtures.set_defaults(handler=_lazy("sandbox.fixtures.server:main"))
+    fixtures.set_defaults(handler=_sandbox("sandbox.fixtures.server:main"))
 
     actions = parts.add_parser(
         "actions", help="run the workflows that dispatches to the emulated GitHub start",
@@ -169,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="start no push-triggered runs for this repository (e.g. this project's own CI)")
     actions.add_argument("--port", type=int, default=0, help="status port (0 = any free port)")
     actions.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    actions.set_defaults(handler=_lazy("sandbox.actions:main"))
+    actions.set_defaults(handler=_sandbox("sandbox.actions:main"))
 
     send = sub.add_parser(
         "send", help="POST a brief file to a receiver",

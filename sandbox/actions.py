@@ -9,7 +9,8 @@ context, never through this process's environment of the steps.
 `deployer sandbox actions` serves its runs over HTTP for people and the demo: `GET /runs` and
 `GET /runs/{n}/log?offset=K` (the masked log, as GitHub shows it while a run goes on) and `GET /runs/{n}/summary`
 (each job's summary, as the run's page shows it). `uses: owner/repo@ref` actions are fetched from the emulator
-(`runner.remote.RemoteActionResolver`, one cache for all runs).
+(`runner.remote.RemoteActionResolver`, one cache for all runs). `actions/cache/restore|save` keep their entries in
+`<data>/caches`, shared by every run as one repository's caches are on GitHub.
 """
 
 from __future__ import annotations
@@ -149,12 +150,7 @@ class ActionsService:
             }, timeout=10)
             run.emulator_run_id = answer.json().get("id") if answer.ok else None
             run.status = "in_progress"
-            options = RunOptions(
-                secrets=dict(self.config.secrets), env=self.config.machine_env, token=self.config.token,
-                runner_root=self.config.work_dir / f"run-{run.number}" / "runner", concurrency=self.registry,
-                timeout=self.config.run_timeout, on_log=run.log.append, run_id=run.emulator_run_id,
-                resolver=self.resolver,
-            )
+            options = self.run_options(run, self.config.work_dir / f"run-{run.number}" / "runner")
             result = run_workflow(repo_dir, path, "push", payload, options=options)
             run.summaries = [{"workflow": result.workflow, "job": job_id, "summary": job.summary}
                              for job_id, job in result.jobs.items()]
@@ -167,6 +163,15 @@ class ActionsService:
             if run.emulator_run_id is not None:
                 with contextlib.suppress(requests.RequestException):
                     self.emulator_run(run, status="completed", conclusion=run.conclusion)
+
+    def run_options(self, run: RunRecord, runner_root: Path) -> RunOptions:
+        """One run's options: the service's secrets, machine, concurrency groups, actions and cache store."""
+        return RunOptions(
+            secrets=dict(self.config.secrets), env=self.config.machine_env, token=self.config.token,
+            runner_root=runner_root, concurrency=self.registry, timeout=self.config.run_timeout,
+            on_log=run.log.append, run_id=run.emulator_run_id, resolver=self.resolver,
+            cache_dir=self.config.work_dir / "caches",
+        )
 
     def emulator_run(self, run: RunRecord, **fields: Any) -> None:
         d = run.dispatch
@@ -190,12 +195,7 @@ class ActionsService:
             clone(repo["clone_url"], self.config.token, branch, repo_dir)
             run.status = "in_progress"
             self.emulator_run(run, status="in_progress", head_sha=git_head(repo_dir))
-            options = RunOptions(
-                secrets=dict(self.config.secrets), env=self.config.machine_env, token=self.config.token,
-                runner_root=root / "runner", concurrency=self.registry, timeout=self.config.run_timeout,
-                on_log=run.log.append, run_id=run.emulator_run_id, resolver=self.resolver,
-            )
-            results = run_dispatch(repo_dir, d, options, default_branch=branch)
+            results = run_dispatch(repo_dir, d, self.run_options(run, root / "runner"), default_branch=branch)
             run.summaries = [{"workflow": r.workflow, "job": job_id, "summary": job.summary}
                              for r in results for job_id, job in r.jobs.items()]
             conclusions = {r.conclusion for r in results}

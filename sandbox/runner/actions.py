@@ -71,8 +71,8 @@ class ActionResolver:
         if ref.kind == "local":
             target = (workspace / ref.path).resolve()
             return load_action(target, ref.uses)
-        builtin = BUILTINS.get(ref.repository.lower())
-        if builtin is not None and not ref.path:
+        builtin = BUILTINS.get("/".join(filter(None, (ref.repository, ref.path.strip("/")))).lower())
+        if builtin is not None:
             return builtin
         root = self.fetch(ref)
         target = (root / ref.path).resolve()

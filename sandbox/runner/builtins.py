@@ -4,10 +4,12 @@ actions, in `pages_actions.py`).
 `actions/checkout` copies the run's repository into the workspace (a `git clone` at the run's commit when it is a
 git repository). Setup actions (`actions/setup-python`, ...) install nothing: when the tool is already on PATH they
 are skipped with a log line and give the outputs a caller reads; when it is missing the step fails saying so.
+`actions/cache/restore` and `actions/cache/save` use the runner's cache service (`cache.py`).
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
 import subprocess
@@ -28,6 +30,7 @@ class BuiltinCall:
     token: str = field(default="", repr=False)  # github.token
     permissions: Mapping[str, str] = field(default_factory=dict)  # the job's GITHUB_TOKEN permissions
     artifacts: Path | None = None  # the run's artifact store, shared by its jobs
+    caches: Path | None = None  # the Actions cache service's store, shared by every run of the service
 
 
 @dataclass
@@ -35,6 +38,7 @@ class BuiltinResult:
     outputs: dict[str, str] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # annotations that leave the step successful
 
 
 @dataclass(frozen=True)
@@ -122,11 +126,11 @@ def _setup(repository: str) -> Callable[[BuiltinCall], BuiltinResult]:
     return run
 
 
-def _pages(name: str) -> Callable[[BuiltinCall], BuiltinResult]:
-    def run(call: BuiltinCall) -> BuiltinResult:
-        from sandbox.runner import pages_actions  # it imports this module
+def _lazy(module: str, name: str) -> Callable[[BuiltinCall], BuiltinResult]:
+    """A stand-in defined in a module that imports this one."""
 
-        return getattr(pages_actions, name)(call)  # type: ignore[no-any-return]
+    def run(call: BuiltinCall) -> BuiltinResult:
+        return getattr(importlib.import_module(module), name)(call)  # type: ignore[no-any-return]
 
     return run
 
@@ -134,6 +138,8 @@ def _pages(name: str) -> Callable[[BuiltinCall], BuiltinResult]:
 BUILTINS: dict[str, Builtin] = {
     "actions/checkout": Builtin("actions/checkout", checkout),
     **{repo: Builtin(repo, _setup(repo)) for repo in _TOOLS},
-    **{f"actions/{name}": Builtin(f"actions/{name}", _pages(name.replace("-", "_")))
+    **{f"actions/{name}": Builtin(f"actions/{name}", _lazy("sandbox.runner.pages_actions", name.replace("-", "_")))
        for name in ("configure-pages", "upload-pages-artifact", "deploy-pages")},
+    **{f"actions/cache/{name}": Builtin(f"actions/cache/{name}", _lazy("sandbox.runner.cache", name))
+       for name in ("restore", "save")},
 }

@@ -79,6 +79,7 @@ class RunState:
     temp: Path  # RUNNER_TEMP
     tool_cache: Path
     resolver: ActionResolver
+    caches: Path  # the Actions cache service's store (`actions/cache/restore|save`)
     handle: RunHandle
     deadline: float | None = None  # the run's own wall-clock limit (time.monotonic)
     debug: bool = False
@@ -532,10 +533,13 @@ class JobRunner:
                                self.step_env(own_env, scope, result.context_name, files, ref),
                                token=str(self.state.github.get("token") or ""),
                                permissions=self.state.workflow.job_permissions(self.job),
-                               artifacts=self.state.temp.parent / "artifacts" / str(self.state.github["run_id"]))
+                               artifacts=self.state.temp.parent / "artifacts" / str(self.state.github["run_id"]),
+                               caches=self.state.caches)
             done = action.run(call)
             for line in done.log:
                 self.emit(line)
+            for warning in done.warnings:
+                self.annotate(Annotation("warning", warning))
             result.outputs.update(done.outputs)
             if done.error:
                 self.error(done.error)

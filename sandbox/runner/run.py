@@ -65,6 +65,9 @@ class RunOptions:
     # RUNNER_TEMP, tool cache and the default workspace; one per concurrent run. None: a fresh temporary directory.
     runner_root: Path | None = None
     resolver: ActionResolver = field(default_factory=ActionResolver)
+    # The Actions cache service's store, shared by the runs that should see each other's caches (one repository's
+    # runs on GitHub). None: a store inside `runner_root`, for this run's jobs only.
+    cache_dir: Path | None = None
     concurrency: ConcurrencyRegistry | None = None
     handle: RunHandle | None = None  # to cancel the run from another thread
     timeout: float | None = None  # seconds for the whole run (each job also has its timeout-minutes)
@@ -238,6 +241,7 @@ def _execute(
         workflow=workflow, payload=payload, github=github, secrets=secrets,
         vars=dict(opts.vars), inputs=inputs, machine_env=machine_env, masker=masker, source=repo_dir,
         workspace=workspace, temp=root / "temp", tool_cache=root / "tool_cache", resolver=opts.resolver,
+        caches=Path(opts.cache_dir) if opts.cache_dir else root / "caches",
         handle=handle, debug=opts.debug, kill_grace=opts.kill_grace, on_log=opts.on_log,
     )
     state.tool_cache.mkdir(parents=True, exist_ok=True)

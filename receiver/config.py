@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from deployer.limits import SETTINGS as LIMIT_SETTINGS
+from deployer.limits import BriefLimits, LimitsError
+
 REPO_RE = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}")
 
 # name -> default shown in `deployer serve --help`; None means required.
@@ -29,6 +32,7 @@ DEFAULTS: dict[str, str | None] = {
     "RATE_LIMIT_PER_MINUTE": "600",
     "BRIEF_TOKEN_TTL_HOURS": "24",
     "OUTBOX_SYNC": "normal",
+    **{limit.env: str(limit.default) for limit in LIMIT_SETTINGS},
 }
 
 
@@ -51,6 +55,7 @@ class Settings:
     rate_limit_per_minute: int
     token_ttl_s: float
     outbox_sync: str
+    limits: BriefLimits
 
     def with_public_url(self, bound_url: str) -> Settings:
         """PUBLIC_URL defaults to where we listen, which is only known after binding (PORT=0)."""
@@ -101,6 +106,10 @@ def load_settings(env: Mapping[str, str], *, host: str | None = None, port: int 
     sync = _get(env, "OUTBOX_SYNC").lower()
     if sync not in ("normal", "full"):
         raise ConfigError(f"OUTBOX_SYNC must be normal or full, not {sync!r}")
+    try:
+        limits = BriefLimits.from_env(env)
+    except LimitsError as exc:
+        raise ConfigError(str(exc)) from None
     if port is None:
         port = int(_number(env, "PORT", minimum=0, integer=True))
     if not 0 <= port <= 65535:
@@ -119,4 +128,5 @@ def load_settings(env: Mapping[str, str], *, host: str | None = None, port: int 
         rate_limit_per_minute=int(_number(env, "RATE_LIMIT_PER_MINUTE", minimum=0, integer=True)),
         token_ttl_s=_number(env, "BRIEF_TOKEN_TTL_HOURS", minimum=0.001) * 3600,
         outbox_sync=sync,
+        limits=limits,
     )

@@ -16,7 +16,8 @@ import requests
 from receiver_support import SECRET, make_brief, post, receiver_env, rows, status_of, wait_for
 
 from deployer.brief import parse_brief
-from receiver.payload import MAX_PAYLOAD_BYTES, build_inline, encode
+from deployer.dispatch_payload import MAX_REQUEST_BYTES
+from receiver.payload import build_inline, encode
 
 DISPATCH_ROUTE = "POST /repos/{owner}/{repo}/dispatches"
 REPO = "sandbox/deploy-target"
@@ -255,7 +256,7 @@ def _largest_inline_text(base: dict[str, Any]) -> int:
         public = encode(parse_brief({**base, "brief": "x" * n}).public_dict()).decode()
         return build_inline("0" * 28, "2026-01-01T00:00:00.000Z", public) is not None
 
-    low, high = 1, MAX_PAYLOAD_BYTES
+    low, high = 1, MAX_REQUEST_BYTES
     while low < high:
         mid = (low + high + 1) // 2
         low, high = (mid, high) if fits(mid) else (low, mid - 1)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from deployer.dispatch_payload import MAX_REQUEST_BYTES, Inline, Reference, read_payload, request_body
 from receiver.config import ConfigError, load_settings
-from receiver.payload import MAX_PAYLOAD_BYTES, build_inline, build_reference, hash_token, mint_token
+from receiver.payload import build_inline, build_reference, hash_token, mint_token
 from receiver.policy import (
     MAX_BACKOFF_S,
     MAX_TRANSIENT_ATTEMPTS,
@@ -145,17 +146,21 @@ def _brief_json(size: int) -> str:
 
 
 def test_small_brief_goes_inline_as_valid_json() -> None:
+    """The spliced bytes are exactly the contract's inline body."""
     body = build_inline("id1", "2026-01-01T00:00:00.000Z", _brief_json(100))
     assert body is not None
-    assert json.loads(body) == {"event_type": "deploy-brief", "client_payload": {
-        "id": "id1", "accepted_at": "2026-01-01T00:00:00.000Z", "brief": {"task": "t", "brief": "x" * 100}}}
+    brief = {"task": "t", "brief": "x" * 100}
+    assert json.loads(body) == request_body(Inline("id1", "2026-01-01T00:00:00.000Z", brief)) == {
+        "event_type": "deploy-brief", "client_payload": {"id": "id1", "accepted_at": "2026-01-01T00:00:00.000Z",
+                                                         "brief": brief}}
+    assert read_payload(json.loads(body)["client_payload"]) == Inline("id1", "2026-01-01T00:00:00.000Z", brief)
 
 
 def test_brief_near_64kb_goes_by_reference() -> None:
-    sizes = [n for n in range(MAX_PAYLOAD_BYTES - 200, MAX_PAYLOAD_BYTES) if build_inline("i", "a", _brief_json(n))]
+    sizes = [n for n in range(MAX_REQUEST_BYTES - 200, MAX_REQUEST_BYTES) if build_inline("i", "a", _brief_json(n))]
     assert sizes, "some sizes just under the limit still fit"
     largest = build_inline("i", "a", _brief_json(sizes[-1]))
-    assert largest is not None and len(largest) < MAX_PAYLOAD_BYTES
+    assert largest is not None and len(largest) < MAX_REQUEST_BYTES
     assert build_inline("i", "a", _brief_json(sizes[-1] + 1)) is None
 
 
@@ -165,5 +170,7 @@ def test_reference_carries_url_token_task_and_round_only() -> None:
     assert body["client_payload"] == {"id": "abc", "accepted_at": "when",
                                       "brief_url": "https://hooks.example.com/briefs/abc/payload", "brief_token": token,
                                       "task": "demo-1", "round": 2}
+    assert read_payload(body["client_payload"]) == Reference(
+        "abc", "when", "https://hooks.example.com/briefs/abc/payload", token, "demo-1", 2)
     assert digest == hash_token(token) and token.encode() not in digest and len(token) >= 40
     assert mint_token()[0] != token

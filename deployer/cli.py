@@ -22,6 +22,10 @@ environment:
   MAX_BODY_MB        default 25 (MiB; larger bodies get 413 while streaming)
   PUBLIC_URL         how GitHub's runners reach this receiver; default http://HOST:PORT
   DISPATCH_PER_MINUTE default 60 (repository_dispatch calls per minute per token)
+  DISPATCH_LOOKUP_SECONDS default 60 (after a dispatch whose answer was lost, how long to look for its run
+                     before sending it again; the token must list Actions runs, else it is sent again at once)
+  DISPATCH_TIMEOUT_SECONDS default 30 (how long to wait for GitHub's answer to one request; no answer
+                     leaves the dispatch in doubt, settled by that lookup)
   RATE_LIMIT_PER_MINUTE default 600 (POSTs per minute per client address; 0 turns it off)
   BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the token that opens an oversize brief)
   OUTBOX_SYNC        default normal (a kill -9 loses nothing; full: also survives a power cut, fsync per commit)

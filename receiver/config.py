@@ -29,6 +29,8 @@ DEFAULTS: dict[str, str | None] = {
     "MAX_BODY_MB": "25",
     "PUBLIC_URL": "http://HOST:PORT",
     "DISPATCH_PER_MINUTE": "60",
+    "DISPATCH_LOOKUP_SECONDS": "60",
+    "DISPATCH_TIMEOUT_SECONDS": "30",
     "RATE_LIMIT_PER_MINUTE": "600",
     "BRIEF_TOKEN_TTL_HOURS": "24",
     "OUTBOX_SYNC": "normal",
@@ -52,6 +54,8 @@ class Settings:
     max_body_bytes: int
     public_url: str | None  # None: derived from the bound address once the port is known
     dispatch_per_minute: float
+    dispatch_lookup_s: float
+    dispatch_timeout_s: float
     rate_limit_per_minute: int
     token_ttl_s: float
     outbox_sync: str
@@ -125,6 +129,8 @@ def load_settings(env: Mapping[str, str], *, host: str | None = None, port: int 
         max_body_bytes=int(_number(env, "MAX_BODY_MB", minimum=0.001) * 1024 * 1024),
         public_url=public_url,
         dispatch_per_minute=_number(env, "DISPATCH_PER_MINUTE", minimum=0.001),
+        dispatch_lookup_s=_number(env, "DISPATCH_LOOKUP_SECONDS", minimum=0),
+        dispatch_timeout_s=_number(env, "DISPATCH_TIMEOUT_SECONDS", minimum=0.1),
         rate_limit_per_minute=int(_number(env, "RATE_LIMIT_PER_MINUTE", minimum=0, integer=True)),
         token_ttl_s=_number(env, "BRIEF_TOKEN_TTL_HOURS", minimum=0.001) * 3600,
         outbox_sync=sync,

@@ -134,7 +134,7 @@ def test_a_full_disk_answers_503_keeps_what_it_stored_and_recovers(tmp_path: Pat
     leaves nothing; what was answered 200 is intact. Space back (the limit raised): the refused briefs, sent
     again, are accepted."""
     data = tmp_path / "data"
-    env = receiver_env(data, "http://127.0.0.1:9", RATE_LIMIT_PER_MINUTE="0")
+    env = receiver_env(data, "http://127.0.0.1:9", RATE_LIMIT_PER_MINUTE="0", BRIEF_MAX_CHARS="300000")
     receiver = start_service("receiver-full", [sys.executable, "-c", LIMITED, str(1024 * 1024)],
                              log_dir=tmp_path / "logs", env=env)
     try:

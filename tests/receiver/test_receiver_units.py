@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from deployer.dispatch_payload import MAX_REQUEST_BYTES, Inline, Reference, read_payload, request_body
+from deployer.limits import BriefLimits
 from receiver.config import ConfigError, load_settings
+from receiver.lookup import CLOCK_SKEW_S, PER_PAGE, find_run, poll_interval_s, search_params
 from receiver.payload import build_inline, build_reference, hash_token, mint_token
 from receiver.policy import (
     MAX_BACKOFF_S,
@@ -30,6 +33,8 @@ def test_defaults() -> None:
                                                                   8000)
     assert s.max_body_bytes == 25 * 1024 * 1024
     assert (s.dispatch_per_minute, s.rate_limit_per_minute, s.token_ttl_s) == (60, 600, 24 * 3600)
+    assert (s.dispatch_lookup_s, s.dispatch_timeout_s, s.limits) == (60, 30, BriefLimits())
+    assert load_settings({**REQUIRED, "BRIEF_MAX_ATTACHMENT_MB": "2"}).limits.attachment_bytes == 2 * 1024 * 1024
     assert s.outbox_sync == "normal" and load_settings({**REQUIRED, "OUTBOX_SYNC": "FULL"}).outbox_sync == "full"
     assert s.public_url is None and s.with_public_url("http://127.0.0.1:8000").public_url == "http://127.0.0.1:8000"
 
@@ -60,6 +65,7 @@ def test_missing_settings_are_named_in_one_message() -> None:
     ("DEPLOYER_REPO", "owner"), ("DEPLOYER_REPO", "a/b/c"), ("PORT", "70000"), ("PORT", "x"), ("MAX_BODY_MB", "nan"),
     ("MAX_BODY_MB", "inf"), ("DISPATCH_PER_MINUTE", "0"), ("RATE_LIMIT_PER_MINUTE", "1.5"),
     ("BRIEF_TOKEN_TTL_HOURS", "-1"), ("OUTBOX_SYNC", "off"), ("PUBLIC_URL", "hooks.example.com"), ("GITHUB_API_URL", "ftp://x"),
+    ("DISPATCH_LOOKUP_SECONDS", "-1"), ("DISPATCH_TIMEOUT_SECONDS", "0"), ("BRIEF_MAX_CHECKS", "0"),
 ])
 def test_wrong_values_name_the_setting(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
@@ -174,3 +180,35 @@ def test_reference_carries_url_token_task_and_round_only() -> None:
         "abc", "when", "https://hooks.example.com/briefs/abc/payload", token, "demo-1", 2)
     assert digest == hash_token(token) and token.encode() not in digest and len(token) >= 40
     assert mint_token()[0] != token
+
+
+def _run(run_id: int, title: str, created: str = "2026-01-01T10:00:00Z") -> dict[str, object]:
+    return {"id": run_id, "display_title": title, "created_at": created}
+
+
+def test_the_search_asks_for_dispatch_runs_since_the_attempt_less_a_clock_margin() -> None:
+    since = datetime(2026, 1, 1, 10, 0, tzinfo=UTC).timestamp()
+    params = search_params(since, 3)
+    assert params == {"event": "repository_dispatch", "created": ">=2026-01-01T09:55:00Z", "per_page": "100",
+                      "page": "3"}
+    assert CLOCK_SKEW_S == 300
+
+
+def test_a_run_is_found_only_by_its_brief_mark() -> None:
+    since = datetime(2026, 1, 1, 10, 0, tzinfo=UTC).timestamp()
+    page = {"workflow_runs": [_run(1, "t round 1 [brief abc1]"), _run(2, "t round 1 [brief abc]"), _run(3, "abc")]}
+    assert find_run(page, "abc", since) == (2, False)
+    assert find_run(page, "ab", since) == (None, False)  # a short page: nothing older to read
+
+
+def test_the_search_reads_on_only_while_runs_may_still_be_recent_enough() -> None:
+    since = datetime(2026, 1, 1, 10, 0, tzinfo=UTC).timestamp()
+    full = {"workflow_runs": [_run(i, f"[brief other{i}]") for i in range(PER_PAGE)]}
+    assert find_run(full, "abc", since) == (None, True)
+    full["workflow_runs"][-1]["created_at"] = "2026-01-01T09:00:00Z"  # older than the window: stop there
+    assert find_run(full, "abc", since) == (None, False)
+    assert find_run({"message": "not a list"}, "abc", since) == (None, False)
+
+
+def test_the_search_repeats_about_a_dozen_times_within_the_window() -> None:
+    assert poll_interval_s(60) == 5.0 and poll_interval_s(12) == 1.0 and poll_interval_s(1) == 0.5

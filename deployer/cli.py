@@ -20,7 +20,9 @@ environment:
   HOST               default 127.0.0.1
   PORT               default 8000
   MAX_BODY_MB        default 25 (MiB; larger bodies get 413 while streaming)
-  PUBLIC_URL         how GitHub's runners reach this receiver; default http://HOST:PORT
+  PUBLIC_URL         how GitHub's runners reach this receiver; default http://HOST:PORT. Briefs over 64 KB are
+                     fetched from it, so a loopback one (127.0.0.0/8, ::1, localhost, *.localhost) or 0.0.0.0 / ::
+                     stops start-up unless HOST is loopback too (local use: runners on this machine)
   DISPATCH_PER_MINUTE default 60 (repository_dispatch calls per minute per token)
   DISPATCH_LOOKUP_SECONDS default 60 (after a dispatch whose answer was lost, how long to look for its run
                      before sending it again; the token must list Actions runs, else it is sent again at once)

@@ -66,6 +66,45 @@ def test_help_lists_every_setting_with_its_default() -> None:
         assert ("required" in lines[name]) if default is None else (f"default {default}" in lines[name]), name
 
 
+@pytest.mark.parametrize("host, public_url", [
+    ("0.0.0.0", None), ("0.0.0.0", "http://127.0.0.1:8000"), ("0.0.0.0", "http://localhost:8000/"),
+    ("::", "http://[::1]:8000"), ("0.0.0.0", "http://0.0.0.0:8000"), ("192.0.2.10", "http://app.localhost"),
+])
+def test_a_public_url_runners_cannot_reach_stops_a_receiver_listening_beyond_loopback(
+        tmp_path: Path, host: str, public_url: str | None) -> None:
+    env = receiver_env(tmp_path / "data", closed_port_url(), HOST=host)
+    if public_url is not None:
+        env["PUBLIC_URL"] = public_url
+    done = _serve(env)
+    assert done.returncode == 2 and not done.stdout
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("deployer serve: PUBLIC_URL ") and "64 KB" in line and "HOST=127.0.0.1" in line
+    assert (public_url.rstrip("/") if public_url else "(the default, http://HOST:PORT)") in line
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("host, public_url", [
+    ("127.0.0.1", None),  # local use: the sandbox's runners are on this machine
+    ("127.0.0.1", "http://localhost:9"),
+    ("0.0.0.0", "https://receiver.example.org"),
+])
+def test_a_reachable_public_url_or_a_loopback_only_receiver_starts(services: Any, tmp_path: Path, host: str,
+                                                                   public_url: str | None) -> None:
+    extra = {"HOST": host, **({"PUBLIC_URL": public_url} if public_url else {})}
+    svc = services.start("receiver", "serve", env=receiver_env(tmp_path / "data", closed_port_url(), **extra))
+    port = svc.url.rsplit(":", 1)[1]
+    health = requests.get(f"http://127.0.0.1:{port}/health", timeout=10)
+    assert health.status_code == 200 and "stage=warning" not in svc.log()
+
+
+def test_a_loopback_public_url_with_the_real_github_starts_with_a_warning(services: Any, tmp_path: Path) -> None:
+    """Bound to loopback behind a proxy, with PUBLIC_URL forgotten: allowed (it may be local use), but said."""
+    env = receiver_env(tmp_path / "data", "https://api.github.com")
+    svc = services.start("receiver", "serve", env=env)
+    warnings = [line for line in svc.log().splitlines() if "stage=warning" in line]
+    assert len(warnings) == 1 and f"PUBLIC_URL {svc.url} is loopback" in warnings[0], svc.log()
+
+
 def test_rate_limit_answers_429_with_retry_after(services: Any, tmp_path: Path) -> None:
     env = receiver_env(tmp_path / "data", closed_port_url(), RATE_LIMIT_PER_MINUTE="6")
     svc = services.start("receiver", "serve", env=env)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 from deployer.dispatch_payload import MAX_REQUEST_BYTES, Inline, Reference, read_payload, request_body
 from deployer.limits import BriefLimits
-from receiver.config import ConfigError, load_settings
+from receiver.config import ConfigError, is_loopback, load_settings, loopback_only_warning, unreachable_public_url
 from receiver.lookup import CLOCK_SKEW_S, PER_PAGE, find_run, poll_interval_s, search_params
 from receiver.payload import build_inline, build_reference, hash_token, mint_token
 from receiver.policy import (
@@ -212,3 +213,30 @@ def test_the_search_reads_on_only_while_runs_may_still_be_recent_enough() -> Non
 
 def test_the_search_repeats_about_a_dozen_times_within_the_window() -> None:
     assert poll_interval_s(60) == 5.0 and poll_interval_s(12) == 1.0 and poll_interval_s(1) == 0.5
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("127.8.9.1", True), ("::1", True), ("[::1]", True), ("::ffff:127.0.0.1", True),
+    ("localhost", True), ("LOCALHOST.", True), ("app.localhost", True), ("0.0.0.0", False), ("10.0.0.1", False),
+    ("receiver.example.org", False), ("localhost.example.org", False),
+])
+def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_public_url_must_be_reachable_unless_bound_only_to_loopback() -> None:
+    assert unreachable_public_url(None, "127.0.0.1", 8000) is None
+    assert unreachable_public_url("http://0.0.0.0:8000", "localhost", 8000) is None
+    assert unreachable_public_url("https://receiver.example.org", "0.0.0.0", 8000) is None
+    assert unreachable_public_url("http://10.0.0.5:8000", "0.0.0.0", 8000) is None  # a self-hosted runner may
+    problem = unreachable_public_url(None, "0.0.0.0", 8000)
+    assert problem is not None and "http://0.0.0.0:8000 (the default" in problem
+    assert "loopback" in (unreachable_public_url("http://[::1]:80", "::", 80) or "")
+    with pytest.raises(ConfigError, match=re.escape("PUBLIC_URL http://127.0.0.1:9000 cannot be reached")):
+        load_settings({**REQUIRED, "HOST": "0.0.0.0", "PUBLIC_URL": "http://127.0.0.1:9000"})
+
+
+def test_a_loopback_public_url_is_worth_a_warning_only_with_the_real_github() -> None:
+    assert loopback_only_warning("http://127.0.0.1:8000", "http://127.0.0.1:5000") is None  # the sandbox
+    assert loopback_only_warning("https://receiver.example.org", "https://api.github.com") is None
+    assert "is loopback" in (loopback_only_warning("http://localhost:8000", "https://api.github.com") or "")

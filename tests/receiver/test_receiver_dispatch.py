@@ -22,6 +22,7 @@ from receiver.payload import build_inline, encode
 from sandbox.runner.event import Repository, event_from_dispatch
 from sandbox.runner.run import run_title
 from sandbox.runner.workflow import load_workflow
+from tests.faults.table import Ledger
 
 DISPATCH_ROUTE = "POST /repos/{owner}/{repo}/dispatches"
 REPO = "sandbox/deploy-target"
@@ -137,7 +138,7 @@ def test_unknown_repository_fails_for_real(services: Any, github: Any, tmp_path:
 
 
 def test_crash_with_dispatch_failing_loses_nothing_and_sends_each_once(services: Any, target: Any,
-                                                                       tmp_path: Path) -> None:
+                                                                       tmp_path: Path, ledger: Ledger) -> None:
     data = tmp_path / "data"
     arm(target, 500, count=100_000)
     fast = {"DISPATCH_PER_MINUTE": "6000"}  # this test is about the crash, not the pacing
@@ -153,6 +154,10 @@ def test_crash_with_dispatch_failing_loses_nothing_and_sends_each_once(services:
     assert target.sandbox("DELETE", "faults").status_code < 300  # heal GitHub
     wait_for(lambda: all(r["state"] == "dispatched" for r in rows(data)), what="all 20 dispatched")
     sent = [d["client_payload"]["id"] for d in dispatches(target)]
+    lost, duplicated = len(set(ids) - set(sent)), len(sent) - len(set(sent))
+    ledger("receiver SIGKILL with GitHub failing, then healed", f"{len(set(sent))} of 20 dispatched, "
+           f"{'in order' if sent == ids else 'out of order'}", accepted=20, notified=len(set(sent)), lost=lost,
+           duplicated=duplicated)
     assert sent == ids  # each exactly once, first in first out
     assert requests.get(f"{second.url}/health", timeout=10).json()["outbox"]["dispatched"] == 20
 

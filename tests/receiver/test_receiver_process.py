@@ -22,6 +22,7 @@ from receiver_support import closed_port_url, make_brief, post, receiver_env, ro
 from deployer.cli import SERVE_ENV
 from receiver.config import DEFAULTS
 from sandbox.procs import deployer_argv
+from tests.faults.table import Ledger
 
 
 def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -140,7 +141,7 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
     _make_writable(data)
 
 
-def test_read_only_data_dir_answers_503_then_heals(services: Any, read_only_dir: Path) -> None:
+def test_read_only_data_dir_answers_503_then_heals(services: Any, read_only_dir: Path, ledger: Ledger) -> None:
     svc = services.start("receiver", "serve", env=receiver_env(read_only_dir, closed_port_url()))
     brief = make_brief()
     r = post(svc.url, brief)
@@ -150,8 +151,13 @@ def test_read_only_data_dir_answers_503_then_heals(services: Any, read_only_dir:
     assert list(read_only_dir.iterdir()) == []  # nothing half-written
     _make_writable(read_only_dir)
     retry = post(svc.url, brief)  # the client's retry of the very same brief
+    stored = [r["nonce"] for r in rows(read_only_dir)]
+    ledger("receiver data directory read-only -> 503, heals",
+           f"503 while read-only, then {retry.status_code} {retry.json().get('status')}, stored {len(stored)} "
+           "(no GitHub in this test)", accepted=1, notified=0,
+           lost=int(stored != [brief["nonce"]]), duplicated=max(0, len(stored) - 1))
     assert retry.status_code == 200 and retry.json()["status"] == "accepted"
-    assert [r["nonce"] for r in rows(read_only_dir)] == [brief["nonce"]]
+    assert stored == [brief["nonce"]]
 
 
 def test_locked_database_answers_503_and_keeps_nothing(services: Any, tmp_path: Path) -> None:

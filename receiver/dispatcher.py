@@ -156,7 +156,7 @@ class Dispatcher:
                 await self._record(item, error=None, state="dispatched")
                 events.event("dispatched", **fields, found_run=run_id)
                 return Outcome("dispatched")
-            if status is None or status >= 400:
+            if status != 200:
                 return await self._lookup_failed(item, fields, status, headers, message)
             if time.time() >= deadline or self._stop.is_set():
                 if not self._stop.is_set():

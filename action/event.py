@@ -1,13 +1,16 @@
 """Where a run's brief comes from: the `brief` input, a workflow_dispatch input, or a repository_dispatch payload.
 
-The receiver nests the brief (`client_payload.brief`) or, when it is too large for a payload, sends a reference
-(`brief_url` + `brief_token`) that we resolve with that one-brief token. A brief pasted by hand may still carry
-its `secret`: it is dropped here, before anything can log or commit it.
+The receiver's payload (deployer.dispatch_payload) nests the brief or, when it is too large for a payload, sends a
+reference (`brief_url` + `brief_token`) that we resolve with that one-brief token. A brief pasted by hand may still
+carry its `secret`: it is dropped here, before anything can log or commit it. A pasted brief meets the receiver's
+limits (the BRIEF_MAX_* names, from the environment); a dispatched one already met the receiver's own.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +18,8 @@ from typing import Any
 import requests
 
 from deployer.brief import Brief, BriefError, FieldError, parse_brief
+from deployer.dispatch_payload import Inline, Reference, read_payload
+from deployer.limits import BriefLimits, LimitsError
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,17 @@ def parse_accepted_at(value: object) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def brief_from_data(data: object) -> tuple[Brief, str | None]:
+def brief_from_data(data: object, limits: BriefLimits | None) -> tuple[Brief, str | None]:
     """The brief without its secret, and the secret (for masking) when one was pasted in."""
-    brief = parse_brief(data, require_secret=False)
+    brief = parse_brief(data, require_secret=False, limits=limits)
     return replace(brief, secret=None), brief.secret
+
+
+def pasted_limits(env: Mapping[str, str]) -> BriefLimits:
+    try:
+        return BriefLimits.from_env(env)
+    except LimitsError as exc:
+        raise EventError(str(exc)) from None
 
 
 def fetch_reference(url: str, token: str, session: requests.Session | None = None) -> object:
@@ -70,33 +82,36 @@ def fetch_reference(url: str, token: str, session: requests.Session | None = Non
 
 def read_brief(
     event_name: str | None, event: dict[str, Any] | None, brief_input: str | None,
-    session: requests.Session | None = None,
+    session: requests.Session | None = None, env: Mapping[str, str] = os.environ,
 ) -> BriefSource:
     """The brief of this run; `brief_input` (the action's `brief` input) wins when it is not empty."""
     if brief_input and brief_input.strip():
-        brief, secret = brief_from_data(load_json_text(brief_input, "the brief input"))
+        brief, secret = brief_from_data(load_json_text(brief_input, "the brief input"), pasted_limits(env))
         return BriefSource(brief, None, "brief input", dropped_secret=secret)
     event = event or {}
     if event_name == "workflow_dispatch":
         text = (event.get("inputs") or {}).get("brief")
         if not isinstance(text, str) or not text.strip():
             raise EventError("workflow_dispatch without a 'brief' input: paste the brief JSON into it")
-        brief, secret = brief_from_data(load_json_text(text, "the 'brief' input"))
+        brief, secret = brief_from_data(load_json_text(text, "the 'brief' input"), pasted_limits(env))
         return BriefSource(brief, None, "workflow_dispatch", dropped_secret=secret)
     if event_name == "repository_dispatch":
         payload = event.get("client_payload")
         if not isinstance(payload, dict):
             raise EventError("repository_dispatch without a client_payload object")
-        accepted = parse_accepted_at(payload.get("accepted_at"))
-        rid = payload.get("id") if isinstance(payload.get("id"), str) else None
-        if isinstance(payload.get("brief"), dict):
-            return BriefSource(brief_from_data(payload["brief"])[0], accepted, "repository_dispatch", rid)
-        if isinstance(payload.get("brief_url"), str) and isinstance(payload.get("brief_token"), str):
-            data = fetch_reference(payload["brief_url"], payload["brief_token"], session)
-            return BriefSource(brief_from_data(data)[0], accepted, "repository_dispatch (by reference)", rid)
+        shape = read_payload(payload)
+        if isinstance(shape, Inline):
+            return BriefSource(brief_from_data(shape.brief, None)[0], parse_accepted_at(shape.accepted_at),
+                               "repository_dispatch", shape.id)
+        if isinstance(shape, Reference):
+            data = fetch_reference(shape.brief_url, shape.brief_token, session)
+            return BriefSource(brief_from_data(data, None)[0], parse_accepted_at(shape.accepted_at),
+                               "repository_dispatch (by reference)", shape.id)
         # A hand-made dispatch may carry the brief's fields directly (a brief has fewer than 10 of them).
-        brief, secret = brief_from_data(payload)
-        return BriefSource(brief, accepted, "repository_dispatch", rid, dropped_secret=secret)
+        brief, secret = brief_from_data(payload, pasted_limits(env))
+        rid = payload.get("id") if isinstance(payload.get("id"), str) else None
+        return BriefSource(brief, parse_accepted_at(payload.get("accepted_at")), "repository_dispatch", rid,
+                           dropped_secret=secret)
     raise EventError(
         f"no brief: event {event_name or '(none)'} is neither repository_dispatch nor workflow_dispatch, "
         "and the 'brief' input is empty"

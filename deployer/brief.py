@@ -2,6 +2,7 @@
 
 Validation collects every wrong field before failing, so a client fixes its request in one round trip.
 Nothing is silently normalised: a task that is not a valid repository name is an error, never a rename.
+Every field is bounded (deployer.limits), so a brief no grader would send is refused here rather than failing later.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
-TASK_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+from deployer.limits import NAME_CHARS_CAP, TASK_CHARS, BriefLimits
+
+TASK_RE = re.compile(rf"[A-Za-z0-9._-]{{1,{TASK_CHARS}}}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 KNOWN_FIELDS = (
     "email", "secret", "task", "round", "nonce", "brief", "checks", "evaluation_url", "attachments",
 )
-MAX_NAME_LEN = 255
 MAX_ROUND = 2**31 - 1  # fits every integer type downstream: SQLite, JavaScript numbers, workflow inputs
 
 
@@ -76,12 +78,12 @@ def parse_data_uri(url: str) -> DataURI:
         raise DataURIError(f"data: URI is not valid base64 ({exc})") from None
 
 
-def check_file_name(name: str) -> str | None:
+def check_file_name(name: str, max_chars: int = NAME_CHARS_CAP) -> str | None:
     """Why `name` is not a plain file name, or None when it is."""
     if not name:
         return "must not be empty"
-    if len(name) > MAX_NAME_LEN:
-        return f"must be at most {MAX_NAME_LEN} characters"
+    if len(name) > max_chars:
+        return _at_most(max_chars, "characters")
     if name in (".", ".."):
         return "must not be '.' or '..'"
     if name.lower() == ".git":
@@ -141,31 +143,46 @@ def repo_name(task: str) -> str:
 
 
 TASK_RULE = (
-    "must be 1-100 characters of A-Z a-z 0-9 . _ - and not '.' or '..' "
+    f"must be 1-{TASK_CHARS} characters of A-Z a-z 0-9 . _ - and not '.' or '..' "
     "(it is used as the repository name, unchanged)"
 )
+
+
+def _at_most(limit: int, unit: str) -> str:
+    return f"must be at most {limit} {unit}"
 
 
 def _valid_task(task: object) -> bool:
     return isinstance(task, str) and TASK_RE.fullmatch(task) is not None and task not in (".", "..")
 
 
-def _check_checks(value: object, errors: list[FieldError]) -> list[Any]:
+def _check_checks(value: object, errors: list[FieldError], limits: BriefLimits | None) -> list[Any]:
     if not isinstance(value, list):
         errors.append(FieldError("checks", "must be a list of strings or {\"js\": \"...\"} objects"))
         return []
+    if limits is not None and len(value) > limits.checks:
+        errors.append(FieldError("checks", f"{_at_most(limits.checks, 'checks')}, not {len(value)}"))
+        return value
     for i, item in enumerate(value):
         if isinstance(item, str):
+            size = len(item)
+        elif isinstance(item, dict) and item and all(isinstance(v, str) for v in item.values()):
+            size = sum(len(k) + len(v) for k, v in item.items())
+        else:
+            errors.append(FieldError(f"checks[{i}]",
+                                     "must be a string or an object of strings such as {\"js\": \"...\"}"))
             continue
-        if isinstance(item, dict) and item and all(isinstance(v, str) for v in item.values()):
-            continue
-        errors.append(FieldError(f"checks[{i}]", "must be a string or an object of strings such as {\"js\": \"...\"}"))
+        if limits is not None and size > limits.check_chars:
+            errors.append(FieldError(f"checks[{i}]", f"{_at_most(limits.check_chars, 'characters')}, not {size}"))
     return value
 
 
-def _check_attachments(value: object, errors: list[FieldError]) -> list[Attachment]:
+def _check_attachments(value: object, errors: list[FieldError], limits: BriefLimits | None) -> list[Attachment]:
     if not isinstance(value, list):
         errors.append(FieldError("attachments", "must be a list of {\"name\", \"url\"} objects"))
+        return []
+    if limits is not None and len(value) > limits.attachments:
+        errors.append(FieldError("attachments", f"{_at_most(limits.attachments, 'attachments')}, not {len(value)}"))
         return []
     result: list[Attachment] = []
     seen: set[str] = set()
@@ -177,7 +194,7 @@ def _check_attachments(value: object, errors: list[FieldError]) -> list[Attachme
         name, url = item.get("name"), item.get("url")
         if not isinstance(name, str):
             errors.append(FieldError(f"{where}.name", "is required and must be a string"))
-        elif (why := check_file_name(name)) is not None:
+        elif (why := check_file_name(name, limits.name_chars if limits else NAME_CHARS_CAP)) is not None:
             errors.append(FieldError(f"{where}.name", why))
         elif name in seen:
             errors.append(FieldError(f"{where}.name", f"duplicates the name {name!r}"))
@@ -185,26 +202,33 @@ def _check_attachments(value: object, errors: list[FieldError]) -> list[Attachme
             errors.append(FieldError(f"{where}.url", "is required and must be a data: URI string"))
         else:
             try:
-                parse_data_uri(url)
+                size = len(parse_data_uri(url).data)
             except DataURIError as exc:
                 errors.append(FieldError(f"{where}.url", str(exc)))
+            else:
+                if limits is not None and size > limits.attachment_bytes:
+                    errors.append(FieldError(f"{where}.url", f"decodes to {size} bytes; "
+                                             f"{_at_most(limits.attachment_bytes, 'bytes')}"))
         if isinstance(name, str) and isinstance(url, str):
             seen.add(name)
             result.append(Attachment(name, url))
     return result
 
 
-def _check_url(value: object, errors: list[FieldError]) -> str:
+def _check_url(value: object, errors: list[FieldError], limits: BriefLimits | None) -> str:
     if not isinstance(value, str) or not value:
         errors.append(FieldError("evaluation_url", "is required and must be an http or https URL"))
         return ""
+    if limits is not None and len(value) > limits.url_chars:
+        errors.append(FieldError("evaluation_url", f"{_at_most(limits.url_chars, 'characters')}, not {len(value)}"))
+        return value
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         errors.append(FieldError("evaluation_url", "must be an http or https URL with a host"))
     return value
 
 
-def _required_str(data: dict[str, Any], name: str, errors: list[FieldError]) -> str:
+def _required_str(data: dict[str, Any], name: str, errors: list[FieldError], max_chars: int | None = None) -> str:
     value = data.get(name)
     if name not in data or value is None:
         errors.append(FieldError(name, "is required"))
@@ -214,18 +238,25 @@ def _required_str(data: dict[str, Any], name: str, errors: list[FieldError]) -> 
         return ""
     if not value.strip():
         errors.append(FieldError(name, "must not be empty"))
+    elif max_chars is not None and len(value) > max_chars:
+        errors.append(FieldError(name, f"{_at_most(max_chars, 'characters')}, not {len(value)}"))
+        return ""
     return value
 
 
-def parse_brief(data: object, *, require_secret: bool = True) -> Brief:
+DEFAULT_LIMITS = BriefLimits()
+
+
+def parse_brief(data: object, *, require_secret: bool = True, limits: BriefLimits | None = DEFAULT_LIMITS) -> Brief:
     """Validate a decoded JSON brief; raise BriefError naming every wrong field.
 
-    The action reads briefs that the receiver already stripped of their secret, hence `require_secret`.
+    The action reads briefs that the receiver already stripped of their secret, hence `require_secret`; it passes
+    `limits=None` for a brief the receiver dispatched, which the receiver's own limits (perhaps raised) already passed.
     """
     if not isinstance(data, dict):
         raise BriefError([FieldError("(body)", f"must be a JSON object, not {_json_type(data)}")])
     errors: list[FieldError] = []
-    email = _required_str(data, "email", errors)
+    email = _required_str(data, "email", errors, limits.email_chars if limits else None)
     if email and EMAIL_RE.fullmatch(email) is None:
         errors.append(FieldError("email", "must look like an e-mail address (name@domain.tld)"))
     secret: str | None = None
@@ -247,14 +278,14 @@ def parse_brief(data: object, *, require_secret: bool = True) -> Brief:
         errors.append(FieldError("round", "must be 1 or more"))
     elif rnd > MAX_ROUND:
         errors.append(FieldError("round", f"must be at most {MAX_ROUND}"))
-    nonce = _required_str(data, "nonce", errors)
+    nonce = _required_str(data, "nonce", errors, limits.nonce_chars if limits else None)
     if nonce and any(ord(c) < 32 or ord(c) == 127 for c in nonce):
         errors.append(FieldError("nonce", "must be one line without control characters (it is a commit trailer)"))
-    text = _required_str(data, "brief", errors)
-    url = _check_url(data.get("evaluation_url"), errors)
-    checks = _check_checks(data.get("checks", []), errors) if data.get("checks") is not None else []
+    text = _required_str(data, "brief", errors, limits.brief_chars if limits else None)
+    url = _check_url(data.get("evaluation_url"), errors, limits)
+    checks = _check_checks(data.get("checks"), errors, limits) if data.get("checks") is not None else []
     attachments = (
-        _check_attachments(data.get("attachments", []), errors) if data.get("attachments") is not None else []
+        _check_attachments(data.get("attachments"), errors, limits) if data.get("attachments") is not None else []
     )
     if errors:
         raise BriefError(errors)

@@ -9,8 +9,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from deployer import ACTION_MAJOR_TAG, __version__
+from deployer.limits import SETTINGS as LIMIT_SETTINGS
+from deployer.limits import TASK_CHARS
 
-SERVE_ENV = """\
+SERVE_ENV = f"""\
 environment:
   SHARED_SECRET      required; briefs must carry it (compared in constant time)
   GITHUB_TOKEN       required (alias GITHUB_PAT); token that may dispatch to DEPLOYER_REPO
@@ -20,12 +22,20 @@ environment:
   HOST               default 127.0.0.1
   PORT               default 8000
   MAX_BODY_MB        default 25 (MiB; larger bodies get 413 while streaming)
-  PUBLIC_URL         how GitHub's runners reach this receiver; default http://HOST:PORT
+  PUBLIC_URL         how GitHub's runners reach this receiver; default http://HOST:PORT. Briefs over 64 KB are
+                     fetched from it, so a loopback one (127.0.0.0/8, ::1, localhost, *.localhost) or 0.0.0.0 / ::
+                     stops start-up unless HOST is loopback too (local use: runners on this machine)
   DISPATCH_PER_MINUTE default 60 (repository_dispatch calls per minute per token)
+  DISPATCH_LOOKUP_SECONDS default 60 (after a dispatch whose answer was lost, how long to look for its run
+                     before sending it again; the token must list Actions runs, else it is sent again at once)
+  DISPATCH_TIMEOUT_SECONDS default 30 (how long to wait for GitHub's answer to one request; no answer
+                     leaves the dispatch in doubt, settled by that lookup)
   RATE_LIMIT_PER_MINUTE default 600 (POSTs per minute per client address; 0 turns it off)
   BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the token that opens an oversize brief)
   OUTBOX_SYNC        default normal (a kill -9 loses nothing; full: also survives a power cut, fsync per commit)
-"""
+limits on each brief (a brief over one is a 400 naming the field and the limit; `deployer run` applies the same
+names to a brief pasted by hand; the task is at most {TASK_CHARS} characters, GitHub's rule for a repository name):
+""" + "\n".join(limit.help_line() for limit in LIMIT_SETTINGS) + "\n"
 
 RUN_ENV = """\
 environment (action.yml maps its inputs to these; set them by hand for a local run):
@@ -37,6 +47,7 @@ environment (action.yml maps its inputs to these; set them by hand for a local r
   DEPLOYER_OWNER               default: the token's user
   DEPLOYER_BRIEF               the brief as JSON; default: read it from the event
   DEPLOYER_DEADLINE_MINUTES    default 10, counted from the receiver's accepted_at (or the run's start)
+  BRIEF_MAX_*                  limits on a brief pasted by hand, as `deployer serve --help` lists them
 GitHub's own: GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_API_URL, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY.
 """
 

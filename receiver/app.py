@@ -6,7 +6,8 @@ Order of checks on POST /api-endpoint, cheapest and least revealing first:
 3. JSON object (400 `invalid_json` / `invalid_brief`);
 4. the secret, in constant time (403), *before* the field rules: a caller without the secret must not learn which
    fields are wrong or what the rules are, and must not make us decode megabytes of data: URIs;
-5. every field rule at once (400 `invalid_brief` with the list), via deployer.brief;
+5. every field rule and bound at once (400 `invalid_brief` with the list), via deployer.brief and the BRIEF_MAX_*
+   settings;
 6. the durable outbox (503 when it cannot be written; 200 only after the commit).
 """
 
@@ -27,6 +28,7 @@ from aiohttp.web_urldispatcher import _default_expect_handler
 
 from deployer import __version__
 from deployer.brief import Brief, BriefError, parse_brief
+from deployer.limits import BriefLimits
 from receiver import events
 from receiver.config import Settings
 from receiver.dispatcher import Dispatcher
@@ -106,8 +108,8 @@ def _decode(body: bytes) -> object:
     return data
 
 
-def _validate(data: dict[str, Any]) -> tuple[Brief, str]:
-    brief = parse_brief(data)
+def _validate(data: dict[str, Any], limits: BriefLimits) -> tuple[Brief, str]:
+    brief = parse_brief(data, limits=limits)
     return brief, encode(brief.public_dict()).decode()
 
 
@@ -144,7 +146,7 @@ async def accept(request: web.Request) -> web.Response:
             raise AssertionError("parse_brief accepted a non-object")  # pragma: no cover
         if not _secret_ok(data.get("secret"), settings.shared_secret):
             return _reject(client, 403, "forbidden", "the secret is missing or wrong")
-        brief, public_json = await _maybe_offload(big, _validate, data)
+        brief, public_json = await _maybe_offload(big, _validate, data, settings.limits)
     except BriefError as exc:
         return _reject(client, 400, "invalid_brief", [e.as_dict() for e in exc.errors],
                        note=",".join(e.field for e in exc.errors))

@@ -2,8 +2,10 @@
 
 One request at a time, oldest first: GitHub asks integrators to make content-creating requests serially, and strict
 first-in-first-out keeps round 1 of a task ahead of its round 2. A brief stays `pending` until GitHub answered 2xx
-and that fact is committed, so a crash in between re-sends it after the restart (at-least-once; the action is
-idempotent on its commit trailers). What each answer means lives in policy.py.
+and that fact is committed. Each attempt is marked in flight, durably, before it is sent; an attempt whose outcome
+is unknown (we died before recording GitHub's answer, or no answer came) is not simply sent again: first we look for
+the run it started (lookup.py), and a brief whose run exists is marked dispatched. Only a brief with no run after
+DISPATCH_LOOKUP_SECONDS is sent again. What each answer means lives in policy.py.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import aiohttp
 from deployer import __version__
 from receiver import events
 from receiver.config import Settings
+from receiver.lookup import MAX_PAGES, find_run, poll_interval_s, search_params
 from receiver.outbox import Outbox, OutboxUnavailable, Pending
 from receiver.payload import build_inline, build_reference, mint_token
 from receiver.policy import Outcome, classify, pace_s
 
-REQUEST_TIMEOUT_S = 30.0
+Answer = tuple[int | None, dict[str, str], str]  # status (None: no answer), headers, GitHub's message
+
 OUTBOX_RETRY_S = 2.0
 IDLE_POLL_S = 30.0  # safety net: the accept event normally wakes the worker at once
 
@@ -33,6 +37,7 @@ class Dispatcher:
         self.settings = settings
         self.outbox = outbox
         self.url = f"{settings.github_api_url}/repos/{settings.repo}/dispatches"
+        self.runs_url = f"{settings.github_api_url}/repos/{settings.repo}/actions/runs"
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -40,7 +45,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+            timeout=aiohttp.ClientTimeout(total=self.settings.dispatch_timeout_s),
             headers={
                 "Authorization": f"Bearer {self.settings.github_token}",
                 "Accept": "application/vnd.github+json",
@@ -96,7 +101,15 @@ class Dispatcher:
             waiter.cancel()
 
     async def _attempt(self, item: Pending) -> tuple[Outcome, float]:
-        """Send `item` once and record the answer; returns the outcome and the pacing gap GitHub's headers ask."""
+        """Send `item` once and record the answer; returns the outcome and the pacing gap GitHub's headers ask.
+
+        An earlier attempt in doubt is settled first: found as a run, it is not sent again.
+        """
+        fields = {"id": item.id, "task": item.task, "round": item.round}
+        if item.inflight_since is not None:
+            settled = await self._settle_in_doubt(item, fields)
+            if settled is not None or self._stop.is_set():
+                return settled or Outcome("retry"), 0.0
         body = build_inline(item.id, item.accepted_at, item.brief_json)
         mode = "inline"
         if body is None:
@@ -105,7 +118,24 @@ class Dispatcher:
             assert self.settings.public_url is not None
             body = build_reference(item.id, item.accepted_at, self.settings.public_url, token, item.task, item.round)
             mode = "reference"
-        status, headers, message = await self._post(body)
+        await self.outbox.begin_attempt(item.id, mode)
+        (status, headers, message), in_doubt = await self._post(body)
+        outcome = self._classify(item, status, headers, message)
+        fields.update(mode=mode, status=status)
+        if outcome.kind == "dispatched":
+            await self._record(item, error=None, state="dispatched")
+            events.event("dispatched", **fields)
+        elif outcome.kind == "failed":  # still in doubt if no answer came: an operator's retry looks first
+            await self._record(item, error=outcome.reason, state="failed", in_doubt=in_doubt)
+            events.event("failed", level=logging.ERROR, **fields, reason=outcome.reason)
+        else:
+            await self._record(item, error=outcome.reason, state="pending", in_doubt=in_doubt)
+            events.event("retry", level=logging.WARNING, **fields, wait_s=round(outcome.wait_s, 3),
+                         reason=outcome.reason, in_doubt=in_doubt or None)
+        return outcome, pace_s(self.settings.dispatch_per_minute, headers, time.time())
+
+    def _classify(self, item: Pending, status: int | None, headers: dict[str, str], message: str) -> Outcome:
+        """What GitHub's answer means for `item`, counting its transient failures in a row."""
         streak = self._streak[1] + 1 if self._streak[0] == item.id else 1
         outcome = classify(status, headers, message, transient_attempts=streak, now=time.time())
         # Rate-limit waits say nothing about the brief, so they neither count nor reset its run of failures.
@@ -114,27 +144,64 @@ class Dispatcher:
         elif not outcome.counts_towards_giving_up:
             streak -= 1
         self._streak = (item.id, streak)
-        fields = {"id": item.id, "task": item.task, "round": item.round, "mode": mode, "status": status}
-        if outcome.kind == "dispatched":
-            await self._record(item, error=None, state="dispatched", mode=mode)
-            events.event("dispatched", **fields)
-        elif outcome.kind == "failed":
-            await self._record(item, error=outcome.reason, state="failed", mode=mode)
+        return outcome
+
+    async def _settle_in_doubt(self, item: Pending, fields: dict[str, object]) -> Outcome | None:
+        """Mark `item` dispatched if its attempt in doubt started a run; None when it is to be sent again."""
+        assert item.inflight_since is not None
+        deadline = item.inflight_since + self.settings.dispatch_lookup_s
+        while True:
+            run_id, (status, headers, message) = await self._search(item.id, item.inflight_since)
+            if run_id is not None:
+                await self._record(item, error=None, state="dispatched")
+                events.event("dispatched", **fields, found_run=run_id)
+                return Outcome("dispatched")
+            if status != 200:
+                return await self._lookup_failed(item, fields, status, headers, message)
+            if time.time() >= deadline or self._stop.is_set():
+                if not self._stop.is_set():
+                    events.event("not_found", level=logging.WARNING, **fields,
+                                 waited_s=round(time.time() - item.inflight_since, 3))
+                return None
+            await self._pause(min(poll_interval_s(self.settings.dispatch_lookup_s), deadline - time.time()))
+
+    async def _lookup_failed(self, item: Pending, fields: dict[str, object], status: int | None,
+                             headers: dict[str, str], message: str) -> Outcome | None:
+        """GitHub would not list the runs: wait when that is transient; send again when the token may not list them
+        (at least once rather than never)."""
+        outcome = self._classify(item, status, headers, f"cannot list workflow runs: {message}")
+        if outcome.kind == "failed" and status is not None and status < 500:
+            events.event("lookup_refused", level=logging.WARNING, **fields, status=status, reason=outcome.reason)
+            return None
+        if outcome.kind == "failed":
+            await self._record(item, error=outcome.reason, state="failed", in_doubt=True)
             events.event("failed", level=logging.ERROR, **fields, reason=outcome.reason)
         else:
-            await self._record(item, error=outcome.reason, state="pending", mode=None)
-            events.event("retry", level=logging.WARNING, **fields, wait_s=round(outcome.wait_s, 3),
-                         reason=outcome.reason)
-        return outcome, pace_s(self.settings.dispatch_per_minute, headers, time.time())
+            await self._record(item, error=outcome.reason, state="pending", in_doubt=True)
+            events.event("retry", level=logging.WARNING, **fields, status=status, wait_s=round(outcome.wait_s, 3),
+                         reason=outcome.reason, in_doubt=True)
+        return outcome
 
-    async def _record(self, item: Pending, *, error: str | None, state: str, mode: str | None) -> None:
+    async def _search(self, brief_id: str, since: float) -> tuple[int | None, Answer]:
+        """The run that names `brief_id` among the repository_dispatch runs created since `since`, page by page."""
+        answer: Answer = (200, {}, "")
+        for page in range(1, MAX_PAGES + 1):
+            answer, data = await self._get(self.runs_url, search_params(since, page))
+            if answer[0] != 200:
+                return None, answer
+            run_id, more = find_run(data, brief_id, since)
+            if run_id is not None or not more:
+                return run_id, answer
+        return None, answer
+
+    async def _record(self, item: Pending, *, error: str | None, state: str, in_doubt: bool = False) -> None:
         """Commit the attempt's result, retrying while the outbox is unwritable.
 
         Moving on without it would leave a dispatched brief `pending`, and it would be sent again.
         """
         while True:
             try:
-                await self.outbox.record_attempt(item.id, error=error, state=state, mode=mode)
+                await self.outbox.record_attempt(item.id, error=error, state=state, in_doubt=in_doubt)
                 return
             except OutboxUnavailable as exc:
                 events.event("outbox_error", level=logging.ERROR, id=item.id, task=item.task, round=item.round,
@@ -143,14 +210,29 @@ class Dispatcher:
                     return
                 await self._pause(OUTBOX_RETRY_S)
 
-    async def _post(self, body: bytes) -> tuple[int | None, dict[str, str], str]:
+    async def _post(self, body: bytes) -> tuple[Answer, bool]:
+        """GitHub's answer, and whether GitHub may have accepted the dispatch though no answer came."""
         assert self._session is not None
         try:
             async with self._session.post(self.url, data=body, headers={"Content-Type": "application/json"}) as resp:
                 text = await resp.text(errors="replace")
-                return resp.status, dict(resp.headers), _message(text)
+                return (resp.status, dict(resp.headers), _message(text)), False
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return None, {}, f"{type(exc).__name__}: {exc}"[:300]
+            # Refused or timed out while connecting: nothing was sent. Anything later: it may have arrived.
+            sent = not isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+            return (None, {}, f"{type(exc).__name__}: {exc}"[:300]), sent
+
+    async def _get(self, url: str, params: dict[str, str]) -> tuple[Answer, dict[str, object]]:
+        assert self._session is not None
+        try:
+            async with self._session.get(url, params=params) as resp:
+                text = await resp.text(errors="replace")
+                if resp.status != 200:
+                    return (resp.status, dict(resp.headers), _message(text)), {}
+                data = json.loads(text)
+                return (200, dict(resp.headers), ""), data if isinstance(data, dict) else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return (None, {}, f"{type(exc).__name__}: {exc}"[:300]), {}
 
 
 def _message(text: str) -> str:

@@ -13,7 +13,7 @@ from aiohttp import web
 from deployer.serving import base_url, bind_socket, run_servers
 from receiver import events
 from receiver.app import build_app
-from receiver.config import ConfigError, load_settings
+from receiver.config import ConfigError, load_settings, loopback_only_warning
 
 
 def main(args: argparse.Namespace) -> int:
@@ -27,12 +27,11 @@ def main(args: argparse.Namespace) -> int:
     async def make() -> tuple[list[tuple[web.Application, socket.socket]], str]:
         sock = bind_socket(settings.host, settings.port)
         url = base_url(sock)
+        public_url = settings.public_url or url
         app = build_app(settings.with_public_url(url))
         events.event("starting", url=url, repo=settings.repo, data_dir=settings.data_dir, sync=settings.outbox_sync)
-        if settings.public_url is None and settings.host in ("0.0.0.0", "::"):
-            events.event("warning", level=logging.WARNING,
-                         problem=f"PUBLIC_URL is not set: oversize briefs will point GitHub's runners at {url}, "
-                                 "which they cannot reach; set PUBLIC_URL")
+        if (problem := loopback_only_warning(public_url, settings.github_api_url)) is not None:
+            events.event("warning", level=logging.WARNING, problem=problem)
         return [(app, sock)], url
 
     return run_servers(make)

@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS briefs (
     last_error TEXT,
     dispatched_at TEXT,
     mode TEXT,
+    inflight_since REAL,
     UNIQUE (task, round, nonce)
 );
 CREATE INDEX IF NOT EXISTS briefs_by_state ON briefs (state, seq);
@@ -78,6 +79,8 @@ CREATE TABLE IF NOT EXISTS brief_tokens (
 CREATE INDEX IF NOT EXISTS brief_tokens_by_brief ON brief_tokens (brief_id);
 CREATE INDEX IF NOT EXISTS brief_tokens_by_expiry ON brief_tokens (expires_ts);
 """
+# Columns added since the first release, for outboxes created before them: (column, its definition).
+ADDED_COLUMNS = (("inflight_since", "REAL"),)
 
 
 class OutboxUnavailable(RuntimeError):
@@ -96,13 +99,18 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Pending:
-    """The oldest brief still to dispatch, with its public JSON (no secret)."""
+    """The oldest brief still to dispatch, with its public JSON (no secret).
+
+    `inflight_since` (epoch s) is set when an earlier attempt began and its outcome is unknown: the process died
+    between sending and recording, or GitHub's answer never came. GitHub may have accepted it.
+    """
 
     id: str
     task: str
     round: int
     accepted_at: str
     brief_json: str
+    inflight_since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +229,7 @@ class Outbox:
                 conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it, off the commit path
                 conn.execute("PRAGMA journal_size_limit = 67108864")  # a WAL grown by big briefs shrinks back
                 conn.executescript(SCHEMA)
+                _add_missing_columns(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -358,23 +367,36 @@ class Outbox:
 
         def op(conn: sqlite3.Connection) -> Pending | None:
             row = conn.execute(
-                "SELECT id, task, round, accepted_at, brief FROM briefs WHERE state = 'pending' ORDER BY seq LIMIT 1"
+                "SELECT id, task, round, accepted_at, brief, inflight_since FROM briefs WHERE state = 'pending'"
+                " ORDER BY seq LIMIT 1"
             ).fetchone()
             return Pending(*row) if row else None
 
         return await self._read(op)
 
+    async def begin_attempt(self, brief_id: str, mode: str) -> None:
+        """Count a dispatch attempt and mark it in flight, durably, before it is sent: if we die before recording
+        its outcome, the next attempt knows GitHub may have it already."""
+        now = time.time()
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE briefs SET attempts = attempts + 1, inflight_since = ?, mode = ? WHERE id = ?",
+                         (now, mode, brief_id))
+
+        await self._write(op)
+
     async def record_attempt(self, brief_id: str, *, error: str | None, state: str = "pending",
-                             mode: str | None = None) -> None:
-        """Count one dispatch attempt; `state` dispatched sets dispatched_at, failed keeps `error` as the reason."""
+                             in_doubt: bool = False) -> None:
+        """The outcome of the attempt in flight: `state` dispatched sets dispatched_at, failed keeps `error` as the
+        reason; `in_doubt` (no answer came) keeps it marked in flight."""
         now = utc_iso(time.time())
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE briefs SET attempts = attempts + 1, state = ?, last_error = COALESCE(?, last_error),"
-                " mode = COALESCE(?, mode), dispatched_at = CASE WHEN ? = 'dispatched' THEN ? ELSE dispatched_at END"
-                " WHERE id = ?",
-                (state, error, mode, state, now, brief_id),
+                "UPDATE briefs SET state = ?, last_error = COALESCE(?, last_error),"
+                " dispatched_at = CASE WHEN ? = 'dispatched' THEN ? ELSE dispatched_at END,"
+                " inflight_since = CASE WHEN ? THEN inflight_since ELSE NULL END WHERE id = ?",
+                (state, error, state, now, in_doubt, brief_id),
             )
 
         await self._write(op)
@@ -472,6 +494,13 @@ def _apply(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) ->
         return None, exc
     conn.execute("RELEASE one_write")
     return result, None
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(briefs)")}
+    for column, definition in ADDED_COLUMNS:
+        if column not in have:
+            conn.execute(f"ALTER TABLE briefs ADD COLUMN {column} {definition}")
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

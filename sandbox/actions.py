@@ -1,9 +1,10 @@
 """The sandbox's GitHub Actions: each dispatch the emulator receives starts the matching workflows, as on GitHub.
 
-It polls the emulator's record of dispatches, clones the target repository over smart HTTP (as a runner's
-`actions/checkout` would), registers a workflow run in the emulator (so `GET .../actions/runs` shows it), and
-runs the workflow with the local runner in a worker thread, several at once, under one concurrency registry (so
-`concurrency:` groups queue runs as GitHub does). Secrets reach the runs only through the runner's `secrets`
+It polls the emulator's record of dispatches and registers a workflow run for each in the emulator at once, titled
+by the workflow's `run-name` (so `GET .../actions/runs` shows it, queued, before any runner is free, as on GitHub);
+then a worker thread clones the target repository over smart HTTP (as a runner's `actions/checkout` would) and runs
+the workflow with the local runner, several at once, under one concurrency registry (so `concurrency:` groups queue
+runs as GitHub does). Secrets reach the runs only through the runner's `secrets`
 context, never through this process's environment of the steps.
 
 `deployer sandbox actions` serves its runs over HTTP for people and the demo: `GET /runs` and
@@ -36,8 +37,15 @@ from action.checkout import git_auth_env
 from deployer.serving import base_url, bind_socket, run_servers
 from sandbox.runner.concurrency import ConcurrencyRegistry
 from sandbox.runner.remote import RemoteActionResolver
-from sandbox.runner.run import RunOptions, push_payload, run_dispatch, run_workflow, workflows_for_event
-from sandbox.runner.workflow import load_workflow
+from sandbox.runner.run import (
+    RunOptions,
+    dispatch_titles,
+    push_payload,
+    run_dispatch,
+    run_workflow,
+    workflows_for_event,
+)
+from sandbox.runner.workflow import WorkflowError, load_workflow
 
 SECRET_LIKE = frozenset({"SHARED_SECRET", "GITHUB_PAT", "OPENROUTER_API_KEY", "DEPLOYER_GITHUB_TOKEN",
                          "DEPLOYER_OPENROUTER_API_KEY"})
@@ -101,10 +109,12 @@ class ActionsService:
         records = self.http.get(f"{self.config.api_url}/_sandbox/dispatches", timeout=10).json()
         fresh = records[self.seen:]
         self.seen = len(records)
+        checkouts: dict[tuple[str, str], tuple[Path, str]] = {}
         for record in fresh:
             with self.lock:
                 run = RunRecord(len(self.runs) + 1, record)
                 self.runs.append(run)
+            self.register(run, checkouts)
             self.pool.submit(self.execute, run)
         pushes = self.http.get(f"{self.config.api_url}/_sandbox/pushes", timeout=10).json()
         for push in pushes[self.pushes_seen:]:
@@ -112,6 +122,41 @@ class ActionsService:
                 self.pool.submit(self.consider_push, push)
         self.pushes_seen = len(pushes)
         return len(fresh)
+
+    def register(self, run: RunRecord, checkouts: dict[tuple[str, str], tuple[Path, str]]) -> None:
+        """Create the run as GitHub does when the event arrives, titled by the workflow's `run-name` at the default
+        branch's head (`checkouts`: one up-to-date checkout per repository and poll). A run that cannot be titled is
+        registered later by `execute`, under a plain name."""
+        d = run.dispatch
+        key = (str(d.get("owner")), str(d.get("repo")))
+        try:
+            if key not in checkouts:
+                checkouts[key] = self.workflow_checkout(*key)
+            repo_dir, branch = checkouts[key]
+            titles = dispatch_titles(repo_dir, d, RunOptions(env=self.config.machine_env), default_branch=branch)
+        except (requests.RequestException, subprocess.SubprocessError, WorkflowError, KeyError) as exc:
+            run.log.append(f"##[warning]could not title the run when it was created: {exc}")
+            return
+        if titles:  # no matching workflow: GitHub creates no run
+            path, title = titles[0]
+            self.emulator_run(run, head_branch=branch, path=path, display_title=title,
+                              name=load_workflow(repo_dir, path).name)
+
+    def workflow_checkout(self, owner: str, repo: str) -> tuple[Path, str]:
+        """A checkout of the repository's default branch as it is now, and that branch's name (one per repository,
+        fetched again for each poll that brings its dispatches)."""
+        info = self.http.get(f"{self.config.api_url}/repos/{owner}/{repo}", timeout=10).json()
+        branch = info.get("default_branch", "main")
+        where = self.config.work_dir / "workflows" / owner / repo
+        git_env = {**os.environ, **git_auth_env(self.config.token)}
+        if not (where / ".git").exists():
+            clone(info["clone_url"], self.config.token, branch, where)
+        else:
+            subprocess.run(["git", "-C", str(where), "fetch", "--quiet", "origin", branch], check=True,
+                           capture_output=True, env=git_env, timeout=120)
+            subprocess.run(["git", "-C", str(where), "checkout", "--quiet", "-B", branch, "FETCH_HEAD"], check=True,
+                           capture_output=True, timeout=60)
+        return where, branch
 
     def consider_push(self, push: dict[str, Any]) -> None:
         """GitHub starts a run per workflow whose `on.push` matches, and nothing (no run at all) otherwise."""

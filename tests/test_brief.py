@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from deployer.brief import (
     parse_data_uri,
     repo_name,
 )
+from deployer.limits import MIB, SETTINGS, BriefLimits, LimitsError
 
 CSV = b"a,b\n1,2\n"
 
@@ -202,3 +206,77 @@ def test_parse_data_uri(url: str, media: str, data: bytes) -> None:
 def test_parse_data_uri_rejects(url: str) -> None:
     with pytest.raises(DataURIError):
         parse_data_uri(url)
+
+
+# --- bounds: every field a brief carries has a limit, each a setting (deployer.limits) -------------------------
+
+SMALL = BriefLimits(brief_chars=50, checks=2, check_chars=25, attachments=1, attachment_bytes=8, email_chars=30,
+                    nonce_chars=10, url_chars=40, name_chars=12)
+
+
+def _data_uri(size: int) -> str:
+    return "data:application/octet-stream;base64," + base64.b64encode(b"x" * size).decode()
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"brief": "b" * 51}, "brief", "must be at most 50 characters, not 51"),
+    ({"checks": ["a", "b", "c"]}, "checks", "must be at most 2 checks, not 3"),
+    ({"checks": ["ok", "c" * 26]}, "checks[1]", "must be at most 25 characters, not 26"),
+    ({"checks": [{"js": "j" * 24}]}, "checks[0]", "must be at most 25 characters, not 26"),  # key and value count
+    ({"attachments": [_att(), _att(name="b.png")]}, "attachments", "must be at most 1 attachments, not 2"),
+    ({"attachments": [_att(url=_data_uri(9))]}, "attachments[0].url", "decodes to 9 bytes; must be at most 8 bytes"),
+    ({"email": "a" * 20 + "@example.com"}, "email", "must be at most 30 characters, not 32"),
+    ({"nonce": "n" * 11}, "nonce", "must be at most 10 characters, not 11"),
+    ({"evaluation_url": "https://grader.example.com/" + "p" * 14}, "evaluation_url",
+     "must be at most 40 characters, not 41"),
+    ({"attachments": [_att(name="n" * 9 + ".png")]}, "attachments[0].name", "must be at most 12 characters"),
+])
+def test_each_bound_is_an_error_naming_the_field_and_its_limit(change: dict[str, Any], field: str,
+                                                               message: str) -> None:
+    assert errors_of(valid(**change), limits=SMALL) == {field: message}
+
+
+@pytest.mark.parametrize("change", [
+    {"brief": "b" * 50}, {"checks": ["a", "c" * 25]}, {"checks": [{"js": "j" * 23}]},
+    {"attachments": [_att(url=_data_uri(8))]},
+    {"email": "a" * 18 + "@example.com"}, {"nonce": "n" * 10}, {"evaluation_url": "https://grader.example.com/p"},
+    {"attachments": [_att(name="n" * 8 + ".png")]},
+])
+def test_a_value_at_its_limit_passes(change: dict[str, Any]) -> None:
+    parse_brief(valid(**change), limits=SMALL)
+
+
+def test_without_limits_nothing_is_bounded() -> None:
+    """What the action does with a brief the receiver dispatched: the receiver's limits, perhaps raised, applied."""
+    big = valid(brief="b" * 100_000, checks=["c"] * 500, nonce="n" * 1000)
+    assert parse_brief(big, limits=None).brief == "b" * 100_000
+    assert "brief" in errors_of(big)  # the defaults refuse it
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sandbox" / "briefs"  # the graders' sample briefs
+
+
+@pytest.mark.parametrize("name", ["captcha-solver.r1.json", "sum-of-sales.r1.json", "sum-of-sales.r2.json"])
+def test_the_defaults_pass_what_graders_send(name: str) -> None:
+    parse_brief(json.loads((SAMPLES / name).read_text()))
+
+
+def test_the_defaults_pass_a_brief_with_megabytes_of_images() -> None:
+    images = [_att(name=f"photo-{i}.png", url=_data_uri(3 * MIB)) for i in range(3)]
+    brief = parse_brief(valid(attachments=images, checks=[f"check {i}" for i in range(20)], brief="x" * 5000))
+    assert len(brief.attachments) == 3
+
+
+def test_every_limit_is_a_setting_read_from_the_environment() -> None:
+    assert {s.field for s in SETTINGS} == {f.name for f in fields(BriefLimits)}
+    env = {s.env: "7" for s in SETTINGS}
+    limits = BriefLimits.from_env(env)
+    assert limits.attachment_bytes == 7 * MIB and limits.checks == 7 and limits.name_chars == 7
+    assert BriefLimits.from_env({}) == BriefLimits()
+
+
+@pytest.mark.parametrize("value, problem", [("many", "a whole number"), ("0", "at least 1"), ("2.5", "a whole number"),
+                                            ("256", "at most 255")])
+def test_a_wrong_limit_setting_names_the_variable(value: str, problem: str) -> None:
+    with pytest.raises(LimitsError, match=f"BRIEF_MAX_NAME_CHARS must be {problem}"):
+        BriefLimits.from_env({"BRIEF_MAX_NAME_CHARS": value})

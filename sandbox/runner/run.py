@@ -98,21 +98,69 @@ def run_dispatch(
     opts = replace(options) if options is not None else RunOptions()
     if opts.run_id is None and isinstance(record.get("run_id"), int):
         opts.run_id = record["run_id"]
+    repo = _dispatch_repository(record, opts, default_branch)
+    results = []
+    for path in _dispatched_workflows(repo_dir, record, repo):
+        event_name, payload = event_from_dispatch(record, repo, load_workflow(repo_dir, path))
+        results.append(run_workflow(repo_dir, path, event_name, payload, options=replace(opts)))
+    return results
+
+
+def dispatch_titles(
+    repo_dir: Path, record: Mapping[str, Any], options: RunOptions | None = None, default_branch: str = "main",
+) -> list[tuple[str, str]]:
+    """(workflow path, display_title) of each run a dispatch starts, titled as GitHub titles a run when it creates it.
+
+    Raises WorkflowError for a `run-name` that cannot be evaluated (what GitHub then shows is not documented).
+    """
+    opts = options or RunOptions()
+    repo = _dispatch_repository(record, opts, default_branch)
+    titles = []
+    for path in _dispatched_workflows(repo_dir, record, repo):
+        workflow = load_workflow(repo_dir, path)
+        event_name, payload = event_from_dispatch(record, repo, workflow)
+        titles.append((path, run_title(workflow, event_name, payload, opts)))
+    return titles
+
+
+def run_title(workflow: Workflow, event_name: str, payload: Mapping[str, Any], options: RunOptions | None = None,
+              ) -> str:
+    """`run-name` evaluated with the only contexts it may use, `github` and `inputs` (workflow syntax docs,
+    "run-name"); without one, the workflow's name. The sha and the token are not known yet when a run is created."""
+    raw = workflow.raw.get("run-name")
+    if not isinstance(raw, str) or not raw.strip():
+        return workflow.name
+    try:
+        title = Evaluator(creation_contexts(workflow, event_name, payload, options)).interpolate_str(raw, "run-name")
+    except ExpressionError as exc:
+        raise WorkflowError(f"{workflow.path}: run-name: {exc}") from exc
+    return title.strip() or workflow.name
+
+
+def creation_contexts(workflow: Workflow, event_name: str, payload: Mapping[str, Any],
+                      options: RunOptions | None = None) -> dict[str, Any]:
+    """The `github` and `inputs` contexts as they are when GitHub creates a run (no sha, token or run id yet)."""
+    opts = options or RunOptions()
     _, urls = _machine_env(opts)
-    repo = Repository(f"{record['owner']}/{record['repo']}", default_branch, urls["api_url"], urls["server_url"])
+    github = _github_context(workflow, event_name, payload, "", urls, opts, 0, "", Path())
+    return {"github": github, "inputs": inputs_context(workflow, event_name, payload)}
+
+
+def _dispatch_repository(record: Mapping[str, Any], options: RunOptions, default_branch: str) -> Repository:
+    _, urls = _machine_env(options)
+    return Repository(f"{record['owner']}/{record['repo']}", default_branch, urls["api_url"], urls["server_url"])
+
+
+def _dispatched_workflows(repo_dir: Path, record: Mapping[str, Any], repo: Repository) -> list[str]:
+    """repository_dispatch: every workflow whose `on` matches; workflow_dispatch: the one named by `workflow_id`."""
     if record.get("kind") == "workflow_dispatch":
         wanted = str(record.get("workflow_id") or "")
         paths = [p for p in find_workflows(repo_dir) if wanted in (p, Path(p).name)]
         if not paths:
             raise WorkflowError(f"workflow_dispatch: no workflow {wanted!r} in {repo_dir}/.github/workflows")
-    else:
-        probe = repository_dispatch(repo, str(record.get("event_type") or ""), record.get("client_payload"), "probe")
-        paths = workflows_for_event(repo_dir, "repository_dispatch", probe)
-    results = []
-    for path in paths:
-        event_name, payload = event_from_dispatch(record, repo, load_workflow(repo_dir, path))
-        results.append(run_workflow(repo_dir, path, event_name, payload, options=replace(opts)))
-    return results
+        return paths
+    probe = repository_dispatch(repo, str(record.get("event_type") or ""), record.get("client_payload"), "probe")
+    return workflows_for_event(repo_dir, "repository_dispatch", probe)
 
 
 def push_payload(repo_dir: Path, record: Mapping[str, Any], api_url: str, server_url: str,

@@ -10,12 +10,14 @@ from pathlib import Path
 import requests
 
 from action.plan import trailers
+from deployer.dispatch_payload import Inline, request_body
 from tests.e2e.conftest import Deployer, sample
 
 
 def dispatch_event(brief: dict, accepted_at: str = "") -> dict:
-    public = {k: v for k, v in brief.items() if k != "secret"}
-    return {"action": "deploy-brief", "client_payload": {"id": "b-1", "accepted_at": accepted_at, "brief": public}}
+    """The repository_dispatch event of an inline payload, as the receiver sends it (deployer.dispatch_payload)."""
+    body = request_body(Inline("b-1", accepted_at, {k: v for k, v in brief.items() if k != "secret"}))
+    return {"action": body["event_type"], "client_payload": body["client_payload"]}
 
 
 def clone(url: str, dest: Path) -> Path:

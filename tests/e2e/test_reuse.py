@@ -22,6 +22,7 @@ from typing import Any
 import requests
 
 from deployer import ACTION_MAJOR_TAG, __version__
+from deployer.dispatch_payload import Inline, request_body
 from sandbox.demo import SAMPLES, reuse_instructions
 from sandbox.world import DEPLOYER_REPO, World
 
@@ -62,9 +63,8 @@ def dispatch_brief(world: World, repo: str, task: str) -> dict[str, Any]:
     brief = json.loads((SAMPLES / "sum-of-sales.r1.json").read_text())
     brief.pop("secret")
     brief.update(task=task, nonce=f"nonce-{task}", evaluation_url=f"{world.evaluator_url}/notify")
-    payload = {"id": f"brief-{task}", "accepted_at": datetime.now(UTC).isoformat(), "brief": brief}
     api(world, "POST", f"/repos/{world.user}/{repo}/dispatches",
-        {"event_type": "deploy-brief", "client_payload": payload})
+        request_body(Inline(f"brief-{task}", datetime.now(UTC).isoformat(), brief)))
     return brief
 
 

@@ -1,16 +1,15 @@
-"""The fault suite's shared parts: `deployer run` against a broken world, and `ledger`, each test's row of the
-table that tests/faults/table.py prints. `DEPLOYER_FULL_FAULTS=1` also runs the long cases (minutes of waiting on
-real timers).
+"""The fault suite's shared parts: `deployer run` against a broken world, and what "delivered" means, recorded as
+each test's row of the table with the `ledger` fixture of tests/faults/table.py. `DEPLOYER_FULL_FAULTS=1` also runs
+the long cases (minutes of waiting on real timers) and the receiver's kill matrix over 20 seeds.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +21,12 @@ from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from tests.conftest import Evaluator, OpenRouter, Services, start_github
 from tests.e2e.conftest import ActionRun, Deployer, sample
 from tests.e2e.test_action_run import dispatch_event as dispatch_event
-from tests.faults.table import ROW_KEY, Row
+from tests.faults.table import Ledger as Ledger  # the fixture `ledger` is the table plugin's
 
 FULL = os.environ.get("DEPLOYER_FULL_FAULTS", "").strip().lower() in ("1", "true", "yes")
 full_only = pytest.mark.skipif(not FULL, reason="long case: set DEPLOYER_FULL_FAULTS=1 to run it")
 # Fault runs are about delivery, not the generated app's checks: no browser, so the suite stays short.
 FAST = {"DEPLOYER_VERIFY": "false"}
-
-
-
-Ledger = Callable[..., None]
-
-
-@pytest.fixture
-def ledger(request: pytest.FixtureRequest) -> Ledger:
-    """`ledger(scenario, outcome, accepted=, notified=, lost=, duplicated=)`: this test's row of the table."""
-
-    def record(scenario: str, outcome: str, *, accepted: int, notified: int, lost: int, duplicated: int) -> None:
-        row = Row(scenario, outcome, accepted, notified, lost, duplicated)
-        request.node.user_properties.append((ROW_KEY, json.dumps(asdict(row))))
-
-    return record
 
 
 # --- one world per module: starting three servers per test would cost more than the faults themselves --------

@@ -1,35 +1,25 @@
-"""The fault suite's table: scenario, outcome, briefs accepted / notified / lost / duplicated.
+"""The fault table: scenario, outcome, briefs accepted / notified / lost / duplicated, one row per scenario that ran.
 
 A pytest plugin (registered by tests/conftest.py, so it is loaded in pytest-xdist's controlling process too, which
-collects no tests). Fault tests put their row in `user_properties`, which travel with each test report to the
-controller; the table is printed once at the end, with the scenarios that other tests already prove.
+collects no tests, and so its `ledger` fixture serves every test directory). A test records its row with `ledger`
+once it has observed the outcome; the row travels in `user_properties` with the test's report to the controller,
+and the table is printed once at the end. Only what ran is printed: a test that did not run has no row, a test that
+failed after recording has its row marked TEST FAILED, and the heading counts exactly the rows below it.
 For the receiver's rows, "notified" counts briefs dispatched to GitHub (what the receiver owes).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytest
 
 ROW_KEY = "fault_row"
 
-# Scenarios of the issue that tests elsewhere already prove; listed so the table shows the whole matrix.
-PROVEN_ELSEWHERE = [
-    ("evaluator 500 forever -> ::error:: at the deadline",
-     "tests/e2e/test_action_run.py::test_deadline_passing_fails_the_notify_stage"),
-    ("every model failing (one model) -> nothing committed",
-     "tests/e2e/test_action_run.py::test_every_model_failing_commits_nothing"),
-    ("rounds 1 and 2 overlapping", "tests/e2e/test_rounds.py::test_rounds_one_and_two_racing_make_one_repository_and_"
-                                   "lose_no_round"),
-    ("receiver data directory read-only -> 503, heals",
-     "tests/receiver/test_receiver_process.py::test_read_only_data_dir_answers_503_then_heals"),
-    ("receiver SIGKILL with GitHub failing -> each once",
-     "tests/receiver/test_receiver_dispatch.py::test_crash_with_dispatch_failing_loses_nothing_and_sends_each_once"),
-    ("GitHub 502 x2 on the tree", "tests/e2e/test_action_run.py::test_github_502_twice_on_the_tree_call_is_retried"),
-]
+Ledger = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -40,6 +30,18 @@ class Row:
     notified: int
     lost: int
     duplicated: int
+    failed: bool = False
+
+
+@pytest.fixture
+def ledger(request: pytest.FixtureRequest) -> Ledger:
+    """`ledger(scenario, outcome, accepted=, notified=, lost=, duplicated=)`: this test's row of the table."""
+
+    def record(scenario: str, outcome: str, *, accepted: int, notified: int, lost: int, duplicated: int) -> None:
+        row = Row(scenario, outcome, accepted, notified, lost, duplicated)
+        request.node.user_properties.append((ROW_KEY, json.dumps(asdict(row))))
+
+    return record
 
 
 _ROWS: list[Row] = []
@@ -53,15 +55,23 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             row = Row(**json.loads(str(value)))
             if report.failed:
                 row = Row(row.scenario, f"TEST FAILED ({row.outcome})", row.accepted, row.notified, row.lost,
-                          row.duplicated)
+                          row.duplicated, failed=True)
             _ROWS.append(row)
+
+
+def heading(rows: list[Row]) -> str:
+    """What the rows count, and nothing they do not."""
+    lost, duplicated, failed = (sum(r.lost for r in rows), sum(r.duplicated for r in rows), sum(r.failed for r in rows))
+    words = [f"{len(rows)} scenario{'s' if len(rows) != 1 else ''} ran", f"{lost} lost", f"{duplicated} duplicated"]
+    if failed:
+        words.append(f"{failed} test{'s' if failed != 1 else ''} failed")
+    return "faults: " + ", ".join(words)
 
 
 def fault_table(rows: list[Row]) -> list[str]:
     header = ("scenario", "outcome", "accepted", "notified", "lost", "duplicated")
     cells = [header] + [(r.scenario, r.outcome, *(str(n) for n in (r.accepted, r.notified, r.lost, r.duplicated)))
                         for r in sorted(rows, key=lambda r: r.scenario)]
-    cells += [(scenario, f"proven by {where}", "-", "-", "-", "-") for scenario, where in PROVEN_ELSEWHERE]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "-+-".join("-" * w for w in widths))
@@ -73,6 +83,6 @@ def fault_table(rows: list[Row]) -> list[str]:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _ROWS:
         return
-    terminalreporter.section("faults: nothing lost, nothing duplicated")
+    terminalreporter.section(heading(_ROWS))
     for line in fault_table(_ROWS):
         terminalreporter.write_line(line)

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,7 +17,12 @@ import requests
 from receiver_support import SECRET, make_brief, post, receiver_env, rows, status_of, wait_for
 
 from deployer.brief import parse_brief
-from receiver.payload import MAX_PAYLOAD_BYTES, build_inline, encode
+from deployer.dispatch_payload import MAX_REQUEST_BYTES
+from receiver.payload import build_inline, encode
+from sandbox.runner.event import Repository, event_from_dispatch
+from sandbox.runner.run import run_title
+from sandbox.runner.workflow import load_workflow
+from tests.faults.table import Ledger
 
 DISPATCH_ROUTE = "POST /repos/{owner}/{repo}/dispatches"
 REPO = "sandbox/deploy-target"
@@ -132,7 +138,7 @@ def test_unknown_repository_fails_for_real(services: Any, github: Any, tmp_path:
 
 
 def test_crash_with_dispatch_failing_loses_nothing_and_sends_each_once(services: Any, target: Any,
-                                                                       tmp_path: Path) -> None:
+                                                                       tmp_path: Path, ledger: Ledger) -> None:
     data = tmp_path / "data"
     arm(target, 500, count=100_000)
     fast = {"DISPATCH_PER_MINUTE": "6000"}  # this test is about the crash, not the pacing
@@ -148,8 +154,17 @@ def test_crash_with_dispatch_failing_loses_nothing_and_sends_each_once(services:
     assert target.sandbox("DELETE", "faults").status_code < 300  # heal GitHub
     wait_for(lambda: all(r["state"] == "dispatched" for r in rows(data)), what="all 20 dispatched")
     sent = [d["client_payload"]["id"] for d in dispatches(target)]
+    lost, duplicated = len(set(ids) - set(sent)), len(sent) - len(set(sent))
+    ledger("receiver SIGKILL with GitHub failing, then healed", f"{len(set(sent))} of 20 dispatched, "
+           f"{'in order' if sent == ids else 'out of order'}", accepted=20, notified=len(set(sent)), lost=lost,
+           duplicated=duplicated)
     assert sent == ids  # each exactly once, first in first out
     assert requests.get(f"{second.url}/health", timeout=10).json()["outbox"]["dispatched"] == 20
+
+
+def just_past_64kb() -> dict[str, str]:
+    return {"name": "data.bin", "url": "data:application/octet-stream;base64," + base64.b64encode(
+        b"\x00" * 50_000).decode()}
 
 
 def _image(size: int, seed: int) -> bytes:
@@ -162,7 +177,7 @@ def test_oversize_brief_round_trips_through_the_reference(services: Any, target:
     big = make_brief(task="oversize-task", attachments=[
         {"name": name, "url": "data:image/png;base64," + base64.b64encode(raw).decode()} for name, raw in images.items()
     ])
-    small_but_over = make_brief(task="oversize-task-2", brief="x" * 70_000)  # just past 64 KB
+    small_but_over = make_brief(task="oversize-task-2", attachments=[just_past_64kb()])
     big_id = post(svc.url, big).json()["id"]
     other_id = post(svc.url, small_but_over).json()["id"]
     for brief_id in (big_id, other_id):
@@ -252,10 +267,10 @@ def _largest_inline_text(base: dict[str, Any]) -> int:
     """The longest `brief` text for which the dispatch still carries the brief inline (ids are 28 characters)."""
 
     def fits(n: int) -> bool:
-        public = encode(parse_brief({**base, "brief": "x" * n}).public_dict()).decode()
+        public = encode(parse_brief({**base, "brief": "x" * n}, limits=None).public_dict()).decode()
         return build_inline("0" * 28, "2026-01-01T00:00:00.000Z", public) is not None
 
-    low, high = 1, MAX_PAYLOAD_BYTES
+    low, high = 1, MAX_REQUEST_BYTES
     while low < high:
         mid = (low + high + 1) // 2
         low, high = (mid, high) if fits(mid) else (low, mid - 1)
@@ -263,7 +278,7 @@ def _largest_inline_text(base: dict[str, Any]) -> int:
 
 
 def test_the_inline_limit_is_one_github_accepts(services: Any, target: Any, tmp_path: Path) -> None:
-    svc = start(services, tmp_path / "data", target)
+    svc = start(services, tmp_path / "data", target, BRIEF_MAX_CHARS="100000")  # a text brief past 64 KB
     base = make_brief(task="edge-task")
     n = _largest_inline_text(base)
     at_limit = post(svc.url, {**base, "brief": "x" * n}).json()["id"]
@@ -278,7 +293,7 @@ def test_the_inline_limit_is_one_github_accepts(services: Any, target: Any, tmp_
 
 def test_brief_token_expires(services: Any, target: Any, tmp_path: Path) -> None:
     svc = start(services, tmp_path / "data", target, BRIEF_TOKEN_TTL_HOURS="0.001")  # 3.6 seconds
-    brief_id = post(svc.url, make_brief(task="expiry-task", brief="x" * 70_000)).json()["id"]
+    brief_id = post(svc.url, make_brief(task="expiry-task", attachments=[just_past_64kb()])).json()["id"]
     wait_for(lambda: settled(svc.url, brief_id))
     [payload] = [d["client_payload"] for d in dispatches(target)]
 
@@ -290,3 +305,112 @@ def test_brief_token_expires(services: Any, target: Any, tmp_path: Path) -> None
     expired = wait_for(lambda: [r for r in [fetch()] if r.status_code == 401], what="the token to expire")[0]
     assert first.status_code == 200 or first.json()["detail"] == "the brief_token has expired"
     assert expired.json() == {"error": "unauthorized", "detail": "the brief_token has expired"}
+
+
+# --- a dispatch whose outcome is unknown: look for its run before sending it again -----------------------------
+
+RUNS_ROUTE = "GET /repos/{owner}/{repo}/actions/runs"
+DEPLOY = load_workflow(Path(__file__).resolve().parents[2], ".github/workflows/deploy.yml")
+
+
+def register_run(github: Any, record: dict[str, Any]) -> int:
+    """What GitHub Actions does with a dispatch: a run of deploy.yml, titled by its run-name (as the sandbox's
+    Actions service titles it)."""
+    repo = Repository(f"{record['owner']}/{record['repo']}", "main", github.url, github.url)
+    title = run_title(DEPLOY, *event_from_dispatch(record, repo, DEPLOY))
+    r = github.sandbox("POST", "runs", json={"owner": record["owner"], "repo": record["repo"], "status": "queued",
+                                             "event": "repository_dispatch", "display_title": title,
+                                             "path": DEPLOY.path, "name": DEPLOY.name})
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def slow_github(github: Any, seconds: float) -> None:
+    """GitHub takes `seconds` to answer the next dispatch."""
+    r = github.sandbox("POST", "faults", json={"route": DISPATCH_ROUTE, "delay": seconds, "count": 1})
+    assert r.status_code < 300, r.text
+
+
+def killed_after_github_took_it(services: Any, github: Any, data: Path, task: str) -> str:
+    """A receiver SIGKILLed after GitHub accepted its dispatch and before the outbox recorded that: GitHub answers
+    slowly, and meanwhile we hold the outbox's write lock so that its answer cannot be recorded."""
+    slow_github(github, 2)
+    first = start(services, data, github, name="receiver-1")
+    brief_id = str(post(first.url, make_brief(task=task)).json()["id"])
+    wait_for(lambda: [r for r in rows(data) if r["inflight_since"]], what="the attempt in flight")
+    lock = sqlite3.connect(data / "outbox.sqlite3", isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        assert [(r["state"], bool(r["inflight_since"])) for r in rows(data)] == [("pending", True)]
+        wait_for(lambda: dispatch_calls(github) == [204], what="GitHub to accept the dispatch")
+        first.kill()
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    return brief_id
+
+
+def calls(github: Any) -> list[str]:
+    return [c["route"] for c in github.sandbox("GET", "requests").json()]
+
+
+def test_a_dispatch_whose_answer_was_lost_is_found_as_its_run_and_not_sent_again(services: Any, target: Any,
+                                                                                   tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    brief_id = killed_after_github_took_it(services, target, data, "lost-answer")
+    [record] = dispatches(target)
+    run_id = register_run(target, record)
+    target.sandbox("DELETE", "requests")
+    second = start(services, data, target, name="receiver-2", DISPATCH_LOOKUP_SECONDS="30")
+    done = wait_for(lambda: settled(second.url, brief_id), what="the brief settled")
+    assert (done["state"], done["attempts"]) == ("dispatched", 1)
+    assert [d["client_payload"]["id"] for d in dispatches(target)] == [brief_id]
+    assert RUNS_ROUTE in calls(target) and DISPATCH_ROUTE not in calls(target)
+    assert f"stage=dispatched id={brief_id} task=lost-answer round=1 found_run={run_id}" in second.log()
+    assert not rows(data)[0]["inflight_since"]
+
+
+def test_a_dispatch_in_doubt_without_a_run_is_sent_again_after_the_lookup(services: Any, target: Any,
+                                                                          tmp_path: Path) -> None:
+    """GitHub took the dispatch but no run came of it within DISPATCH_LOOKUP_SECONDS: at least once, not never."""
+    data = tmp_path / "data"
+    brief_id = killed_after_github_took_it(services, target, data, "no-run")
+    target.sandbox("DELETE", "requests")
+    second = start(services, data, target, name="receiver-2", DISPATCH_LOOKUP_SECONDS="2")
+    done = wait_for(lambda: settled(second.url, brief_id), what="the brief settled")
+    assert (done["state"], done["attempts"]) == ("dispatched", 2)
+    assert [d["client_payload"]["id"] for d in dispatches(target)] == [brief_id, brief_id]
+    routes = calls(target)
+    assert routes.index(RUNS_ROUTE) < routes.index(DISPATCH_ROUTE)  # looked before sending again
+    assert f"stage=not_found id={brief_id}" in second.log()
+
+
+def test_a_dispatch_without_an_answer_is_looked_up_before_it_is_sent_again(services: Any, target: Any,
+                                                                              tmp_path: Path) -> None:
+    """No answer within DISPATCH_TIMEOUT_SECONDS: GitHub may have it, so the run is looked for first. (The emulator
+    drops a request whose caller has gone, so here no run appears and the brief is sent again.)"""
+    slow_github(target, 3)
+    svc = start(services, tmp_path / "data", target, DISPATCH_TIMEOUT_SECONDS="1", DISPATCH_LOOKUP_SECONDS="2")
+    brief_id = post(svc.url, make_brief(task="timed-out")).json()["id"]
+    done = wait_for(lambda: settled(svc.url, brief_id), what="the brief settled")
+    assert (done["state"], done["attempts"]) == ("dispatched", 2)
+    assert "TimeoutError" in done["last_error"]
+    routes = calls(target)
+    resent = max(i for i, route in enumerate(routes) if route == DISPATCH_ROUTE)
+    assert RUNS_ROUTE in routes[:resent]  # looked before sending again
+    assert [d["client_payload"]["id"] for d in dispatches(target)] == [brief_id]
+    log = svc.log()
+    assert "in_doubt=True" in log and log.index("in_doubt=True") < log.index(f"stage=not_found id={brief_id}")
+
+
+def test_a_token_that_may_not_list_runs_sends_again_at_once(services: Any, target: Any, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    brief_id = killed_after_github_took_it(services, target, data, "no-actions-read")
+    refused = {"message": "Resource not accessible by personal access token"}  # a token without actions: read
+    r = target.sandbox("POST", "faults", json={"route": RUNS_ROUTE, "status": 403, "count": 1, "body": refused})
+    assert r.status_code < 300, r.text
+    second = start(services, data, target, name="receiver-2", DISPATCH_LOOKUP_SECONDS="600")
+    done = wait_for(lambda: settled(second.url, brief_id), what="the brief settled")
+    assert (done["state"], done["attempts"]) == ("dispatched", 2)
+    assert len(dispatches(target)) == 2
+    assert f"stage=lookup_refused id={brief_id}" in second.log() and "status=403" in second.log()

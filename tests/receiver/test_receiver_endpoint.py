@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from receiver_support import SECRET, make_brief, post, rows, status_of, wait_for
+from receiver_support import SECRET, closed_port_url, make_brief, post, rows, start_receiver, status_of, wait_for
 
+from deployer.brief import TASK_RULE
 from sandbox.procs import Service
 
 Live = tuple[Service, Path]
@@ -281,3 +282,55 @@ def test_logs_and_outbox_never_hold_the_secret_or_token(live: Live) -> None:
     assert "stage=rejected status=403 error=forbidden" in log
     assert "stage=rejected status=400 error=invalid_brief" in log and "fields=email" in log
     assert "stage=rejected status=413 error=too_large" in log
+
+
+# A receiver whose BRIEF_MAX_* settings are small, so that each bound is passed by a few characters.
+LIMITS = {"BRIEF_MAX_CHARS": "40", "BRIEF_MAX_CHECKS": "3", "BRIEF_MAX_CHECK_CHARS": "30", "BRIEF_MAX_ATTACHMENTS": "2",
+          "BRIEF_MAX_ATTACHMENT_MB": "1", "BRIEF_MAX_EMAIL_CHARS": "25", "BRIEF_MAX_NONCE_CHARS": "40",
+          "BRIEF_MAX_URL_CHARS": "40", "BRIEF_MAX_NAME_CHARS": "12"}
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    root = tmp_path_factory.mktemp("limited")
+    svc = start_receiver(root / "logs", root / "data", closed_port_url(), MAX_BODY_MB="5", **LIMITS)
+    yield svc, root / "data"
+    assert svc.stop() == 0, svc.log()
+
+
+BOUNDS = [
+    ("brief text", {"brief": "b" * 41}, "brief", "must be at most 40 characters, not 41"),
+    ("number of checks", {"checks": ["a", "b", "c", "d"]}, "checks", "must be at most 3 checks, not 4"),
+    ("one check", {"checks": ["c" * 31]}, "checks[0]", "must be at most 30 characters, not 31"),
+    ("number of attachments", {"attachments": [{"name": f"{i}.txt", "url": _data_uri(b"x")} for i in range(3)]},
+     "attachments", "must be at most 2 attachments, not 3"),
+    ("attachment size", {"attachments": [{"name": "big.bin", "url": _data_uri(b"x" * (MIB + 1))}]},
+     "attachments[0].url", f"decodes to {MIB + 1} bytes; must be at most {MIB} bytes"),
+    ("email", {"email": "a" * 14 + "@example.com"}, "email", "must be at most 25 characters, not 26"),
+    ("nonce", {"nonce": "n" * 41}, "nonce", "must be at most 40 characters, not 41"),
+    ("evaluation_url", {"evaluation_url": "https://grader.example.com/" + "p" * 14}, "evaluation_url",
+     "must be at most 40 characters, not 41"),
+    ("attachment name", {"attachments": [{"name": "n" * 9 + ".csv", "url": _data_uri(b"x")}]},
+     "attachments[0].name", "must be at most 12 characters"),
+    ("task", {"task": "t" * 101}, "task", TASK_RULE),
+]
+
+
+@pytest.mark.parametrize("change, field, message", [b[1:] for b in BOUNDS], ids=[b[0] for b in BOUNDS])
+def test_each_bound_is_a_400_naming_the_field_and_its_limit(limited: Live, change: dict[str, Any], field: str,
+                                                            message: str) -> None:
+    brief = {**make_brief(task="bounds-task", brief="Sum it.", attachments=[], checks=[]), **change}
+    r = post(limited[0].url, brief)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"error": "invalid_brief", "detail": [{"field": field, "message": message}]}
+    assert not [row for row in rows(limited[1]) if row["nonce"] == brief["nonce"]]
+
+
+def test_a_brief_at_every_limit_is_accepted(limited: Live) -> None:
+    brief = make_brief(task="at-the-limits", brief="b" * 40, checks=["c" * 30, "x", {"js": "j" * 28}],
+                       attachments=[{"name": "n" * 8 + ".csv", "url": _data_uri(b"x" * MIB)},
+                                    {"name": "b.txt", "url": _data_uri(b"y")}],
+                       email="a" * 13 + "@example.com", nonce="n" * 40, evaluation_url="https://grader.example.com/")
+    r = post(limited[0].url, brief)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text

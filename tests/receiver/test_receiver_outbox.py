@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from receiver.outbox import BIG_WRITE_CHARS, CHECKPOINT_S, Outbox, OutboxUnavailable, TokenExpired
+from receiver.outbox import BIG_WRITE_CHARS, CHECKPOINT_S, SCHEMA, Outbox, OutboxUnavailable, TokenExpired
 from receiver.payload import hash_token
 
 T = TypeVar("T")
@@ -61,9 +61,10 @@ def test_attempts_states_and_depth(tmp_path: Path) -> None:
         a = (await outbox.accept("a", 1, "n", "{}")).id
         b = (await outbox.accept("b", 1, "n", "{}")).id
         c = (await outbox.accept("c", 1, "n", "{}")).id
-        await outbox.record_attempt(a, error="GitHub answered 500: boom")
-        await outbox.record_attempt(a, error=None, state="dispatched", mode="inline")
-        await outbox.record_attempt(b, error="GitHub answered 404: Not Found", state="failed", mode="inline")
+        for brief_id, error, state in ((a, "GitHub answered 500: boom", "pending"), (a, None, "dispatched"),
+                                       (b, "GitHub answered 404: Not Found", "failed")):
+            await outbox.begin_attempt(brief_id, "inline")
+            await outbox.record_attempt(brief_id, error=error, state=state)
         return [await outbox.status(x) for x in (a, b, c)], await outbox.depth(), await outbox.next_pending()
 
     (a, b, c), depth, head = run(tmp_path, body)
@@ -74,6 +75,40 @@ def test_attempts_states_and_depth(tmp_path: Path) -> None:
     assert (c.state, c.attempts) == ("pending", 0)
     assert (depth.pending, depth.dispatched, depth.failed) == (1, 1, 1) and depth.oldest_pending_s >= 0
     assert head.id == c.id
+
+
+def test_an_attempt_is_in_flight_from_before_it_is_sent_until_its_answer(tmp_path: Path) -> None:
+    """What a restart sees: an attempt begun and never answered (killed, or no answer came) is in doubt."""
+
+    async def begin(outbox: Outbox) -> Any:
+        a = (await outbox.accept("a", 1, "n", "{}")).id
+        await outbox.begin_attempt(a, "reference")
+        return a, await outbox.next_pending()
+
+    a, head = run(tmp_path, begin)  # then the process ends without recording anything
+    assert head.id == a and head.inflight_since is not None
+
+    async def answers(outbox: Outbox) -> Any:
+        seen = [(await outbox.next_pending()).inflight_since]
+        await outbox.record_attempt(a, error="TimeoutError", in_doubt=True)  # no answer came: still in doubt
+        seen.append((await outbox.next_pending()).inflight_since)
+        await outbox.record_attempt(a, error="GitHub answered 502", state="pending")  # a real answer: settled
+        seen.append((await outbox.next_pending()).inflight_since)
+        return seen, await outbox.status(a)
+
+    seen, status = run(tmp_path, answers)
+    assert seen[0] == seen[1] == head.inflight_since and seen[2] is None
+    assert (status.attempts, status.mode, status.state) == (1, "reference", "pending")
+
+
+def test_an_outbox_from_before_in_flight_attempts_gains_the_column(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "outbox.sqlite3") as conn:
+        conn.executescript(SCHEMA.replace("    inflight_since REAL,\n", ""))
+        conn.execute("INSERT INTO briefs (id, task, round, nonce, brief, accepted_at, accepted_ts)"
+                     " VALUES ('old', 't', 1, 'n', '{}', 'then', 0)")
+
+    head = run(tmp_path, lambda outbox: outbox.next_pending())
+    assert (head.id, head.inflight_since) == ("old", None)
 
 
 def test_payload_tokens_open_only_their_brief_until_they_expire(tmp_path: Path) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 
-from receiver.config import ConfigError, load_settings
-from receiver.payload import MAX_PAYLOAD_BYTES, build_inline, build_reference, hash_token, mint_token
+from deployer.dispatch_payload import MAX_REQUEST_BYTES, Inline, Reference, read_payload, request_body
+from deployer.limits import BriefLimits
+from receiver.config import ConfigError, is_loopback, load_settings, loopback_only_warning, unreachable_public_url
+from receiver.lookup import CLOCK_SKEW_S, PER_PAGE, find_run, poll_interval_s, search_params
+from receiver.payload import build_inline, build_reference, hash_token, mint_token
 from receiver.policy import (
     MAX_BACKOFF_S,
     MAX_TRANSIENT_ATTEMPTS,
@@ -29,6 +34,8 @@ def test_defaults() -> None:
                                                                   8000)
     assert s.max_body_bytes == 25 * 1024 * 1024
     assert (s.dispatch_per_minute, s.rate_limit_per_minute, s.token_ttl_s) == (60, 600, 24 * 3600)
+    assert (s.dispatch_lookup_s, s.dispatch_timeout_s, s.limits) == (60, 30, BriefLimits())
+    assert load_settings({**REQUIRED, "BRIEF_MAX_ATTACHMENT_MB": "2"}).limits.attachment_bytes == 2 * 1024 * 1024
     assert s.outbox_sync == "normal" and load_settings({**REQUIRED, "OUTBOX_SYNC": "FULL"}).outbox_sync == "full"
     assert s.public_url is None and s.with_public_url("http://127.0.0.1:8000").public_url == "http://127.0.0.1:8000"
 
@@ -59,6 +66,7 @@ def test_missing_settings_are_named_in_one_message() -> None:
     ("DEPLOYER_REPO", "owner"), ("DEPLOYER_REPO", "a/b/c"), ("PORT", "70000"), ("PORT", "x"), ("MAX_BODY_MB", "nan"),
     ("MAX_BODY_MB", "inf"), ("DISPATCH_PER_MINUTE", "0"), ("RATE_LIMIT_PER_MINUTE", "1.5"),
     ("BRIEF_TOKEN_TTL_HOURS", "-1"), ("OUTBOX_SYNC", "off"), ("PUBLIC_URL", "hooks.example.com"), ("GITHUB_API_URL", "ftp://x"),
+    ("DISPATCH_LOOKUP_SECONDS", "-1"), ("DISPATCH_TIMEOUT_SECONDS", "0"), ("BRIEF_MAX_CHECKS", "0"),
 ])
 def test_wrong_values_name_the_setting(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
@@ -145,17 +153,21 @@ def _brief_json(size: int) -> str:
 
 
 def test_small_brief_goes_inline_as_valid_json() -> None:
+    """The spliced bytes are exactly the contract's inline body."""
     body = build_inline("id1", "2026-01-01T00:00:00.000Z", _brief_json(100))
     assert body is not None
-    assert json.loads(body) == {"event_type": "deploy-brief", "client_payload": {
-        "id": "id1", "accepted_at": "2026-01-01T00:00:00.000Z", "brief": {"task": "t", "brief": "x" * 100}}}
+    brief = {"task": "t", "brief": "x" * 100}
+    assert json.loads(body) == request_body(Inline("id1", "2026-01-01T00:00:00.000Z", brief)) == {
+        "event_type": "deploy-brief", "client_payload": {"id": "id1", "accepted_at": "2026-01-01T00:00:00.000Z",
+                                                         "brief": brief}}
+    assert read_payload(json.loads(body)["client_payload"]) == Inline("id1", "2026-01-01T00:00:00.000Z", brief)
 
 
 def test_brief_near_64kb_goes_by_reference() -> None:
-    sizes = [n for n in range(MAX_PAYLOAD_BYTES - 200, MAX_PAYLOAD_BYTES) if build_inline("i", "a", _brief_json(n))]
+    sizes = [n for n in range(MAX_REQUEST_BYTES - 200, MAX_REQUEST_BYTES) if build_inline("i", "a", _brief_json(n))]
     assert sizes, "some sizes just under the limit still fit"
     largest = build_inline("i", "a", _brief_json(sizes[-1]))
-    assert largest is not None and len(largest) < MAX_PAYLOAD_BYTES
+    assert largest is not None and len(largest) < MAX_REQUEST_BYTES
     assert build_inline("i", "a", _brief_json(sizes[-1] + 1)) is None
 
 
@@ -165,5 +177,66 @@ def test_reference_carries_url_token_task_and_round_only() -> None:
     assert body["client_payload"] == {"id": "abc", "accepted_at": "when",
                                       "brief_url": "https://hooks.example.com/briefs/abc/payload", "brief_token": token,
                                       "task": "demo-1", "round": 2}
+    assert read_payload(body["client_payload"]) == Reference(
+        "abc", "when", "https://hooks.example.com/briefs/abc/payload", token, "demo-1", 2)
     assert digest == hash_token(token) and token.encode() not in digest and len(token) >= 40
     assert mint_token()[0] != token
+
+
+def _run(run_id: int, title: str, created: str = "2026-01-01T10:00:00Z") -> dict[str, object]:
+    return {"id": run_id, "display_title": title, "created_at": created}
+
+
+def test_the_search_asks_for_dispatch_runs_since_the_attempt_less_a_clock_margin() -> None:
+    since = datetime(2026, 1, 1, 10, 0, tzinfo=UTC).timestamp()
+    params = search_params(since, 3)
+    assert params == {"event": "repository_dispatch", "created": ">=2026-01-01T09:55:00Z", "per_page": "100",
+                      "page": "3"}
+    assert CLOCK_SKEW_S == 300
+
+
+def test_a_run_is_found_only_by_its_brief_mark() -> None:
+    since = datetime(2026, 1, 1, 10, 0, tzinfo=UTC).timestamp()
+    page = {"workflow_runs": [_run(1, "t round 1 [brief abc1]"), _run(2, "t round 1 [brief abc]"), _run(3, "abc")]}
+    assert find_run(page, "abc", since) == (2, False)
+    assert find_run(page, "ab", since) == (None, False)  # a short page: nothing older to read
+
+
+def test_the_search_reads_on_only_while_runs_may_still_be_recent_enough() -> None:
+    since = datetime(2026, 1, 1, 10, 0, tzinfo=UTC).timestamp()
+    full = {"workflow_runs": [_run(i, f"[brief other{i}]") for i in range(PER_PAGE)]}
+    assert find_run(full, "abc", since) == (None, True)
+    full["workflow_runs"][-1]["created_at"] = "2026-01-01T09:00:00Z"  # older than the window: stop there
+    assert find_run(full, "abc", since) == (None, False)
+    assert find_run({"message": "not a list"}, "abc", since) == (None, False)
+
+
+def test_the_search_repeats_about_a_dozen_times_within_the_window() -> None:
+    assert poll_interval_s(60) == 5.0 and poll_interval_s(12) == 1.0 and poll_interval_s(1) == 0.5
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("127.8.9.1", True), ("::1", True), ("[::1]", True), ("::ffff:127.0.0.1", True),
+    ("localhost", True), ("LOCALHOST.", True), ("app.localhost", True), ("0.0.0.0", False), ("10.0.0.1", False),
+    ("receiver.example.org", False), ("localhost.example.org", False),
+])
+def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_public_url_must_be_reachable_unless_bound_only_to_loopback() -> None:
+    assert unreachable_public_url(None, "127.0.0.1", 8000) is None
+    assert unreachable_public_url("http://0.0.0.0:8000", "localhost", 8000) is None
+    assert unreachable_public_url("https://receiver.example.org", "0.0.0.0", 8000) is None
+    assert unreachable_public_url("http://10.0.0.5:8000", "0.0.0.0", 8000) is None  # a self-hosted runner may
+    problem = unreachable_public_url(None, "0.0.0.0", 8000)
+    assert problem is not None and "http://0.0.0.0:8000 (the default" in problem
+    assert "loopback" in (unreachable_public_url("http://[::1]:80", "::", 80) or "")
+    with pytest.raises(ConfigError, match=re.escape("PUBLIC_URL http://127.0.0.1:9000 cannot be reached")):
+        load_settings({**REQUIRED, "HOST": "0.0.0.0", "PUBLIC_URL": "http://127.0.0.1:9000"})
+
+
+def test_a_loopback_public_url_is_worth_a_warning_only_with_the_real_github() -> None:
+    assert loopback_only_warning("http://127.0.0.1:8000", "http://127.0.0.1:5000") is None  # the sandbox
+    assert loopback_only_warning("https://receiver.example.org", "https://api.github.com") is None
+    assert "is loopback" in (loopback_only_warning("http://localhost:8000", "https://api.github.com") or "")

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from deployer.limits import MIB, SETTINGS, TASK_CHARS, BriefLimits
 from receiver.app import HTTP_CODES, build_app
 from receiver.config import load_settings
 
@@ -41,3 +42,20 @@ def test_every_error_code_the_app_can_answer_is_documented() -> None:
     named_in_architecture = {"invalid_json", "invalid_brief", "forbidden", "too_large", "rate_limited", "unavailable",
                              "unauthorized", "not_found", "not_failed", "method_not_allowed", "internal"}
     assert named_in_architecture | set(HTTP_CODES.values()) | {"http_error"} == codes
+
+
+def test_the_briefs_limits_are_the_defaults_of_its_settings() -> None:
+    brief = spec()["components"]["schemas"]["Brief"]
+    fields = brief["properties"]
+    limits = BriefLimits()
+    assert fields["email"]["maxLength"] == limits.email_chars
+    assert fields["nonce"]["maxLength"] == limits.nonce_chars
+    assert fields["brief"]["maxLength"] == limits.brief_chars
+    assert fields["evaluation_url"]["maxLength"] == limits.url_chars
+    assert fields["task"]["maxLength"] == TASK_CHARS
+    assert fields["checks"]["maxItems"] == limits.checks
+    assert fields["checks"]["items"]["oneOf"][0]["maxLength"] == limits.check_chars
+    assert fields["attachments"]["maxItems"] == limits.attachments
+    assert fields["attachments"]["items"]["properties"]["name"]["maxLength"] == limits.name_chars
+    assert all(setting.env in brief["description"] for setting in SETTINGS)
+    assert f"default {limits.attachment_bytes // MIB} MiB" in brief["description"]

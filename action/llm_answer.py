@@ -12,7 +12,8 @@ from dataclasses import dataclass, fields
 # The 402 of a reservation the balance cannot cover: "... You requested up to N tokens, but can only afford M. ..."
 # (can1357/oh-my-pi#9569, Gitlawb/openclaude#1125, QwenLM/qwen-code#73).
 AFFORD_RE = re.compile(r"can only afford (\d+)")
-RESTART_MIN_CHARS = 200  # a continuation that repeats this much of the prefill from its start began again
+# A part that opens as the answer opened (this many characters: `<file path="index.html">` is 24) began it again.
+RESTART_CHARS = 24
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,10 @@ def affordable_tokens(message: str) -> int | None:
 def continued(prefill: str, part: str) -> str:
     """The answer so far (`prefill`, as sent) joined with the part that continues it.
 
-    A model that does not continue a prefill starts its answer again: a part that begins with the whole (long)
-    prefill is that fresh answer, not a continuation."""
-    if len(prefill) >= RESTART_MIN_CHARS and part.startswith(prefill):
+    A model that does not take the prefill as its own answer's start answers afresh, from its own first words (the
+    stand-in's "fresh start", sandbox/openrouter/README.md): a part that opens as the answer so far opened is that
+    new answer, which replaces the old one rather than being glued to its end."""
+    if part.startswith(prefill[:RESTART_CHARS]):
         return part
     return prefill + part
 

@@ -97,7 +97,7 @@ class Model:
         """How many answer tokens `credit` USD pays for on this model (None when its price is unknown or zero)."""
         if not self.completion_price:
             return None
-        return max(0, math.floor(credit / self.completion_price))
+        return max(0, math.floor(round(credit / self.completion_price, 6)))  # 0.06 / 0.000015 is 3999.999...
 
 
 def parse_listing(body: object) -> dict[str, Mapping[str, Any]]:

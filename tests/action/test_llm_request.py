@@ -57,9 +57,12 @@ def test_a_prefill_is_the_answer_so_far_without_trailing_whitespace_and_joins_ex
     body = chat_body(SONNET, [user("brief")], max_tokens=5, temperature=None, prefill="<file path=\"a\">")
     assert body["messages"][-1] == {"role": "assistant", "content": "<file path=\"a\">"}
     assert continued("<file", ' path="a">') == '<file path="a">'
-    fresh = "x" * 250
-    assert continued(fresh, fresh + "y") == fresh + "y"  # the model began again: not doubled
-    assert continued("ab", "ab!") == "abab!"  # too short to tell a restart from a repeat: joined as sent
+    cut = '<file path="index.html"><!doctype html><html><head><title>'
+    fresh = '<file path="index.html">\n<!doctype html>\n<title>Sales</title>\n</file>'
+    assert continued(cut, fresh) == fresh  # the model answered afresh: its answer, not the two glued
+    assert continued(cut, 'Sales</title>') == cut + "Sales</title>"
+    assert continued('<file path="index.html">', '<file path="style.css">') == (
+        '<file path="index.html"><file path="style.css">')  # a shorter common opening is no restart
 
 
 def test_prompt_size_is_estimated_high_and_images_by_count() -> None:

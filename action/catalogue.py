@@ -6,7 +6,7 @@ The list only steers the choice of models: when it cannot be read the run goes o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,13 +27,11 @@ class ModelCatalogue:
     _read: bool = field(default=False, init=False, repr=False)
     problem: str | None = field(default=None, init=False)  # why the list could not be read
 
-    def listing(self, log: Callable[[str], None] = lambda _message: None) -> Listing | None:
-        """id -> OpenRouter's entry for every listed model; None when the list could not be read (said in `log`)."""
+    def listing(self) -> Listing | None:
+        """id -> OpenRouter's entry for every listed model; None when the list could not be read (see `problem`)."""
         if not self._read:
             self._read = True
             self._listing = self._fetch()
-            if self._listing is None:
-                log(f"models: OpenRouter's model list could not be read ({self.problem})")
         return self._listing
 
     def _fetch(self) -> Listing | None:

@@ -56,8 +56,8 @@ from deployer.models import (
     MIN_ANSWER_TOKENS,
     Model,
     Plan,
-    plan,
 )
+from deployer.models import plan as plan_models
 
 __all__ = ["ChatClient", "Completion", "LLMError", "ModelFailure", "OpenRouterClient", "RetryPolicy", "Usage",
            "parse_retry_after"]
@@ -151,8 +151,9 @@ class OpenRouterClient:
         """The models this client tries, in order (OpenRouter's list read on first use); logged once."""
         if self._plan is None:
             assert self.catalogue is not None
-            self._plan = plan(self.models, self.catalogue.listing(self.log))
-            self.log(f"models: {self._plan.describe()}")
+            self._plan = plan_models(self.models, self.catalogue.listing())
+            problem = f" ({self.catalogue.problem})" if self.catalogue.problem else ""
+            self.log(f"models: {self._plan.describe()}{problem}")
         return self._plan
 
     def complete(self, messages: Messages | MessageBuilder, *, max_tokens: int | None = None,

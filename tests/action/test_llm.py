@@ -276,3 +276,16 @@ def test_messages_may_be_built_for_the_model_they_go_to(openrouter: OpenRouter) 
     assert (result.model, result.strong) == ("sandbox/b", False)
     assert [r["body"]["messages"][0]["content"] for r in openrouter.requests()] == [  # type: ignore[index]
         "format for sandbox/a", "format for sandbox/b"]
+
+
+def test_without_a_readable_model_list_the_configured_models_are_tried_as_they_are() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log: list[str] = []
+    llm = OpenRouterClient("k", ["m1", "m2"], base_url=f"http://127.0.0.1:{port}/api/v1", log=log.append,
+                           retry=RetryPolicy(attempts=1, sleep=Recorder()))
+    with pytest.raises(LLMError) as caught:
+        llm.complete(MESSAGES)
+    assert [f.model for f in caught.value.failures] == ["m1", "m2"]  # both tried: nothing was skipped on a guess
+    assert log[0] == "models: OpenRouter's model list could not be read: trying m1, m2 (ConnectionError)"

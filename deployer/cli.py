@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from deployer import ACTION_MAJOR_TAG, __version__
 from deployer.limits import SETTINGS as LIMIT_SETTINGS
 from deployer.limits import TASK_CHARS
+from deployer.models import DEFAULT_FALLBACKS, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 SERVE_ENV = f"""\
 environment:
@@ -37,12 +38,15 @@ limits on each brief (a brief over one is a 400 naming the field and the limit; 
 names to a brief pasted by hand; the task is at most {TASK_CHARS} characters, GitHub's rule for a repository name):
 """ + "\n".join(limit.help_line() for limit in LIMIT_SETTINGS) + "\n"
 
-RUN_ENV = """\
+RUN_ENV = f"""\
 environment (action.yml maps its inputs to these; set them by hand for a local run):
   DEPLOYER_GITHUB_TOKEN        required (or GITHUB_TOKEN); may create repositories and enable Pages
   DEPLOYER_OPENROUTER_API_KEY  required (or OPENROUTER_API_KEY)
-  DEPLOYER_MODEL               default anthropic/claude-sonnet-4
-  DEPLOYER_FALLBACK_MODELS     comma-separated; default openai/gpt-4o-mini
+  DEPLOYER_MODEL               default {DEFAULT_MODEL}
+  DEPLOYER_FALLBACK_MODELS     comma-separated; default {",".join(DEFAULT_FALLBACKS)}
+                               (a model OpenRouter's model list lacks is skipped)
+  DEPLOYER_TEMPERATURE         default {DEFAULT_TEMPERATURE} (0 to 2)
+  DEPLOYER_MAX_TOKENS          default {DEFAULT_MAX_TOKENS}: one answer's budget (a longer answer is continued)
   DEPLOYER_OPENROUTER_BASE_URL default https://openrouter.ai/api/v1 (or OPENROUTER_BASE_URL)
   DEPLOYER_OWNER               default: the token's user
   DEPLOYER_BRIEF               the brief as JSON; default: read it from the event
@@ -215,9 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser(
         "doctor", help="check a real configuration before going live", formatter_class=raw,
         description="Check the settings, the GitHub token's user and scopes, DEPLOYER_REPO and its workflow, the "
-        "OpenRouter key and the receiver's health; one line per check with its fix.",
+        "OpenRouter key, its credit and the models a run would use, and the receiver's health; one line per check "
+        "with its fix.",
         epilog="environment: SHARED_SECRET, GITHUB_TOKEN (or GITHUB_PAT), DEPLOYER_REPO, OPENROUTER_API_KEY,\n"
-        "  GITHUB_API_URL, OPENROUTER_BASE_URL, PUBLIC_URL (the receiver, unless --receiver is given)",
+        "  GITHUB_API_URL, OPENROUTER_BASE_URL, PUBLIC_URL (the receiver, unless --receiver is given),\n"
+        "  DEPLOYER_MODEL, DEPLOYER_FALLBACK_MODELS (the models the deploy workflow uses, when not the defaults)",
     )
     doctor.add_argument("--receiver", metavar="URL", help="the receiver's base URL (default PUBLIC_URL)")
     doctor.set_defaults(handler=_lazy("deployer.doctor:main"))

@@ -13,13 +13,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from action.generate import ChatModel
-from action.llm import LLMError
+from action.llm import ChatClient, LLMError
 from action.prompt import load
 from action.verify.checks import Check
 
 FENCE_RE = re.compile(r"^```[\w-]*\n(.*)\n```$", re.S)
 MAX_BRIEF_CHARS = 4000
+# The answer's size: JSON around one expression (an async function at most) per check.
+ANSWER_TOKENS_BASE = 1000
+ANSWER_TOKENS_PER_CHECK = 400
 
 
 class TranslationError(ValueError):
@@ -69,15 +71,23 @@ def parse_translation(answer: str, ids: Sequence[int]) -> dict[int, tuple[str | 
     return found
 
 
+def translation_format() -> dict[str, object]:
+    """The `response_format` of a translation request: a strict JSON schema of the answer ([SO]), which the client
+    sends only to models that support structured outputs; the others still get the prompt's instructions."""
+    return {"type": "json_schema", "json_schema": {"name": "check_translations", "strict": True,
+                                                   "schema": json.loads(load("translate.schema.json"))}}
+
+
 def translate(
-    checks: Sequence[Check], llm: ChatModel, *, brief: str, files: Sequence[str],
+    checks: Sequence[Check], llm: ChatClient, *, brief: str, files: Sequence[str],
     log: Callable[[str], None] = lambda _message: None,
 ) -> tuple[list[Check], dict[int, str]]:
     """The checks with `js` set where the model could translate them, and why the others are not checkable."""
     if not checks:
         return [], {}
     try:
-        completion = llm.complete(translation_messages(checks, brief, files))
+        completion = llm.complete(translation_messages(checks, brief, files), response_format=translation_format(),
+                                  max_tokens=ANSWER_TOKENS_BASE + ANSWER_TOKENS_PER_CHECK * len(checks))
         found = parse_translation(completion.content, [c.index for c in checks])
     except (LLMError, TranslationError) as exc:
         log(f"checks: translation failed: {exc}")

@@ -16,7 +16,7 @@ from typing import Any
 from github import Github
 from github.Repository import Repository
 
-from action.pages import poll_delays
+from deployer.retry import backoff
 
 
 class CIError(RuntimeError):
@@ -30,7 +30,7 @@ def wait_for_runs(
 ) -> dict[str, dict[str, Any]]:
     """path -> the completed, successful run of that workflow on `commit_sha`."""
     wanted = set(paths)
-    delays = poll_delays(1.0, 5.0)
+    delays = backoff(1.0, 5.0, 1.5)
     seen: dict[str, str] = {}
     while True:
         _, answer = gh.requester.requestJsonAndCheck(

@@ -15,16 +15,16 @@ The API key only ever goes into the Authorization header; messages about failure
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from deployer.retry import parse_retry_after
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_REFERER = "https://github.com/llm-pages-deployer/llm-pages-deployer"
@@ -208,23 +208,6 @@ def parse_completion(data: object, requested_model: str) -> Completion:
     raw_usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     usage = Usage(*(int(raw_usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")))
     return Completion(content, str(data.get("model") or requested_model), usage, finish or "stop")
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _error_message(response: requests.Response) -> str:

@@ -1,4 +1,5 @@
-"""Pages: switch it on, wait until GitHub has built *our* commit, and until the page itself serves it.
+"""Pages: switch it on, wait until GitHub has built *our* commit, and until the page itself serves it: a `Commit`
+becomes a `Deployment` (`deploy`).
 
 `pages_url` is always the API's `html_url`, never assembled by hand (custom domains and org sites differ).
 A build of an older commit, or a page still serving the previous round, is not "live": we wait for ours.
@@ -7,7 +8,7 @@ A build of an older commit, or a page still serving the previous round, is not "
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,23 +16,40 @@ import requests
 from github import Github, GithubException
 from github.Repository import Repository
 
+from action.publish import Commit, later_head
+from deployer.retry import backoff
+
 
 class PagesError(RuntimeError):
-    pass
+    """Pages could not be switched on, did not build our commit, or did not serve it before the deadline."""
 
 
 @dataclass(frozen=True)
 class Deployment:
     pages_url: str
-    build_status: str
-    polls: int
+    built: str | None  # the commit whose build serves the site: ours, or a later head that contains it; None when
+    # not waited for (a re-run whose round is no longer the head)
+    requests: int  # GETs until the page answered
 
 
-def poll_delays(first: float = 0.5, cap: float = 5.0) -> Iterator[float]:
-    delay = first
-    while True:
-        yield delay
-        delay = min(cap, delay * 1.5)
+def deploy(gh: Github, commit: Commit, *, deadline: float, log: Callable[[str], None]) -> Deployment:
+    """Pages on for the commit's repository, its build waited for (when the commit is the head), then the page."""
+    build_type = commit.plan.pages_build_type if commit.plan else None  # None: as the site already is
+    page = enable_pages(gh, commit.repo, known_new=commit.created_repo and build_type != "workflow",
+                        build_type=build_type)
+    pages_url = str(page["html_url"])
+    # A workflow deploys an artifact, not the tree: only a branch build must serve our index.html.
+    expected = commit.plan.content("index.html") if commit.plan and build_type == "legacy" else None
+    built = None
+    if commit.is_head:
+        status, polls, built = wait_for_build(gh, commit.repo, commit.sha, deadline=deadline,
+                                              moved_on=lambda: later_head(commit.repo, commit.sha))
+        log(f"Pages build {status} for {commit.sha[:12]} after {polls} polls")
+        if built != commit.sha:
+            expected = None  # a later head's page is served: it contains this round, not this round's index.html
+    requests_made = wait_live(pages_url, expected, deadline=deadline, cache_key=commit.sha[:12])
+    log(f"{pages_url} is live ({requests_made} requests)")
+    return Deployment(pages_url, built, requests_made)
 
 
 def enable_pages(gh: Github, repo: Repository, *, known_new: bool,
@@ -91,7 +109,7 @@ def wait_for_build(
     another run committed on top (two rounds racing); then that head's build is the one waited for. Returns the
     status, the polls and the commit built."""
     polls = rebuilds = 0
-    delays = poll_delays()
+    delays = backoff(0.5, 5.0, 1.5)
     last = "no build yet"
     while True:
         polls += 1
@@ -130,7 +148,7 @@ def wait_live(
     """
     http = session or requests.Session()
     url = pages_url if not cache_key else f"{pages_url}?deployer={cache_key}"
-    delays = poll_delays(0.25, 3.0)
+    delays = backoff(0.25, 3.0, 1.5)
     attempts = 0
     while True:
         attempts += 1

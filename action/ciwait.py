@@ -20,7 +20,15 @@ from deployer.retry import backoff
 
 
 class CIError(RuntimeError):
-    pass
+    """The repository's workflows did not pass on our commit; the subclass names why."""
+
+
+class WorkflowFailed(CIError):
+    """A workflow run on our commit concluded other than success."""
+
+
+class WorkflowsUnfinished(CIError):
+    """Some workflow runs on our commit did not finish before the deadline."""
 
 
 def wait_for_runs(
@@ -49,14 +57,14 @@ def wait_for_runs(
         failed = {p: r for p, r in done.items() if r.get("conclusion") != "success"}
         if failed:
             path, run = sorted(failed.items())[0]
-            raise CIError(f"workflow {path} concluded {run.get('conclusion')} on {commit_sha[:12]}: "
-                          f"{run.get('html_url')}")
+            raise WorkflowFailed(f"workflow {path} concluded {run.get('conclusion')} on {commit_sha[:12]}: "
+                                 f"{run.get('html_url')}")
         if set(done) == wanted:
             return done
         wait = next(delays)
         if clock() + wait > deadline:
             missing = sorted(wanted - set(done))
             states = ", ".join(f"{p}: {seen.get(p, 'not started')}" for p in missing)
-            raise CIError(f"workflow run(s) of {', '.join(missing)} on {commit_sha[:12]} did not finish before the "
-                          f"deadline ({states})")
+            raise WorkflowsUnfinished(f"workflow run(s) of {', '.join(missing)} on {commit_sha[:12]} did not finish "
+                                      f"before the deadline ({states})")
         sleep(wait)

@@ -63,6 +63,8 @@ T = TypeVar("T")
 
 
 class StageFailed(RuntimeError):
+    """A stage failed: `stage` names it, `cause` is the named error that stopped it."""
+
     def __init__(self, stage: str, cause: BaseException):
         self.stage = stage
         self.cause = cause

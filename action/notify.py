@@ -19,7 +19,7 @@ FIELDS = ("email", "task", "round", "nonce", "repo_url", "commit_sha", "pages_ur
 
 
 class NotifyError(RuntimeError):
-    pass
+    """The evaluator was not reached before the deadline; the message says how it last answered."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,23 @@ from deployer.retry import backoff
 
 
 class PagesError(RuntimeError):
-    """Pages could not be switched on, did not build our commit, or did not serve it before the deadline."""
+    """Pages did not deploy our commit; the subclass names why."""
+
+
+class PagesNotEnabled(PagesError):
+    """GitHub refused to switch Pages on."""
+
+
+class BuildErrored(PagesError):
+    """The Pages build of our commit kept failing, rebuilds included."""
+
+
+class BuildNotDone(PagesError):
+    """Pages did not build our commit before the deadline."""
+
+
+class NotLive(PagesError):
+    """The page did not serve our commit before the deadline."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,7 @@ def enable_pages(gh: Github, repo: Repository, *, known_new: bool,
         return page
     except GithubException as exc:
         if exc.status != 409:
-            raise PagesError(f"could not enable Pages: HTTP {exc.status} {exc.data}") from None
+            raise PagesNotEnabled(f"could not enable Pages: HTTP {exc.status} {exc.data}") from None
     _, page = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages")
     return fix_source(gh, repo, page, source, build_type)
 
@@ -126,7 +142,7 @@ def wait_for_build(
             if status == "errored":
                 if rebuilds >= max_rebuilds:
                     message = (build.get("error") or {}).get("message")
-                    raise PagesError(f"Pages build of {commit_sha[:12]} errored {rebuilds + 1} times: {message}")
+                    raise BuildErrored(f"Pages build of {commit_sha[:12]} errored {rebuilds + 1} times: {message}")
                 rebuilds += 1
                 gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages/builds")
         elif moved_on is not None and (later := moved_on()) is not None:
@@ -134,7 +150,7 @@ def wait_for_build(
         last = f"latest build {status or 'none'} for {str(built_commit or '-')[:12]}"
         wait = next(delays)
         if clock() + wait > deadline:
-            raise PagesError(f"Pages did not build {commit_sha[:12]} before the deadline ({last})")
+            raise BuildNotDone(f"Pages did not build {commit_sha[:12]} before the deadline ({last})")
         sleep(wait)
 
 
@@ -161,5 +177,5 @@ def wait_live(
             last = type(exc).__name__
         wait = next(delays)
         if clock() + wait > deadline:
-            raise PagesError(f"{pages_url} did not serve the new commit before the deadline (last: {last})")
+            raise NotLive(f"{pages_url} did not serve the new commit before the deadline (last: {last})")
         sleep(wait)

@@ -28,6 +28,8 @@ class EarlierAttachment(NamedTuple):
 
 @dataclass(frozen=True)
 class Published:
+    """The repository `owner`/`name` as this round finds it (`of` derives the rest from the tree)."""
+
     owner: str
     name: str
     login: str = ""  # the token's user: it creates the repository itself when it is also the owner
@@ -41,14 +43,13 @@ class Published:
     earlier_attachments: tuple[EarlierAttachment, ...] = ()  # of other rounds, still in the tree (this round's win)
 
     @classmethod
-    def of(cls, brief: Brief, owner: str, files: Mapping[str, bytes] | None = None, **where: Any) -> Published:
-        """The state of `owner`/`brief.repo_name` for this brief, from its tree (`where`: login, repo, head,
-        round_commit)."""
+    def of(cls, brief: Brief, owner: str, files: Mapping[str, bytes] | None = None, *, login: str = "",
+           repo: Repository | None = None, head: str | None = None, round_commit: str | None = None) -> Published:
+        """The state of `owner`/`brief.repo_name` for this brief, everything derived from its tree `files`."""
         files = dict(files or {})
         model_files, metadata = published_files(files)
-        return cls(owner, brief.repo_name, files=files, model_files=model_files, metadata=metadata,
-                   earlier_checks=tuple(earlier_checks(metadata, brief.round)),
-                   earlier_attachments=tuple(earlier_attachments(files, metadata, brief)), **where)
+        return cls(owner, brief.repo_name, login, repo, head, round_commit, files, model_files, metadata,
+                   tuple(earlier_checks(metadata, brief.round)), tuple(earlier_attachments(files, metadata, brief)))
 
 
 def read_metadata(raw: bytes | str | None) -> dict[str, Any] | None:

@@ -17,6 +17,8 @@ from deployer.brief import Brief
 
 @dataclass(frozen=True)
 class RoundPlan:
+    """What this round may do; the defaults are the most conservative round (nothing special asked)."""
+
     workflows_allowed: bool = False  # the model may write `.github/workflows/*` (the brief asks for CI)
     excluded: frozenset[str] = frozenset()  # files the brief keeps out of the repository: never committed
     rewritable: frozenset[str] = frozenset()  # attachments the model may rewrite; the others go in byte for byte

@@ -27,11 +27,9 @@ The API key only ever goes into the Authorization header; messages about failure
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import requests
@@ -61,6 +59,7 @@ from deployer.models import plan as plan_models
 
 __all__ = ["ChatClient", "Completion", "LLMError", "ModelFailure", "OpenRouterClient", "RetryPolicy", "Usage",
            "parse_retry_after"]
+from deployer.retry import parse_retry_after
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_REFERER = "https://github.com/llm-pages-deployer/llm-pages-deployer"
@@ -302,18 +301,3 @@ def _unfit(model: Model, messages: Messages, prompt_tokens: int, wanted: int) ->
     return ""
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

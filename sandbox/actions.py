@@ -33,7 +33,7 @@ from typing import Any
 import requests
 from aiohttp import web
 
-from action.checkout import git_auth_env
+from action.clone import git_auth_env
 from deployer.serving import base_url, bind_socket, run_servers
 from sandbox.runner.concurrency import ConcurrencyRegistry
 from sandbox.runner.remote import RemoteActionResolver

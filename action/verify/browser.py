@@ -253,7 +253,8 @@ class Browser:
         return results
 
     async def _open(self, url: str, log: PageLog, limits: Timeouts) -> tuple[BrowserContext, Page, str | None]:
-        assert self._browser is not None
+        if self._browser is None:
+            raise BrowserUnavailable("the browser is not started (Browser.start) or already closed")
         context = await self._browser.new_context(bypass_csp=True, service_workers="block",
                                                   viewport={"width": 1280, "height": 900})
         if self.local_only:

@@ -21,7 +21,7 @@ def short(label: str, limit: int = MAX_LABEL) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def describe(result: Result) -> str:
+def result_line(result: Result) -> str:
     """`check 2 (round 1) failed: returned false`, one line."""
     when = " (earlier round)" if result.check.earlier else ""
     kind = f" [translated: {short(result.check.js or '', 200)}]" if result.check.kind == "page" and result.check.js \
@@ -32,7 +32,7 @@ def describe(result: Result) -> str:
 
 def repair_problem(result: Result, site_url: str) -> Problem:
     """What the model needs to fix one failing check: the check, what happened, where, and the elements it read."""
-    lines = [describe(result) + "."]
+    lines = [result_line(result) + "."]
     if result.url:
         query = result.url[len(site_url):] if result.url.startswith(site_url) else result.url
         lines.append("  Opened in a headless browser: the site root" + (f" with {query}" if query else "") + ".")

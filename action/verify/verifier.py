@@ -2,7 +2,7 @@
 
 `Verifier.prepare` plans the checks, translates the plain-English page checks (one LLM request) and starts the
 browser once; `soft_check(site)` serves the site on 127.0.0.1 under the Pages prefix and returns the failures as
-repair problems (the hook `action.generate.generate` takes); `check_live(url)` runs the same checks on the live page.
+repair problems (the check of `action.generate.SoftChecks`); `check_live(url)` runs the same checks on the live page.
 Nothing here raises for a check: a missing browser or a failed translation turns into named results.
 """
 
@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from action.generate import ChatModel
+from action.coders.base import ChatModel
 from action.validate import Problem
 from action.verify.browser import (
     DEFAULT_TIMEOUTS,
@@ -25,7 +25,7 @@ from action.verify.browser import (
 )
 from action.verify.checks import Kind, Plan, plan_checks
 from action.verify.repo import check_repository
-from action.verify.report import counts, describe, failures, repair_problem
+from action.verify.report import counts, failures, repair_problem, result_line
 from action.verify.server import SiteServer
 from action.verify.translate import translate
 from deployer.brief import Brief
@@ -99,7 +99,7 @@ class Verifier:
         self.seconds += time.monotonic() - began
         self.log(f"verify: round {len(self.local)}: {counts(results)}")
         for result in failures(results):
-            self.log(f"verify:   {describe(result)}")
+            self.log(f"verify:   {result_line(result)}")
         return results
 
     def soft_check(self, site: Mapping[str, bytes]) -> list[Problem]:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from action.generate import generate
+from action.generate import SoftChecks, generate
 from action.llm import OpenRouterClient, RetryPolicy
+from action.published import Published
 from action.verify.browser import Browser, Outcome
 from action.verify.verifier import Verifier
 from deployer.brief import Brief, parse_brief
@@ -48,7 +49,9 @@ def verifier(browser: Browser) -> Iterator[Verifier]:
 def run(openrouter: OpenRouter, verifier: Verifier, **kwargs: Any) -> Any:
     model = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url,
                              retry=RetryPolicy(attempts=1, backoff=0.01, max_wait=0.1))
-    return generate(make_brief(), model, owner="octo", year=2026, soft_check=verifier.soft_check, **kwargs)
+    brief = make_brief()
+    return generate(brief, model, Published.of(brief, "octo"), year=2026,
+                    soft_checks=SoftChecks(verifier.soft_check, **kwargs))
 
 
 def repair_texts(openrouter: OpenRouter) -> list[str]:
@@ -91,7 +94,7 @@ def test_checks_still_failing_after_two_repairs_are_returned_not_raised(
 
 def test_no_repair_when_the_deadline_forbids_it(openrouter: OpenRouter, verifier: Verifier) -> None:
     openrouter.script({"content": site("total")})
-    result = run(openrouter, verifier, repair_allowed=lambda: False)
+    result = run(openrouter, verifier, allowed=lambda: False)
     assert len(result.unresolved) == 1 and result.stats.repairs == 0 and len(openrouter.requests()) == 1
 
 

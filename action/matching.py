@@ -24,7 +24,7 @@ _CONTEXT = 3  # lines shown around the nearest region
 _MAX_LINES = 40
 _MAX_CHARS = 3000
 _MIN_LIKENESS = 0.6  # a file line less like a SEARCH line than this does not resemble it
-_FUZZY_LINES = 8  # SEARCH lines compared with every file line when none occurs exactly
+_FUZZY_LINES = 4  # SEARCH lines compared with every file line when none occurs exactly
 ALREADY_APPLIED = "already applied"
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 
 from action.markdown import info_path, label_path, sentence_path
 from action.matching import ALREADY_APPLIED, Missed, nearest, replace_once
-from action.parse import ParseError, named_files, parse_files
+from action.parse import ParseError, files_in, named_files
 from action.reasoning import strip_reasoning
 
 _SEARCH_RE = re.compile(r"^ {0,3}<{5,9} ?SEARCH\s*$")
@@ -104,7 +104,7 @@ def parse_answer(text: str) -> Answer:
     answer, used = _blocks(lines)
     if not answer.edits and not answer.malformed:
         try:
-            return Answer(files=parse_files(text))
+            return Answer(files=files_in(text))
         except ParseError:
             raise ParseError(
                 "found no edit blocks (path line, <<<<<<< SEARCH, =======, >>>>>>> REPLACE) and no "
@@ -130,9 +130,11 @@ def _blocks(lines: list[str]) -> tuple[Answer, list[bool]]:
     fence = ""  # the fence around the blocks, waiting for its closing line
     i = 0
     while i < len(lines):
-        if fence and lines[i].strip() == fence:
-            used[i], fence, i = True, "", i + 1
-            continue
+        if fence and (opener := _FENCE_LINE_RE.match(lines[i])) is not None:
+            if not opener.group(2).strip():  # the closing line of the fence around the blocks
+                used[i], fence, i = True, "", i + 1
+                continue
+            fence = ""  # a new fence opens: the one around the blocks was never closed
         if not _SEARCH_RE.match(lines[i]):
             i += 1
             continue
@@ -151,26 +153,44 @@ def _blocks(lines: list[str]) -> tuple[Answer, list[bool]]:
 
 
 def _header(lines: list[str], marker: int, used: list[bool]) -> tuple[int, str, str]:
-    """(first header line, path, fence opened right before the marker) for the block whose SEARCH marker is at
-    `marker`: up to three non-blank lines back, through fence lines, to a path line or a sentence naming one."""
-    head, opened, info, seen = marker, "", "", 0
-    k = marker - 1
-    while k >= 0 and seen < _HEADER_LINES and not used[k]:
-        line = lines[k]
-        k -= 1
-        if not line.strip():
-            continue
-        seen += 1
-        if (fence := _FENCE_LINE_RE.match(line)) is not None:
-            head, info = k + 1, info or fence.group(2).strip()
-            opened = opened or (fence.group(1) if seen == 1 else "")
+    """(first header line, path, fence that holds the block) for the block whose SEARCH marker is at `marker`: up to
+    three non-blank lines back, through fence lines, to a path line or a sentence naming one; a fence opened just
+    before that line is the header's too (```` ```html ````, `index.html`, `<<<<<<< SEARCH`), and so is the one it
+    closes in DeepSeek's shape (```` ``` ````, `index.html`, ```` ``` ````, ```` ```html ````, `<<<<<<< SEARCH`).
+    The fence that holds the block is the one nearest to the marker that opens."""
+    head, opened, info = marker, "", ""
+    for k in _lines_before(lines, marker, used):
+        if (fence := _FENCE_LINE_RE.match(lines[k])) is not None:
+            head, info = k, info or fence.group(2).strip()
+            opened = opened or (fence.group(1) if _opens(lines, k, used) else "")
             if path := info_path(fence.group(2).strip()):
                 return head, path, opened
             continue
-        if path := label_path(line) or sentence_path(line, info):
-            return k + 1, path, opened
-        break
+        path = label_path(lines[k]) or sentence_path(lines[k], info)
+        if not path:
+            break
+        above = _lines_before(lines, k, used)[:1]
+        fence = _FENCE_LINE_RE.match(lines[above[0]]) if above else None
+        if fence and not info_path(fence.group(2).strip()) and _opens(lines, above[0], used):
+            return above[0], path, opened or fence.group(1)
+        return k, path, opened
     return head, "", opened
+
+
+def _lines_before(lines: list[str], index: int, used: list[bool]) -> list[int]:
+    """The indices of up to three non-blank lines before `index`, nearest first, stopping at a line a block used."""
+    found: list[int] = []
+    for k in range(index - 1, -1, -1):
+        if used[k] or len(found) == _HEADER_LINES:
+            break
+        if lines[k].strip():
+            found.append(k)
+    return found
+
+
+def _opens(lines: list[str], index: int, used: list[bool]) -> bool:
+    """The fence line at `index` opens a fence (an even number of fence lines no block used comes before it)."""
+    return sum(1 for k in range(index) if not used[k] and _FENCE_LINE_RE.match(lines[k])) % 2 == 0
 
 
 def _body(lines: list[str], start: int, used: list[bool]) -> tuple[str, str, int, str]:

@@ -46,7 +46,12 @@ class ParseError(ValueError):
 
 def parse_files(text: str) -> dict[str, str]:
     """Files named in a model's answer; raise ParseError when there are none."""
-    text = strip_reasoning(text.replace("\r\n", "\n"))
+    return files_in(strip_reasoning(text.replace("\r\n", "\n")))
+
+
+def files_in(text: str) -> dict[str, str]:
+    """`parse_files` for an answer whose reasoning is already dropped (once is all: dropping again could cut a file
+    at a closing tag it holds)."""
     for finder in (_tagged_files, _json_files, _fenced_files, _bare_html):
         files = finder(text)
         if files:

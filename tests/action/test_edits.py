@@ -49,12 +49,13 @@ def test_blocks_apply_in_order_on_the_text_the_earlier_ones_left() -> None:
 
 @pytest.mark.parametrize("wrapper", [
     "```html\n{b}```\n", "**{p}**\n```html\n{s}```\n", "`{p}`\n{s}", "```{p}\n{s}```\n", "{p}:\n\n{s}",
-    "```html {p}\n{s}```\n",
+    "```html {p}\n{s}```\n", "```\n{p}\n```\n```html\n{s}```\n",  # the last: DeepSeek's, as aider reports it
 ])
 def test_paths_before_fences_and_decorated_paths(wrapper: str) -> None:
     body = "<<<<<<< SEARCH\n  <h1>Sales</h1>\n=======\n  <h1>New</h1>\n>>>>>>> REPLACE\n"
     text = wrapper.format(b=f"index.html\n{body}", p="index.html", s=body)
-    assert [e.path for e in parse_answer(text).edits] == ["index.html"]
+    parsed = parse_answer(text + "\n**chart.js**\n```js\ndraw();\n```\n")  # fences around blocks stay closed
+    assert [e.path for e in parsed.edits] == ["index.html"] and parsed.files == {"chart.js": "draw();\n"}
 
 
 def test_not_found_names_the_path_and_first_line_and_shows_the_nearby_text() -> None:
@@ -209,6 +210,13 @@ def test_an_answer_cut_off_inside_a_block_keeps_the_blocks_before_it() -> None:
     assert applied.files == {"a.js": "two\nthree\n"}
     assert [str(f) for f in applied.failures] == [
         'a.js: the SEARCH text beginning "three" is cut off before its >>>>>>> REPLACE line (the answer ended there)']
+
+
+def test_a_fence_around_blocks_left_open_does_not_take_the_next_files_closing_line() -> None:
+    text = ("```html\nindex.html\n<<<<<<< SEARCH\n  <h1>Sales</h1>\n=======\n  <h1>S</h1>\n>>>>>>> REPLACE\n\n"
+            "```javascript chart.js\ndraw();\n```\n\nThat is all.\n")
+    parsed = parse_answer(text)
+    assert [e.path for e in parsed.edits] == ["index.html"] and parsed.files == {"chart.js": "draw();\n"}
 
 
 @pytest.mark.parametrize("opening", ["<think>\n", ""])  # a paired <think> block, or only its closing tag

@@ -188,3 +188,9 @@ def test_a_file_that_mentions_the_tags_keeps_its_content() -> None:
     text = f'<file path="index.html">\n{HTML}</file>\n<file path="chat.js">\n{chat}</file>\n'
     assert parse_files(text) == {"index.html": HTML, "chat.js": chat}
     assert strip_reasoning(text) == text
+
+
+def test_a_closing_tag_inside_an_open_file_block_is_that_files_text() -> None:
+    notes = "DeepSeek R1 ends its reasoning with </think>\nand then answers.\n"
+    text = f'<file path="notes.md">\n{notes}</file>\n<file path="index.html">\n{HTML}</file>\n'
+    assert parse_files(text) == {"notes.md": notes, "index.html": HTML}

@@ -33,15 +33,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from action.markdown import info_path, label_path, sentence_path
+from action.markdown import FENCE_OPEN_RE, info_path, label_path, sentence_path
 from action.matching import ALREADY_APPLIED, Missed, nearest, replace_once
-from action.parse import ParseError, files_in, named_files
+from action.parse import SEARCH_MARKER, ParseError, files_in, named_files
 from action.reasoning import strip_reasoning
 
-_SEARCH_RE = re.compile(r"^ {0,3}<{5,9} ?SEARCH\s*$")
+_SEARCH_RE = re.compile(rf"^{SEARCH_MARKER}$")
 _DIVIDER_RE = re.compile(r"^ {0,3}={5,9}\s*$")
 _REPLACE_RE = re.compile(r"^ {0,3}>{5,9} ?REPLACE\s*$")
-_FENCE_LINE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _HEADER_LINES = 3  # non-blank lines before a block that may name its file (path, fence, sentence)
 
 
@@ -130,8 +129,8 @@ def _blocks(lines: list[str]) -> tuple[Answer, list[bool]]:
     fence = ""  # the fence around the blocks, waiting for its closing line
     i = 0
     while i < len(lines):
-        if fence and (opener := _FENCE_LINE_RE.match(lines[i])) is not None:
-            if not opener.group(2).strip():  # the closing line of the fence around the blocks
+        if fence and (opener := FENCE_OPEN_RE.match(lines[i])) is not None:
+            if not opener.group("info").strip():  # the closing line of the fence around the blocks
                 used[i], fence, i = True, "", i + 1
                 continue
             fence = ""  # a new fence opens: the one around the blocks was never closed
@@ -160,19 +159,19 @@ def _header(lines: list[str], marker: int, used: list[bool]) -> tuple[int, str, 
     The fence that holds the block is the one nearest to the marker that opens."""
     head, opened, info = marker, "", ""
     for k in _lines_before(lines, marker, used):
-        if (fence := _FENCE_LINE_RE.match(lines[k])) is not None:
-            head, info = k, info or fence.group(2).strip()
-            opened = opened or (fence.group(1) if _opens(lines, k, used) else "")
-            if path := info_path(fence.group(2).strip()):
+        if (fence := FENCE_OPEN_RE.match(lines[k])) is not None:
+            head, info = k, info or fence.group("info").strip()
+            opened = opened or (fence.group("fence") if _opens(lines, k, used) else "")
+            if path := info_path(fence.group("info").strip()):
                 return head, path, opened
             continue
         path = label_path(lines[k]) or sentence_path(lines[k], info)
         if not path:
             break
         above = _lines_before(lines, k, used)[:1]
-        fence = _FENCE_LINE_RE.match(lines[above[0]]) if above else None
-        if fence and not info_path(fence.group(2).strip()) and _opens(lines, above[0], used):
-            return above[0], path, opened or fence.group(1)
+        fence = FENCE_OPEN_RE.match(lines[above[0]]) if above else None
+        if fence and not info_path(fence.group("info").strip()) and _opens(lines, above[0], used):
+            return above[0], path, opened or fence.group("fence")
         return k, path, opened
     return head, "", opened
 
@@ -190,7 +189,7 @@ def _lines_before(lines: list[str], index: int, used: list[bool]) -> list[int]:
 
 def _opens(lines: list[str], index: int, used: list[bool]) -> bool:
     """The fence line at `index` opens a fence (an even number of fence lines no block used comes before it)."""
-    return sum(1 for k in range(index) if not used[k] and _FENCE_LINE_RE.match(lines[k])) % 2 == 0
+    return sum(1 for k in range(index) if not used[k] and FENCE_OPEN_RE.match(lines[k])) % 2 == 0
 
 
 def _body(lines: list[str], start: int, used: list[bool]) -> tuple[str, str, int, str]:

@@ -35,7 +35,8 @@ from action.reasoning import strip_reasoning
 
 _FILE_OPEN_RE = re.compile(r"""<file\s+(?:path|name)\s*=\s*(["'])(.*?)\1\s*>""", re.IGNORECASE)
 _FILE_CLOSE = "</file>"
-_EDIT_MARKER_RE = re.compile(r"^ {0,3}<{5,9} ?SEARCH\s*$", re.MULTILINE)
+SEARCH_MARKER = r" {0,3}<{5,9} ?SEARCH\s*"  # the line that opens an edit block (action.edits)
+_EDIT_MARKER_RE = re.compile(rf"^{SEARCH_MARKER}$", re.MULTILINE)
 _HTML_START_RE = re.compile(r"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
 _HTML_END_RE = re.compile(r"</html\s*>", re.IGNORECASE)
 

@@ -190,7 +190,8 @@ def test_a_file_that_mentions_the_tags_keeps_its_content() -> None:
     assert strip_reasoning(text) == text
 
 
-def test_a_closing_tag_inside_an_open_file_block_is_that_files_text() -> None:
-    notes = "DeepSeek R1 ends its reasoning with </think>\nand then answers.\n"
+def test_tags_inside_an_open_file_block_are_that_files_text() -> None:
+    notes = ("DeepSeek R1 ends its reasoning with </think>\nand then answers. Others wrap it:\n<thinking>\n...\n"
+             "</thinking>\nor never close it:\n<think>\n")
     text = f'<file path="notes.md">\n{notes}</file>\n<file path="index.html">\n{HTML}</file>\n'
     assert parse_files(text) == {"notes.md": notes, "index.html": HTML}

@@ -86,7 +86,7 @@ def test_an_edit_that_applies(openrouter: OpenRouter) -> None:
 
 
 def test_a_search_that_does_not_match_is_sent_back_then_corrected(openrouter: OpenRouter) -> None:
-    wrong = block("index.html", '<p id="total">10</p>\n<a href="sales.csv">data</a>\n', TABLE)
+    wrong = block("index.html", '  <p id="total">10</p>\n  <a href="data.csv">data</a>\n', TABLE)  # not sales.csv
     openrouter.script({"content": wrong}, {"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
     site, result = revise(openrouter)
     assert_round_two(site, result, EXPECTED)
@@ -150,7 +150,8 @@ def test_edit_round_tokens_against_a_full_rewrite_of_the_same_change(openrouter:
 
 
 def test_a_check_repair_whose_edits_never_apply_keeps_the_valid_site(openrouter: OpenRouter) -> None:
-    wrong = {"content": block("index.html", "<p>nowhere</p>\n", TABLE)}
+    # the REPLACE text is not TABLE, which the first answer applied (a block whose REPLACE is there is applied)
+    wrong = {"content": block("index.html", "<p>nowhere</p>\n", TABLE.replace("north", "south"))}
     openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)}, wrong, wrong, wrong,
                       {"content": '<file path="other.js">\nx();\n</file>\n'})
     failing = Problem("(checks)", "#by-region has no rows for south")

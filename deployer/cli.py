@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Callable, Sequence
 
 from deployer import ACTION_MAJOR_TAG, __version__
+from sandbox.github import settings as github_settings
 
 SERVE_ENV = """\
 environment:
@@ -91,7 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     github = parts.add_parser(
         "github", help="the GitHub REST emulator and its Pages host",
-        description="A GitHub REST emulator on real bare git repositories, with a Pages host.",
+        description="A GitHub REST emulator on real bare git repositories, with a Pages host per owner behind a "
+        "caching CDN. It behaves as GitHub does, inconvenient behaviours included (each option below turns one "
+        "off or tunes it; --ideal turns them all off). Test-only routes: GET/PATCH /_sandbox/settings and more, "
+        "see sandbox/github/README.md.",
     )
     github.add_argument("--port", type=int, default=0, help="REST port (0 = any free port)")
     github.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -101,15 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the token of the --user at the same position (default: sandbox-token)")
     github.add_argument("--org", action="append", default=[], metavar="ORG=USER[,USER]",
                         help="an organization and its members")
-    github.add_argument("--pages-port", type=int, default=0, help="Pages host port (0 = any free port)")
+    github.add_argument("--pages-port", type=int, default=0,
+                        help="port of the first owner's Pages host; the next owners (users, then orgs) take the "
+                        "following ports (0 = any free port for each)")
     github.add_argument("--build-delay", type=float, default=1.0, help="seconds a Pages build takes (default 1)")
     github.add_argument("--data", metavar="DIR", help="where the bare repositories live (default: a temp dir)")
     github.add_argument("--rate-limit", type=int, default=5000, metavar="N",
                         help="primary rate limit: requests per hour per token (default 5000, as GitHub)")
-    github.add_argument("--content-limit", type=int, default=80, metavar="N",
-                        help="secondary rate limit: content-creating requests per minute per user (default 80)")
     github.add_argument("--scopes", default="repo,workflow", metavar="S[,S]",
                         help="OAuth scopes the tokens report in X-OAuth-Scopes (default repo,workflow)")
+    github_settings.add_arguments(github)
     github.set_defaults(handler=_lazy("sandbox.github.server:main"))
 
     openrouter = parts.add_parser(

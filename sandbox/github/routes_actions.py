@@ -1,4 +1,6 @@
-"""repository_dispatch, workflow_dispatch and the workflow-run list, validated as api.github.com does."""
+"""repository_dispatch, workflow_dispatch, workflow runs (list, one run, its jobs) and check-run annotations,
+validated as api.github.com does. Runs, their jobs and annotations are registered by the local runner through
+`/_sandbox/runs` (GitHub's Actions service is not part of the REST API)."""
 
 from __future__ import annotations
 
@@ -164,8 +166,55 @@ def update_run(run: WorkflowRun, data: dict[str, Any]) -> None:
     run.updated = time.time()
 
 
+def _run(request: web.Request, repo: Repository, run_id: str) -> WorkflowRun:
+    run = ctx(request).state.runs.get(int(run_id)) if run_id.isdigit() else None
+    if run is None or run.repo is not repo:
+        raise not_found()
+    return run
+
+
+async def get_run(request: web.Request) -> web.Response:
+    repo = repository(request)
+    run = _run(request, repo, request.match_info["run_id"])
+    return respond(shapes.workflow_run(run, ctx(request).state.urls))
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    repo = repository(request)
+    run = _run(request, repo, request.match_info["run_id"])
+    jobs = run.data.get("jobs") or []
+    per_page, page = page_params(request)
+    chunk = list(enumerate(jobs))[(page - 1) * per_page: page * per_page]
+    last = max(1, -(-len(jobs) // per_page))
+    urls = ctx(request).state.urls
+    return respond({"total_count": len(jobs), "jobs": [shapes.job(run, i, job, urls) for i, job in chunk]},
+                   headers=link_header(request, page, last))
+
+
+async def list_annotations(request: web.Request) -> web.Response:
+    """A check run is a job here (their ids are the same, as on GitHub)."""
+    repo = repository(request)
+    check_id = request.match_info["check_run_id"]
+    run_id, index = divmod(int(check_id), 1000) if check_id.isdigit() else (0, 0)
+    run = ctx(request).state.runs.get(run_id)
+    jobs = run.data.get("jobs") or [] if run is not None and run.repo is repo else []
+    if not 1 <= index <= len(jobs):
+        raise not_found()
+    assert run is not None
+    annotations = jobs[index - 1].get("annotations") or []
+    per_page, page = page_params(request)
+    chunk = annotations[(page - 1) * per_page: page * per_page]
+    sha = run.data.get("head_sha") or ""
+    urls = ctx(request).state.urls
+    return respond([shapes.annotation(repo, sha, a, urls) for a in chunk],
+                   headers=link_header(request, page, max(1, -(-len(annotations) // per_page))))
+
+
 ROUTES = [
     ("POST", "/repos/{owner}/{repo}/dispatches", repository_dispatch),
     ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", workflow_dispatch),
     ("GET", "/repos/{owner}/{repo}/actions/runs", list_runs),
+    ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}", get_run),
+    ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs", list_jobs),
+    ("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations", list_annotations),
 ]

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from sandbox.github import shapes
 from sandbox.github.api import caller, ctx, no_content, read_json, repository, respond, typed
+from sandbox.github.consistency import lag_seconds
 from sandbox.github.errors import ApiError, invalid, not_found
 from sandbox.github.state import Account, Repository, State, now_iso
 from sandbox.github.store import MODE_FILE, GitRepo, Identity
@@ -67,6 +68,8 @@ def create_repository(state: State, owner: Account, creator: Account, body: dict
                       **{k: v for k, v in flags.items() if v is not None})
     if auto_init:
         initial_commit(git, repo, creator)
+    repo.ready_at = time.monotonic() + lag_seconds(state.settings.creation_lag, state.settings.lag_seed,
+                                                   repo.full_name)
     state.repos[repo.key] = repo
     return repo
 

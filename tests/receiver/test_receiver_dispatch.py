@@ -17,6 +17,7 @@ from receiver_support import SECRET, make_brief, post, receiver_env, rows, statu
 
 from deployer.brief import parse_brief
 from receiver.payload import MAX_PAYLOAD_BYTES, build_inline, encode
+from tests.conftest import IDEAL_UNTIL_ACTION_SURVIVES
 
 DISPATCH_ROUTE = "POST /repos/{owner}/{repo}/dispatches"
 REPO = "sandbox/deploy-target"
@@ -207,7 +208,8 @@ async def _post_all(url: str, briefs: list[dict[str, Any]]) -> list[tuple[int, d
 def test_200_concurrent_briefs_are_all_stored_and_dispatched(services: Any, tmp_path: Path) -> None:
     # An emulator of its own: GitHub's 80 content-creating requests a minute would make this test wait minutes.
     gh = services.start("github-burst", "sandbox", "github", "--port", "0", "--pages-port", "0", "--user", "sandbox",
-                        "--token", "sandbox-token", "--data", str(tmp_path / "github"), "--content-limit", "1000")
+                        "--token", "sandbox-token", "--data", str(tmp_path / "github"), "--content-limit", "1000",
+                        *IDEAL_UNTIL_ACTION_SURVIVES)
     github = SimpleNamespace(url=gh.url, token="sandbox-token",
                              sandbox=lambda method, route, **kw: requests.request(
                                  method, f"{gh.url}/_sandbox/{route}", timeout=10, **kw))

@@ -63,9 +63,9 @@ def test_a_pushed_ci_workflow_runs_and_deploys_its_artifact_to_pages(services, g
     assert run["conclusion"] == "success", text[-3000:]
     assert (run["event"], run["head_sha"], run["path"], run["name"]) == ("push", sha, ".github/workflows/ci.yml", "ci")
     assert "ruff check execute.py" in text and "python execute.py > result.json" in text
-    page = requests.get(f"{github.pages_url}/{github.user}/ci-site/result.json", timeout=10)
+    page = requests.get(f"{github.site('ci-site')}result.json", timeout=10)
     assert page.status_code == 200 and page.json() == {"total": 10}
-    assert requests.get(f"{github.pages_url}/{github.user}/ci-site/", timeout=10).text.startswith("<!doctype html>")
+    assert requests.get(github.site("ci-site"), timeout=10).text.startswith("<!doctype html>")
     # result.json was built by the workflow: it is served, and it is not in the repository.
     assert requests.get(f"{api}/contents/result.json", headers=auth, timeout=10).status_code == 404
     latest = requests.get(f"{api}/pages/builds/latest", headers=auth, timeout=10).json()

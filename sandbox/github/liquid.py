@@ -95,7 +95,7 @@ def _parse_body(tokens: list[tuple[str, int]], i: int, block: str | None,
             if block is not None and (name == BLOCKS[block] or name in BRANCHES.get(block, ())):
                 return nodes, i, (name, markup, line)
             if name == "raw":
-                text, i = _raw(tokens, i, line)
+                text, i = _raw(tokens, i)
                 nodes.append(Node("text", text, line))
             elif name in BLOCKS:
                 node = Node(name, markup, line)
@@ -108,8 +108,13 @@ def _parse_body(tokens: list[tuple[str, int]], i: int, block: str | None,
         else:
             nodes.append(Node("text", token, line))
     if block is not None:
-        raise syntax_error(tokens[-1][1] if tokens else 1, f"'{block}' tag was never closed")
+        raise syntax_error(_last_line(tokens), f"'{block}' tag was never closed")
     return nodes, i, None
+
+
+def _last_line(tokens: list[tuple[str, int]]) -> int:
+    """The line Liquid has reached at the end of the template (where it reports a block never closed)."""
+    return tokens[-1][1] + tokens[-1][0].count("\n") if tokens else 1
 
 
 def _unknown(name: str, block: str | None, line: int) -> LiquidError:
@@ -132,7 +137,7 @@ def _parse_block(tokens: list[tuple[str, int]], i: int, node: Node) -> int:
             return i
 
 
-def _raw(tokens: list[tuple[str, int]], i: int, line: int) -> tuple[str, int]:
+def _raw(tokens: list[tuple[str, int]], i: int) -> tuple[str, int]:
     text = []
     while i < len(tokens):
         token, _ = tokens[i]
@@ -141,7 +146,7 @@ def _raw(tokens: list[tuple[str, int]], i: int, line: int) -> tuple[str, int]:
         if match is not None and match.group(2) == "endraw":
             return "".join([*text, match.group(1)]), i
         text.append(token)
-    raise syntax_error(tokens[-1][1] if tokens else line, "'raw' tag was never closed")
+    raise syntax_error(_last_line(tokens), "'raw' tag was never closed")
 
 
 # Rendering -------------------------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def render(source: str) -> str:
             while i < len(lines) and lines[i].lstrip().startswith(">"):
                 quoted.append(lines[i].lstrip()[1:].removeprefix(" "))
                 i += 1
-            out.append(f"<blockquote>\n{render(chr(10).join(quoted))}\n</blockquote>")
+            out.append(f"<blockquote>\n{render(chr(10).join(quoted))}</blockquote>")
         elif _HTML_BLOCK.match(line):
             start = i
             while i < len(lines) and lines[i].strip():

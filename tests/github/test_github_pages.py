@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import base64
-import io
-import tarfile
 from pathlib import Path
 
 import requests
 
 from sandbox.github import pages
 from tests.conftest import GitHub, Services, start_github
-from tests.github.helpers import call, make_repo, wait_for_build
-
-
-def put_file(gh: GitHub, repo: str, path: str, data: bytes) -> str:
-    current = call(gh, "GET", f"/repos/sandbox/{repo}/contents/{path}")
-    body = {"message": f"write {path}", "content": base64.b64encode(data).decode()}
-    if current.status_code == 200:
-        body["sha"] = current.json()["sha"]
-    r = call(gh, "PUT", f"/repos/sandbox/{repo}/contents/{path}", json=body)
-    assert r.status_code in (200, 201), r.text
-    return r.json()["commit"]["sha"]
+from tests.github.helpers import artifact, call, make_repo, put_file, wait_for_build
 
 
 def test_pages_api_lifecycle(gh: GitHub) -> None:
@@ -139,17 +127,6 @@ def test_nothing_is_served_before_the_first_build(tmp_path: Path) -> None:
         assert services.stop_all() == {"github": 0}
 
 
-def artifact(files: dict[str, bytes]) -> str:
-    """A Pages artifact as upload-pages-artifact makes it (gzipped tar), base64 for /_sandbox/artifacts."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(f"./{name}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 def test_workflow_site_is_published_by_a_pages_deployment(gh: GitHub) -> None:
     make_repo(gh, "wfsite")
     sha = put_file(gh, "wfsite", "index.html", b"from git")
@@ -179,3 +156,33 @@ def test_workflow_site_is_published_by_a_pages_deployment(gh: GitHub) -> None:
                     json={"artifact_id": body["artifact_id"], "pages_build_version": sha})
     assert no_token.status_code == 422 and "oidc_token" in no_token.json()["message"]
     assert call(gh, "GET", "/repos/sandbox/wfsite/pages/deployments/nope").status_code == 404
+
+
+def test_each_owner_has_its_own_host_with_its_user_site_at_the_root(gh: GitHub) -> None:
+    host, other_host = gh.pages_hosts["sandbox"], gh.pages_hosts["other"]
+    assert host != other_host
+    builds = []
+    for owner, token, repo, files in [
+        ("sandbox", gh.token, "sandbox.github.io", {"index.html": b"user site", "proj/index.html": b"user folder",
+                                                   "folder/index.html": b"user folder only"}),
+        ("sandbox", gh.token, "proj", {"index.html": b"project site"}),
+        ("sandbox", gh.token, "other.github.io", {"index.html": b"a project named like other's user site"}),
+        ("other", gh.other_token, "proj", {"index.html": b"other's project"}),
+    ]:
+        make_repo(gh, repo, token)
+        for path, data in files.items():
+            head = call(gh, "PUT", f"/repos/{owner}/{repo}/contents/{path}", token, json={
+                "message": path, "content": base64.b64encode(data).decode()}).json()["commit"]["sha"]
+        site = call(gh, "POST", f"/repos/{owner}/{repo}/pages", token, json={"source": {"branch": "main"}}).json()
+        builds.append((f"{owner}/{repo}", head, site["html_url"]))
+    for full_name, head, _ in builds:
+        wait_for_build(gh, full_name, head)
+    assert [url for _, _, url in builds] == [f"{host}/", f"{host}/proj/", f"{host}/other.github.io/",
+                                            f"{other_host}/proj/"]
+    assert requests.get(f"{host}/", timeout=10).content == b"user site"
+    assert requests.get(f"{host}/proj/", timeout=10).content == b"project site"  # a project site wins
+    assert requests.get(f"{host}/folder/", timeout=10).content == b"user folder only"
+    assert requests.get(f"{host}/other.github.io/", timeout=10).content.startswith(b"a project named")
+    assert requests.get(f"{other_host}/proj/", timeout=10).content == b"other's project"
+    assert requests.get(f"{other_host}/", timeout=10).status_code == 404  # other has no user site
+    assert "There isn't a GitHub Pages site here." in requests.get(f"{other_host}/nothing/", timeout=10).text

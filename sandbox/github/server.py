@@ -1,4 +1,5 @@
-"""`deployer sandbox github`: the GitHub REST emulator (plus smart-HTTP git and the web URLs) and the Pages host.
+"""`deployer sandbox github`: the GitHub REST emulator (plus smart-HTTP git and the web URLs) and one Pages host per
+owner (README.md says what each address serves and which GitHub behaviours are switched how).
 
 One middleware does, for every call to a GitHub path, what api.github.com does around its handlers: injected
 faults first, then authentication (`token X`, `Bearer X` or Basic with the token as password), then the primary

@@ -2,7 +2,8 @@
 
 A test that needs the ideal world turns one off (`PATCH /_sandbox/settings`, or a `deployer sandbox github`
 option), or all of them (`--ideal`). Durations are seconds, sizes bytes, limits counts; 0 turns a number off.
-`SETTINGS` describes each field once: the command line, `--help`, the README table and the runtime switch read it.
+`SETTINGS` describes each field once: the command line and `--help` are built from it, and a test keeps the table
+of README.md in step with it.
 """
 
 from __future__ import annotations

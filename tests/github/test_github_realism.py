@@ -361,3 +361,11 @@ def test_the_command_line_documents_each_switch_and_ideal_turns_them_all_off(tmp
     wrong = subprocess.run(deployer_argv("sandbox", "github", "--cdn-max-age", "-1"), capture_output=True,
                            text=True, timeout=60)
     assert wrong.returncode == 2 and "cdn_max_age must be a non-negative number" in wrong.stderr
+
+
+def test_every_setting_is_described_once_and_documented_in_the_readme() -> None:
+    described = [s.name for s in SETTINGS]
+    assert sorted(described) == sorted(Settings().as_dict()) and len(set(described)) == len(described)
+    readme = (Path(__file__).resolve().parents[2] / "sandbox" / "github" / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"| `{setting.name}` (`{setting.flag}`) |" in readme, setting.name

@@ -80,16 +80,24 @@ def _created(request: web.Request, repo: Repository) -> web.Response:
     return respond(data, 201, {"Location": data["url"]})
 
 
+def a_user(request: web.Request) -> Account:
+    """The caller, when it is a user: a workflow's GITHUB_TOKEN is not one, and may not act as one."""
+    user = caller(request)
+    if user.type == "Bot":
+        raise ApiError(403, "Resource not accessible by integration")
+    return user
+
+
 async def get_user(request: web.Request) -> web.Response:
     c = ctx(request)
-    user = caller(request)
+    user = a_user(request)
     mine = [r for r in c.state.repos.values() if r.owner is user]
     return respond(shapes.private_user(user, c.state.urls, sum(not r.private for r in mine),
                                        sum(r.private for r in mine)))
 
 
 async def create_for_user(request: web.Request) -> web.Response:
-    user = caller(request)
+    user = a_user(request)
     body = await read_json(request)
     return _created(request, create_repository(ctx(request).state, user, user, body))
 

@@ -315,6 +315,7 @@ def test_a_push_with_a_job_token_starts_no_pages_build_and_no_run(real: GitHub) 
     assert call(real, "POST", "/repos/sandbox/elsewhere/pages", job,
                 json={"build_type": "workflow"}).status_code == 404
     assert call(real, "POST", "/repos/sandbox/botpush/pages", job, json={"build_type": "workflow"}).status_code == 403
+    assert call(real, "POST", "/user/repos", job, json={"name": "by-bot"}).status_code == 403
     assert real.sandbox("DELETE", "job-tokens", json={"token": job}).status_code == 204
     assert call(real, "GET", "/user", job).status_code == 401
     switch(real, job_token_pushes_are_silent=False)

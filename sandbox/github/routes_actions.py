@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -20,6 +20,7 @@ from sandbox.github.state import Repository, State, WorkflowRun, now_iso
 MAX_PAYLOAD_PROPERTIES = 10
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_INPUTS = 25
+T = TypeVar("T")
 
 
 def workflow_id_of(path: str) -> int:
@@ -143,6 +144,13 @@ def link_header(request: web.Request, page: int, last: int) -> dict[str, str]:
     return {"Link": ", ".join(links)}
 
 
+def paginate(request: web.Request, items: list[T]) -> tuple[list[T], dict[str, str]]:
+    """The page of `items` the query asks for, and its `Link` header."""
+    per_page, page = page_params(request)
+    last = max(1, -(-len(items) // per_page))
+    return items[(page - 1) * per_page: page * per_page], link_header(request, page, last)
+
+
 async def list_runs(request: web.Request) -> web.Response:
     c = ctx(request)
     repo = repository(request)
@@ -154,11 +162,9 @@ async def list_runs(request: web.Request) -> web.Response:
     if "status" in q:
         runs = [r for r in runs if q["status"] in (r.data.get("status"), r.data.get("conclusion"))]
     runs.sort(key=lambda r: r.id, reverse=True)
-    per_page, page = page_params(request)
-    chunk = runs[(page - 1) * per_page: page * per_page]
-    last = max(1, -(-len(runs) // per_page))
+    chunk, links = paginate(request, runs)
     return respond({"total_count": len(runs), "workflow_runs": [shapes.workflow_run(r, c.state.urls) for r in chunk]},
-                   headers=link_header(request, page, last))
+                   headers=links)
 
 
 def update_run(run: WorkflowRun, data: dict[str, Any]) -> None:
@@ -183,12 +189,10 @@ async def list_jobs(request: web.Request) -> web.Response:
     repo = repository(request)
     run = _run(request, repo, request.match_info["run_id"])
     jobs = run.data.get("jobs") or []
-    per_page, page = page_params(request)
-    chunk = list(enumerate(jobs))[(page - 1) * per_page: page * per_page]
-    last = max(1, -(-len(jobs) // per_page))
+    chunk, links = paginate(request, list(enumerate(jobs)))
     urls = ctx(request).state.urls
     return respond({"total_count": len(jobs), "jobs": [shapes.job(run, i, job, urls) for i, job in chunk]},
-                   headers=link_header(request, page, last))
+                   headers=links)
 
 
 async def list_annotations(request: web.Request) -> web.Response:
@@ -202,12 +206,10 @@ async def list_annotations(request: web.Request) -> web.Response:
         raise not_found()
     assert run is not None
     annotations = jobs[index - 1].get("annotations") or []
-    per_page, page = page_params(request)
-    chunk = annotations[(page - 1) * per_page: page * per_page]
+    chunk, links = paginate(request, annotations)
     sha = run.data.get("head_sha") or ""
     urls = ctx(request).state.urls
-    return respond([shapes.annotation(repo, sha, a, urls) for a in chunk],
-                   headers=link_header(request, page, max(1, -(-len(annotations) // per_page))))
+    return respond([shapes.annotation(repo, sha, a, urls) for a in chunk], headers=links)
 
 
 ROUTES = [

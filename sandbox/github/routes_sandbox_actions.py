@@ -26,7 +26,7 @@ from sandbox.github import shapes
 from sandbox.github.api import ctx
 from sandbox.github.routes_actions import add_run, update_run
 from sandbox.github.routes_sandbox import bad, body_of, ok
-from sandbox.github.state import Artifact, Repository, State, next_id
+from sandbox.github.state import Artifact, Repository, next_id
 
 _RUN_FIELDS: dict[str, type | tuple[type, ...]] = {
     "name": str, "event": str, "status": str, "conclusion": (str, type(None)), "head_sha": str,
@@ -60,16 +60,17 @@ def _run_data(body: dict[str, Any]) -> dict[str, Any] | str:
     return problem if problem is not None else data
 
 
-def _repo(state: State, body: Any) -> Repository | None:
+async def _named(request: web.Request) -> tuple[dict[str, Any], Repository | None]:
+    """The JSON body and the repository its `owner`/`repo` name (None when there is no such repository)."""
+    body = await body_of(request)
     if not isinstance(body, dict):
-        return None
-    return state.repo(str(body.get("owner", "")), str(body.get("repo", "")))
+        return {}, None
+    return body, ctx(request).state.repo(str(body.get("owner", "")), str(body.get("repo", "")))
 
 
 async def create_run(request: web.Request) -> web.Response:
     c = ctx(request)
-    body = await body_of(request)
-    repo = _repo(c.state, body)
+    body, repo = await _named(request)
     if repo is None:
         return bad("body must name an existing repository: {owner, repo, ...}", 404)
     data = _run_data(body)
@@ -100,8 +101,7 @@ async def list_runs(request: web.Request) -> web.Response:
 
 async def upload_artifact(request: web.Request) -> web.Response:
     c = ctx(request)
-    body = await body_of(request)
-    repo = _repo(c.state, body)
+    body, repo = await _named(request)
     if repo is None:
         return bad("body must name an existing repository: {owner, repo, name, data}", 404)
     name, run_id = body.get("name") or "artifact", body.get("run_id")
@@ -118,7 +118,7 @@ async def upload_artifact(request: web.Request) -> web.Response:
 
 async def mint_job_token(request: web.Request) -> web.Response:
     c = ctx(request)
-    repo = _repo(c.state, await body_of(request))
+    _, repo = await _named(request)
     if repo is None:
         return bad("body must name an existing repository: {owner, repo}", 404)
     token = "ghs_" + secrets.token_urlsafe(27)  # the prefix of GitHub's installation (job) tokens

@@ -15,7 +15,7 @@ from aiohttp import web
 from sandbox.github import shapes
 from sandbox.github.api import caller, ctx, read_json, repository, respond, typed
 from sandbox.github.errors import ApiError, invalid, not_found
-from sandbox.github.routes_actions import link_header, page_params
+from sandbox.github.routes_actions import paginate
 from sandbox.github.routes_contents import resolve_commit
 from sandbox.github.state import CommitStatus, Repository
 
@@ -78,10 +78,8 @@ async def list_statuses(request: web.Request) -> web.Response:
     repo = repository(request)
     _, statuses = _for_ref(request, repo)
     newest_first = list(reversed(statuses))
-    per_page, page = page_params(request)
-    chunk = newest_first[(page - 1) * per_page: page * per_page]
-    last = max(1, -(-len(newest_first) // per_page))
-    return respond([shapes.status(repo, s, c.state.urls) for s in chunk], headers=link_header(request, page, last))
+    chunk, links = paginate(request, newest_first)
+    return respond([shapes.status(repo, s, c.state.urls) for s in chunk], headers=links)
 
 
 async def combined_status(request: web.Request) -> web.Response:

@@ -71,9 +71,6 @@ class Cache:
         while len(self.entries) > MAX_ENTRIES:
             self.entries.popitem(last=False)
 
-    def clear(self) -> None:
-        self.entries.clear()
-
 
 def _edge_headers(hit: bool, age: float, hits: int) -> dict[str, str]:
     return {"Age": str(int(age)), "X-Cache": "HIT" if hit else "MISS", "X-Cache-Hits": str(hits),

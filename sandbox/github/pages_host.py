@@ -21,7 +21,6 @@ from sandbox.github.state import Repository, State, Urls
 from sandbox.github.store import MODE_TREE
 
 OWNER = web.AppKey("owner", str)
-CACHE = web.AppKey("cache", cdn.Cache)
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "application/javascript; charset=utf-8",
           ".mjs": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
           ".json": "application/json; charset=utf-8", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8",
@@ -115,10 +114,8 @@ async def serve(request: web.Request) -> web.Response:
 
 
 def build_host(c: Context, owner: str) -> web.Application:
-    cache = cdn.Cache()
-    app = web.Application(middlewares=[cdn.middleware(cache)])
+    app = web.Application(middlewares=[cdn.middleware(cdn.Cache())])
     app[CTX] = c
     app[OWNER] = owner
-    app[CACHE] = cache
     app.router.add_get("/{tail:.*}", serve)
     return app

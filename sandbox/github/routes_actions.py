@@ -199,13 +199,13 @@ async def list_annotations(request: web.Request) -> web.Response:
     """A check run is a job here (their ids are the same, as on GitHub)."""
     repo = repository(request)
     check_id = request.match_info["check_run_id"]
-    run_id, index = divmod(int(check_id), 1000) if check_id.isdigit() else (0, 0)
+    run_id, index = shapes.job_of_check_run(int(check_id)) if check_id.isdigit() else (0, -1)
     run = ctx(request).state.runs.get(run_id)
     jobs = run.data.get("jobs") or [] if run is not None and run.repo is repo else []
-    if not 1 <= index <= len(jobs):
+    if not 0 <= index < len(jobs):
         raise not_found()
     assert run is not None
-    annotations = jobs[index - 1].get("annotations") or []
+    annotations = jobs[index].get("annotations") or []
     chunk, links = paginate(request, annotations)
     sha = run.data.get("head_sha") or ""
     urls = ctx(request).state.urls

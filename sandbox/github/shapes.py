@@ -276,7 +276,14 @@ def job(run: WorkflowRun, index: int, data: dict[str, Any], urls: Urls) -> dict[
 
 
 def job_id_of(run: WorkflowRun, index: int) -> int:
+    """A job's id (also its check run's): the run's id and the job's place, so one can be read from the other."""
     return run.id * 1000 + index + 1
+
+
+def job_of_check_run(check_run_id: int) -> tuple[int, int]:
+    """(run id, index of the job) of a check run's id, the inverse of `job_id_of`."""
+    run_id, place = divmod(check_run_id, 1000)
+    return run_id, place - 1
 
 
 def annotation(r: Repository, sha: str, data: dict[str, Any], urls: Urls) -> dict[str, Any]:

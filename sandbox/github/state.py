@@ -73,7 +73,6 @@ class PagesDeployment:
     seq: int  # place in the order of publications, shared with builds
     tree: str  # the artifact's files, stored as a git tree of the repository
     status: str = "deployment_in_progress"  # ... -> succeed | deployment_failed
-    created: float = field(default_factory=time.time)
 
 
 @dataclass

@@ -88,6 +88,13 @@ def _sandbox(target: str) -> Handler:
     return run
 
 
+def _sandbox_arguments(parser: argparse.ArgumentParser, module: str) -> None:
+    """Options a sandbox part declares itself (`add_arguments` in `module`), when the sandbox is here; without it
+    the subcommand only says where it runs, so it needs none."""
+    if importlib.util.find_spec("sandbox") is not None:
+        importlib.import_module(module).add_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deployer", description="Turn an app brief into a live GitHub Pages site.",
@@ -128,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     github = parts.add_parser(
         "github", help="the GitHub REST emulator and its Pages host",
-        description="A GitHub REST emulator on real bare git repositories, with a Pages host.",
+        description="A GitHub REST emulator on real bare git repositories, with a Pages host per owner behind a "
+        "caching CDN. It behaves as GitHub does, inconvenient behaviours included (each option below turns one "
+        "off or tunes it; --ideal turns them all off). Test-only routes: GET/PATCH /_sandbox/settings and more, "
+        "see sandbox/github/README.md.",
     )
     github.add_argument("--port", type=int, default=0, help="REST port (0 = any free port)")
     github.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -138,15 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the token of the --user at the same position (default: sandbox-token)")
     github.add_argument("--org", action="append", default=[], metavar="ORG=USER[,USER]",
                         help="an organization and its members")
-    github.add_argument("--pages-port", type=int, default=0, help="Pages host port (0 = any free port)")
+    github.add_argument("--pages-port", type=int, default=0,
+                        help="port of the first owner's Pages host; the next owners (users, then orgs) take the "
+                        "following ports (0 = any free port for each)")
     github.add_argument("--build-delay", type=float, default=1.0, help="seconds a Pages build takes (default 1)")
     github.add_argument("--data", metavar="DIR", help="where the bare repositories live (default: a temp dir)")
     github.add_argument("--rate-limit", type=int, default=5000, metavar="N",
                         help="primary rate limit: requests per hour per token (default 5000, as GitHub)")
-    github.add_argument("--content-limit", type=int, default=80, metavar="N",
-                        help="secondary rate limit: content-creating requests per minute per user (default 80)")
     github.add_argument("--scopes", default="repo,workflow", metavar="S[,S]",
                         help="OAuth scopes the tokens report in X-OAuth-Scopes (default repo,workflow)")
+    _sandbox_arguments(github, "sandbox.github.settings")
     github.set_defaults(handler=_sandbox("sandbox.github.server:main"))
 
     openrouter = parts.add_parser(

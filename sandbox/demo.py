@@ -253,7 +253,7 @@ def reuse_instructions(world: World, consumer_dir: Path) -> list[str]:
 def serve(world: World) -> None:
     print(f"receiver     {world.receiver_url}/api-endpoint (SHARED_SECRET={world.shared_secret})")
     print(f"GitHub API   {world.api_url}  (token {world.token})")
-    print(f"Pages        {world.pages_url}")
+    print(f"Pages        {world.site('<repo>')}  (the {world.user}.github.io of the sandbox)")
     print(f"Actions      {world.actions_url}/runs")
     print(f"evaluator    {world.evaluator_url}/notifications")
     stop = threading.Event()

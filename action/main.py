@@ -28,6 +28,7 @@ from action.ciwait import wait_for_runs
 from action.config import RunConfig, load
 from action.event import BriefSource, read_brief
 from action.generate import Generated, SoftChecks, generate
+from action.github_client import open_github
 from action.lint_and_build import LintAndBuild
 from action.llm import OpenRouterClient, RetryPolicy
 from action.notify import Delivery, notify, payload
@@ -37,7 +38,6 @@ from action.publish import (
     BranchMoved,
     Commit,
     committed_round,
-    open_github,
     push_commit,
     read_published,
     repository_to_build_on,
@@ -138,7 +138,8 @@ class Run:
     def _execute(self) -> dict[str, str]:
         source = self.stage("brief", self.read_event)
         brief, deadline = source.brief, self.deadline(source)
-        gh = open_github(self.config.github_token, self.config.github_api_url, timeout=self.config.github_timeout)
+        gh = open_github(self.config.github_token, self.config.github_api_url, timeout=self.config.github_timeout,
+                         deadline=deadline)
         published = self.stage("repository", self.read_repository, gh, brief)
         plan = self.stage("plan", self.make_plan, brief, published)
         generated: Generated | None = None

@@ -1,8 +1,12 @@
 """Planning a commit, without I/O: `CommitPlan`, its tree entries, the commit message and its trailers, and what the
 push will start (the workflows it runs, how Pages builds the site).
 
-Text files go inline as tree `content` and only binary files become blobs, because GitHub allows few
-content-creating requests per minute: a site of any size costs one tree call plus one call per binary file.
+Text files go inline as tree `content` and binary files become blobs, because GitHub allows few content-creating
+requests per minute (80) and per hour (500): a site costs one tree call plus one call per blob. An inline tree has
+a size limit of its own: GitHub answers 422 "Sorry, your request timed out. It's likely that your input was too
+large to process" to tree bodies from about 2.5 MB (qoomon/actions--create-commit#90, codesandbox/
+codesandbox-client#8614), every time. So the largest text files go as blobs too until the tree body, counted as the
+JSON that is sent (escapes included), is at most INLINE_TREE_BYTES, well under that.
 The trailers make a round's commit findable, so a re-run of the same round changes nothing.
 Files the brief keeps out of the repository are left out here, and a plan that holds one cannot be made at all
 (`ExcludedFileInCommit`), however a later change builds or alters it.
@@ -10,8 +14,9 @@ Files the brief keeps out of the repository are left out here, and a plan that h
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from action.workflow_policy import deploys_pages, push_workflows, workflow_paths
@@ -21,6 +26,9 @@ TRAILER_TASK = "Deployer-Task"
 TRAILER_ROUND = "Deployer-Round"
 TRAILER_NONCE = "Deployer-Nonce"
 FILE_MODE = "100644"
+# The largest tree request we send, in bytes of its JSON body: 40% of the ~2.5 MB at which GitHub refuses one, since
+# the refusal is a timeout ("Sorry, your request timed out") and a busy GitHub times out sooner.
+INLINE_TREE_BYTES = 1_000_000
 _TRAILER_RE = re.compile(r"^(Deployer-[A-Za-z]+):[ \t]*(.*?)\s*$", re.MULTILINE)
 
 
@@ -28,11 +36,16 @@ _TRAILER_RE = re.compile(r"^(Deployer-[A-Za-z]+):[ \t]*(.*?)\s*$", re.MULTILINE)
 class TreeEntry:
     path: str
     text: str | None = None  # inlined as the tree entry's `content`
-    binary: bytes | None = None  # uploaded as a blob first
+    blob: bytes | None = None  # uploaded as a blob first: binary files, and text too large for the inline tree
 
     @property
     def data(self) -> bytes:
-        return self.binary if self.binary is not None else (self.text or "").encode("utf-8")
+        return self.blob if self.blob is not None else (self.text or "").encode("utf-8")
+
+    def tree_item(self, sha: str | None = None) -> dict[str, str]:
+        """The entry as the tree request sends it: inline content, or the blob's sha."""
+        item = {"path": self.path, "mode": FILE_MODE, "type": "blob"}
+        return {**item, "sha": sha or ""} if self.blob is not None else {**item, "content": self.text or ""}
 
 
 class ExcludedFileInCommit(ValueError):
@@ -52,8 +65,8 @@ class CommitPlan:
                                        "would hold it")
 
     @property
-    def binary_entries(self) -> tuple[TreeEntry, ...]:
-        return tuple(e for e in self.entries if e.binary is not None)
+    def blob_entries(self) -> tuple[TreeEntry, ...]:
+        return tuple(e for e in self.entries if e.blob is not None)
 
     def content(self, path: str) -> bytes | None:
         return next((e.data for e in self.entries if e.path == path), None)
@@ -84,12 +97,28 @@ def as_text(data: bytes) -> str | None:
         return None
 
 
-def tree_entries(site: Mapping[str, bytes]) -> tuple[TreeEntry, ...]:
-    entries = []
+def tree_body_bytes(entries: Iterable[TreeEntry]) -> int:
+    """The size of the tree request's JSON body for these entries, as PyGithub sends it (`json.dumps`, ASCII with
+    escapes); a blob's entry is counted with its 40-hex sha."""
+    return len(json.dumps({"tree": [e.tree_item("0" * 40) for e in entries]}))
+
+
+def tree_entries(site: Mapping[str, bytes], inline_limit: int = INLINE_TREE_BYTES) -> tuple[TreeEntry, ...]:
+    """Text inline and binary as blobs, in path order; then the largest text files become blobs until the tree
+    body is at most `inline_limit` bytes."""
+    entries = {}
     for path in sorted(site):
         text = as_text(site[path])
-        entries.append(TreeEntry(path, text=text) if text is not None else TreeEntry(path, binary=site[path]))
-    return tuple(entries)
+        entries[path] = TreeEntry(path, text=text) if text is not None else TreeEntry(path, blob=site[path])
+    inline = sorted((e for e in entries.values() if e.text is not None), key=lambda e: (-tree_body_bytes([e]), e.path))
+    size = tree_body_bytes(entries.values())
+    for entry in inline:
+        if size <= inline_limit:
+            break
+        moved = TreeEntry(entry.path, blob=entry.data)
+        size += tree_body_bytes([moved]) - tree_body_bytes([entry])
+        entries[entry.path] = moved
+    return tuple(entries.values())
 
 
 def summary_line(text: str, limit: int = 72) -> str:

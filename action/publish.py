@@ -2,24 +2,37 @@
 `Published`), create it when needed, and make one commit per round (`push_commit` of a `CommitPlan` -> `Commit`).
 
 A new repository is created with `auto_init`, since GitHub refuses Git Data writes in an empty repository;
-our commit replaces that initial tree entirely. Blobs, trees and commits are content-addressed, so retrying
-any of these calls after a failure is safe; the branch moves last, in one ref update.
+our commit replaces that initial tree entirely. Creation is eventually consistent: for a few seconds GitHub reads
+the new repository as missing or empty, so its head is read again until it settles (`settled`), after the LLM
+work is done and without repeating it. Blobs, trees and commits are content-addressed, so retrying any of these
+calls after a failure is safe; the branch moves last, in one ref update.
 """
 
 from __future__ import annotations
 
 import base64
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
+from github import Github, GithubException
 from github.Repository import Repository
 
 from action.clone import read_files
-from action.plan import FILE_MODE, TRAILER_TASK, CommitPlan, is_round_commit, repo_description, trailers
+from action.plan import TRAILER_TASK, CommitPlan, is_round_commit, repo_description, trailers
 from action.published import Published
 from deployer.brief import Brief
+from deployer.retry import backoff
 
 RECENT_COMMITS = 30
+# Seconds we keep reading a repository we just created while GitHub still answers as if it did not exist: it
+# settles within a few seconds (jenkins-x/jx#7130 sleeps 5 s after creating; codesandbox/codesandbox-client#5604).
+SETTLE_S = 30.0
+# What GitHub answers during that lag: 404 (the repository), 409 "Git Repository is empty." (commits, Git Data),
+# 422 "No commit found for SHA: main" (a commit by ref).
+SETTLING = frozenset({404, 409, 422})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,29 +59,19 @@ class EmptyRepository(PublishError):
     """The repository has no commit on its default branch to build on (GitHub refuses Git Data writes there)."""
 
 
+class RepositoryNotReady(PublishError):
+    """GitHub still read the repository we created as missing or empty after SETTLE_S seconds."""
+
+
+class WorkflowScopeMissing(PublishError):
+    """GitHub refused a commit that changes `.github/workflows/` (a bare 404): the token lacks the `workflow` scope."""
+
+
 class BranchMoved(PublishError):
     """Another run moved the branch between our read and our ref update (GitHub: 422 not a fast forward).
 
     `deployer run` then starts the round again on top of the new head (see action/main.py), so two runs of one task
     never lose a round; in production the workflow's concurrency group makes this rare."""
-
-
-def open_github(token: str, api_url: str, *, timeout: int = 30, retries: int = 6) -> Github:
-    """A client that retries 5xx, 429 and secondary rate limits (honouring Retry-After) for every method.
-
-    PyGithub's default retry leaves out PATCH (our ref update) and paces writes a second apart; a round makes
-    a handful of writes, so we retry all methods with backoff and do not pace. It also retries a 429 only when it
-    carries Retry-After, and GitHub's secondary limit can be a 429 without one: so 429 is listed too.
-    """
-    retry = GithubRetry(
-        total=retries, backoff_factor=0.5, backoff_max=30, secondary_rate_wait=30, max_rate_limit_wait=120,
-        allowed_methods=frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"}),
-        status_forcelist=[*range(500, 600), 429],  # GithubRetry adds 403 (rate limits, judged by their message)
-    )
-    return Github(
-        auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=timeout, retry=retry,
-        seconds_between_requests=None, seconds_between_writes=None, user_agent="llm-pages-deployer",
-    )
 
 
 def token_login(gh: Github) -> str:
@@ -84,16 +87,40 @@ def get_repo(gh: Github, owner: str, name: str) -> Repository | None:
         raise
 
 
+def settled(read: Callable[[], T], what: str, *, limit: float = SETTLE_S,
+            clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> T:
+    """`read()`, again while GitHub answers it as it does for a repository still settling after its creation
+    (SETTLING), for at most `limit` seconds; then RepositoryNotReady naming `what` and GitHub's last answer."""
+    began = clock()
+    delays = backoff(0.5, 3.0, 1.5)
+    while True:
+        try:
+            return read()
+        except GithubException as exc:
+            if exc.status not in SETTLING:
+                raise
+            wait = next(delays)
+            if clock() + wait - began > limit:
+                message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+                raise RepositoryNotReady(f"{what} still answered HTTP {exc.status} ({message}) {limit:.0f} s after "
+                                         "the repository was created") from None
+            sleep(wait)
+
+
 def create_repo(gh: Github, owner: str, login: str, name: str, description: str) -> Repository:
-    """Create the public repository; if an earlier (failed) attempt already made it, use that one."""
+    """Create the public repository; if an earlier (failed) attempt already made it, use that one (which may
+    itself be seconds old: it is read until it settles)."""
     try:
         if owner == login:
             return gh.get_user().create_repo(name, description=description, auto_init=True, private=False)
         return gh.get_organization(owner).create_repo(name, description=description, auto_init=True, private=False)
     except GithubException as exc:
-        if exc.status == 422 and (existing := get_repo(gh, owner, name)) is not None:
-            return existing
-        raise
+        if exc.status != 422:
+            raise
+        try:
+            return settled(lambda: gh.get_repo(f"{owner}/{name}"), f"{owner}/{name}", limit=SETTLE_S / 3)
+        except RepositoryNotReady:
+            raise exc from None  # not there after all: GitHub's own reason for the 422 says more
 
 
 def read_published(gh: Github, brief: Brief, *, owner: str, login: str, token: str) -> Published:
@@ -122,8 +149,10 @@ def repository_to_build_on(gh: Github, published: Published, brief: Brief) -> tu
     no commit to build on."""
     repo, head = published.repo, published.head
     if repo is None:
-        repo = create_repo(gh, published.owner, published.login, published.name, repo_description(brief))
-        _, head = find_round_commit(repo, brief)
+        created = create_repo(gh, published.owner, published.login, published.name, repo_description(brief))
+        repo = created
+        _, head = settled(lambda: find_round_commit(created, brief, empty_ok=False),
+                          f"the default branch of {created.full_name}")
         if head is not None and is_deployer_commit(repo, head):
             raise BranchMoved(f"another run created {repo.full_name} and published to it meanwhile")
     if head is None:
@@ -131,8 +160,11 @@ def repository_to_build_on(gh: Github, published: Published, brief: Brief) -> tu
     return repo, head, published.repo is None
 
 
-def find_round_commit(repo: Repository, brief: Brief) -> tuple[str | None, str | None]:
-    """(sha of this round's earlier commit or None, the default branch's head sha or None when empty)."""
+def find_round_commit(repo: Repository, brief: Brief, *, empty_ok: bool = True) -> tuple[str | None, str | None]:
+    """(sha of this round's earlier commit or None, the default branch's head sha or None when empty).
+
+    `empty_ok=False` for a repository created with a commit (auto_init): GitHub's 409 "empty" then means it is
+    still settling, and is raised for `settled` to read again."""
     head = None
     try:
         for index, commit in enumerate(repo.get_commits(sha=repo.default_branch)):
@@ -143,42 +175,69 @@ def find_round_commit(repo: Repository, brief: Brief) -> tuple[str | None, str |
             if index + 1 >= RECENT_COMMITS:
                 break
     except GithubException as exc:
-        if exc.status != 409:  # 409: the repository is empty
+        if exc.status != 409 or not empty_ok:  # 409: the repository is empty
             raise
     return None, head
 
 
-
-
 def push_commit(gh: Github, repo: Repository, plan: CommitPlan, parent_sha: str) -> str:
-    """Blobs for binary files, one full tree, one commit on `parent_sha`, then move the branch: the commit sha.
+    """Blobs for the plan's blob entries, one full tree, one commit on `parent_sha`, then move the branch: the
+    commit sha.
 
-    The commit and the ref go through the requester: PyGithub's `create_git_commit` wants parent objects, and
-    completing one costs an API call we do not need.
+    The tree, commit and ref go through the requester: the tree body is then exactly the one the plan measured
+    (`plan.tree_body_bytes`, at most its INLINE_TREE_BYTES), and PyGithub's `create_git_commit` wants parent
+    objects, which cost an API call.
     """
-    elements = []
+    items = []
     for entry in plan.entries:
-        if entry.binary is not None:
-            blob = repo.create_git_blob(base64.b64encode(entry.binary).decode("ascii"), "base64")
-            elements.append(InputGitTreeElement(entry.path, FILE_MODE, "blob", sha=blob.sha))
-        else:
-            elements.append(InputGitTreeElement(entry.path, FILE_MODE, "blob", content=entry.text))
-    tree = repo.create_git_tree(elements)
-    _, commit = gh.requester.requestJsonAndCheck(
-        "POST", f"{repo.url}/git/commits", input={"message": plan.message, "tree": tree.sha, "parents": [parent_sha]},
-    )
+        sha = None
+        if entry.blob is not None:
+            sha = repo.create_git_blob(base64.b64encode(entry.blob).decode("ascii"), "base64").sha
+        items.append(entry.tree_item(sha))
+    try:
+        _, tree = gh.requester.requestJsonAndCheck("POST", f"{repo.url}/git/trees", input={"tree": items})
+        _, commit = gh.requester.requestJsonAndCheck(
+            "POST", f"{repo.url}/git/commits", input={"message": plan.message, "tree": tree["sha"],
+                                                      "parents": [parent_sha]})
+    except GithubException as exc:
+        raise refusal(gh, repo, plan, exc) from None
     try:
         gh.requester.requestJsonAndCheck(
             "PATCH", f"{repo.url}/git/refs/heads/{repo.default_branch}", input={"sha": commit["sha"], "force": False},
         )
     except GithubException as exc:
         if exc.status != 422:
-            raise
+            raise refusal(gh, repo, plan, exc) from None
         raise BranchMoved(
             f"the branch {repo.default_branch} moved while we committed (HTTP {exc.status}): another run published "
             "this task meanwhile"
         ) from None
     return str(commit["sha"])
+
+
+def refusal(gh: Github, repo: Repository, plan: CommitPlan, exc: GithubException) -> Exception:
+    """What GitHub's refusal of our tree, commit or ref means. A bare 404 to a commit holding `.github/workflows/`
+    files is how GitHub says the token lacks the `workflow` scope, rather than 403 (wadackel/files-sync-action#201,
+    octokit/rest.js#368); it is that only when the repository reads as ours (we may push to it). Otherwise the
+    answer stands as it is."""
+    if exc.status != 404 or not plan.workflows:
+        return exc
+    try:
+        _, found = gh.requester.requestJsonAndCheck("GET", repo.url)
+    except GithubException:
+        return exc
+    if not (found.get("permissions") or {}).get("push"):
+        return exc
+    paths = ", ".join(sorted(plan.workflows))
+    scopes = gh.oauth_scopes  # from that answer's X-OAuth-Scopes; None for fine-grained tokens and apps
+    if scopes is not None and "workflow" in scopes:
+        return exc
+    need = (f"the token lacks the `workflow` scope (its scopes: {', '.join(scopes) or 'none'})" if scopes is not None
+            else "the token may not change workflows: a fine-grained token needs Workflows (read and write), a "
+                 "classic one the `workflow` scope")
+    return WorkflowScopeMissing(f"GitHub answered 404 to a commit of {paths} in {repo.full_name}, which exists and "
+                                f"is writable: {need}. Add it (github.com/settings/tokens), or ask for a site "
+                                "without a CI workflow")
 
 
 def later_head(repo: Repository, commit_sha: str) -> str | None:

@@ -20,8 +20,9 @@ import requests
 from github import GithubException
 from github.Repository import Repository
 
+from action.github_client import open_github
 from action.plan import CommitPlan, tree_entries
-from action.publish import get_repo, open_github, push_commit
+from action.publish import get_repo, push_commit
 from deployer import ACTION_MAJOR_TAG, __version__
 from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import Service, deployer_argv, start_service

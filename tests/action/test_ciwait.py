@@ -8,9 +8,10 @@ import time
 import pytest
 
 from action.ciwait import CIError, wait_for_runs
+from action.github_client import open_github
 from action.pages import enable_pages
 from action.plan import CommitPlan, tree_entries
-from action.publish import open_github, push_commit
+from action.publish import push_commit
 
 CI = ".github/workflows/ci.yml"
 

@@ -1,6 +1,16 @@
 """Planning a commit: text inline, binary as blobs, trailers that find a round's commit again."""
 
-from action.plan import as_text, commit_message, is_round_commit, plan_commit, repo_description, trailers
+from action.plan import (
+    INLINE_TREE_BYTES,
+    as_text,
+    commit_message,
+    is_round_commit,
+    plan_commit,
+    repo_description,
+    trailers,
+    tree_body_bytes,
+    tree_entries,
+)
 from deployer.brief import parse_brief
 
 
@@ -16,8 +26,24 @@ def make_brief(**over: object):
 def test_text_inline_binary_as_blob_in_path_order() -> None:
     plan = plan_commit(make_brief(), {"b.png": b"\x89PNG\x00\x01", "a.html": "é<p>".encode(), "z.bin": b"\xff\xfe"})
     assert [e.path for e in plan.entries] == ["a.html", "b.png", "z.bin"]
-    assert plan.entries[0].text == "é<p>" and plan.entries[0].binary is None
-    assert [e.path for e in plan.binary_entries] == ["b.png", "z.bin"]
+    assert plan.entries[0].text == "é<p>" and plan.entries[0].blob is None
+    assert [e.path for e in plan.blob_entries] == ["b.png", "z.bin"]
+
+
+def test_large_text_goes_as_blobs_until_the_tree_body_fits() -> None:
+    # Quotes and newlines are escaped in the JSON body: 300 KB of them count as 600 KB.
+    site = {"big.json": b'"\n' * 300_000, "data.csv": b"a" * 700_000, "index.html": b"<p>hi</p>", "x.png": b"\x89\x00"}
+    entries = {e.path: e for e in tree_entries(site)}
+    assert entries["big.json"].blob == site["big.json"]  # the largest as sent, though not on disk
+    assert entries["data.csv"].text is not None and entries["index.html"].text == "<p>hi</p>"
+    assert entries["x.png"].blob == b"\x89\x00"
+    assert tree_body_bytes(entries.values()) <= INLINE_TREE_BYTES
+
+
+def test_small_sites_stay_inline_in_one_tree_call() -> None:
+    site = {f"p{i}.html": b"<p>x</p>" * 1000 for i in range(50)}
+    assert all(e.blob is None for e in tree_entries(site))
+    assert [e.path for e in tree_entries(site, inline_limit=100_000) if e.blob is not None] != []
 
 
 def test_as_text_keeps_bytes_exact_or_refuses() -> None:

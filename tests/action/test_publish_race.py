@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from action.github_client import open_github
 from action.pages import enable_pages, wait_for_build
 from action.plan import plan_commit
 from action.publish import (
@@ -16,7 +17,6 @@ from action.publish import (
     find_round_commit,
     is_deployer_commit,
     later_head,
-    open_github,
     push_commit,
 )
 from deployer.brief import Brief, parse_brief

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from action.assemble import assemble
+from action.github_client import open_github
 from action.plan import plan_commit
 from action.publish import (
     EmptyRepository,
     committed_round,
-    open_github,
     push_commit,
     read_published,
     repository_to_build_on,

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from action.github_client import open_github
 from action.plan import CommitPlan, tree_entries
-from action.publish import open_github, push_commit
+from action.publish import push_commit
 from sandbox.github.artifacts import ArtifactError, artifact_files
 from sandbox.runner import Repository, RunOptions, run_workflow
 from sandbox.runner.event import push

@@ -31,8 +31,13 @@ environment:
   DISPATCH_TIMEOUT_SECONDS default 30 (how long to wait for GitHub's answer to one request; no answer
                      leaves the dispatch in doubt, settled by that lookup)
   RATE_LIMIT_PER_MINUTE default 600 (POSTs per minute per client address; 0 turns it off)
-  BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the token that opens an oversize brief)
+  BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the tokens a dispatch carries: the one that opens an oversize
+                     brief, the one its run reports progress with)
   OUTBOX_SYNC        default normal (a kill -9 loses nothing; full: also survives a power cut, fsync per commit)
+  STATUS_LOOKUP_SECONDS default 10 (the status page asks GitHub's Actions API about runs at most this often;
+                     answers are conditional requests, and a 304 costs no rate limit)
+the status page: /status (log in with SHARED_SECRET; a session cookie, never the secret in a URL); JSON for
+`deployer status`: GET /briefs, GET /briefs/ID/story (Authorization: Bearer SHARED_SECRET)
 limits on each brief (a brief over one is a 400 naming the field and the limit; `deployer run` applies the same
 names to a brief pasted by hand; the task is at most {TASK_CHARS} characters, GitHub's rule for a repository name):
 """ + "\n".join(limit.help_line() for limit in LIMIT_SETTINGS) + "\n"

@@ -18,7 +18,7 @@ from receiver_support import SECRET, make_brief, post, receiver_env, rows, statu
 
 from deployer.brief import parse_brief
 from deployer.dispatch_payload import MAX_REQUEST_BYTES
-from receiver.payload import build_inline, encode
+from receiver.payload import build_inline, encode, report_link
 from sandbox.runner.event import Repository, event_from_dispatch
 from sandbox.runner.run import run_title
 from sandbox.runner.workflow import load_workflow
@@ -263,12 +263,14 @@ def test_a_failed_brief_can_be_retried_by_the_operator(services: Any, target: An
     assert again.status_code == 409 and again.json()["error"] == "not_failed"
 
 
-def _largest_inline_text(base: dict[str, Any]) -> int:
-    """The longest `brief` text for which the dispatch still carries the brief inline (ids are 28 characters)."""
+def _largest_inline_text(base: dict[str, Any], receiver_url: str) -> int:
+    """The longest `brief` text for which the dispatch still carries the brief inline (ids are 28 characters, a
+    report token is a 10-digit expiry, a dot and 43 characters)."""
+    report = report_link(receiver_url, "0" * 28, "1" * 10 + "." + "x" * 43)
 
     def fits(n: int) -> bool:
         public = encode(parse_brief({**base, "brief": "x" * n}, limits=None).public_dict()).decode()
-        return build_inline("0" * 28, "2026-01-01T00:00:00.000Z", public) is not None
+        return build_inline("0" * 28, "2026-01-01T00:00:00.000Z", public, report) is not None
 
     low, high = 1, MAX_REQUEST_BYTES
     while low < high:
@@ -280,7 +282,7 @@ def _largest_inline_text(base: dict[str, Any]) -> int:
 def test_the_inline_limit_is_one_github_accepts(services: Any, target: Any, tmp_path: Path) -> None:
     svc = start(services, tmp_path / "data", target, BRIEF_MAX_CHARS="100000")  # a text brief past 64 KB
     base = make_brief(task="edge-task")
-    n = _largest_inline_text(base)
+    n = _largest_inline_text(base, svc.url)
     at_limit = post(svc.url, {**base, "brief": "x" * n}).json()["id"]
     other_nonce = base["nonce"][::-1]  # same length, so only the text decides
     over = post(svc.url, {**base, "nonce": other_nonce, "brief": "x" * (n + 1)}).json()["id"]

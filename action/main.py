@@ -31,6 +31,7 @@ from action.notify import notify, payload
 from action.pages import enable_pages, wait_for_build, wait_live
 from action.plan import plan_commit, repo_description
 from action.prepare import Prepare
+from action.progress import Reporter
 from action.publish import (
     BranchMoved,
     create_repo,
@@ -110,11 +111,12 @@ class Run:
         self.report = Report()
         self.started = time.time()
         self.verifier: Verifier | None = None
+        self.progress = Reporter.for_run(config.event_path, log)  # progress hook (19)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         began = time.monotonic()
-        with self.log.group(name):
+        with self.log.group(name), self.progress.stage(name, self.report.facts):  # progress hook (19)
             try:
                 yield
             except StageFailed:
@@ -322,6 +324,7 @@ def run(config: RunConfig, log: gha.Log) -> int:
                      f"(attempt {attempt + 1} of {MAX_ROUND_ATTEMPTS})")
     for name, value in outputs.items():
         gha.set_output(name, value)
+    job.progress.succeeded(job.report.facts)  # progress hook (19)
     gha.append_summary(log.redact(job.report.markdown(ok=True)))
     log.info(f"done: {outputs['pages-url']}")
     return 0
@@ -332,6 +335,7 @@ def failed(job: Run, log: gha.Log, failure: StageFailed) -> int:
     detail = describe(failure.cause)
     log.error(f"{failure.stage} stage failed: {detail}", title=f"llm-pages-deployer: {failure.stage} failed")
     job.report.notes.append(f"**{failure.stage}** failed: {log.redact(detail)}")
+    job.progress.failed(failure.stage, log.redact(f"{failure.stage} stage failed: {detail}"))  # progress hook (19)
     gha.append_summary(log.redact(job.report.markdown(ok=False)))
     return 1
 

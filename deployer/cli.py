@@ -217,6 +217,22 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--url", default="http://127.0.0.1:8000/api-endpoint", help="receiver endpoint")
     send.set_defaults(handler=_lazy("deployer.send:main"))
 
+    status = sub.add_parser(
+        "status", help="what became of briefs: a table, or one brief's steps and timeline",
+        formatter_class=raw,
+        description="Show recent briefs with their stage (accepted, dispatched, run, published, live, notified), or "
+        "one brief's steps, links and timeline, from a receiver's JSON API (the status page's facts).",
+        epilog="environment: SHARED_SECRET (required; sent as a Bearer token), RECEIVER_URL (default "
+        "http://127.0.0.1:8000)\nexit status: 0; 1 when the receiver cannot be read or the brief ID failed",
+    )
+    status.add_argument("id", nargs="?", metavar="ID", help="one brief: its steps and timeline")
+    status.add_argument("--watch", action="store_true", help="redraw every 2 s until nothing shown is in flight")
+    status.add_argument("--url", help="the receiver's base URL (overrides RECEIVER_URL)")
+    status.add_argument("--task", help="only briefs of this task")
+    status.add_argument("--state", choices=("in_flight", "succeeded", "failed"), help="only briefs in this state")
+    status.add_argument("--limit", type=int, default=20, help="how many recent briefs (default 20, at most 200)")
+    status.set_defaults(handler=_lazy("deployer.status:main"))
+
     doctor = sub.add_parser(
         "doctor", help="check a real configuration before going live", formatter_class=raw,
         description="Check the settings, the GitHub token's user and scopes, DEPLOYER_REPO and its workflow, the "

@@ -140,15 +140,17 @@ def _dispatch(row: DispatchState, step: Step) -> None:
 def _progress(events: Sequence[Reported], run: RunFacts | None, steps: dict[str, Step]) -> None:
     """Mark the run's steps from its stages: started -> active, the completing stage's success -> done."""
     started: dict[str, str] = {}  # step -> its latest stage that started
+    facts: dict[str, str] = {}  # as known at each event
     for r in events:
         e = r.event
+        facts.update(e.facts)
         if e.stage == RUN_STAGE:
             continue
         step = STEP_OF_STAGE.get(e.stage, "run")
         if e.status == "started":
             started[step] = e.stage
         elif e.status == "succeeded" and COMPLETES.get(step) == e.stage:
-            steps[step].state, steps[step].detail = "done", _done_detail(step, e)
+            steps[step].state, steps[step].detail = "done", _done_detail(step, facts)
     if events or run is not None:
         steps["run"].state = "active"
         steps["run"].detail = f"run {run.status}" if run is not None and run.status else "running"
@@ -158,8 +160,7 @@ def _progress(events: Sequence[Reported], run: RunFacts | None, steps: dict[str,
     _monotonic(steps)
 
 
-def _done_detail(step: str, event: Event) -> str:
-    facts = event.facts
+def _done_detail(step: str, facts: dict[str, str]) -> str:
     if step == "published":
         return f"commit {facts['commit_sha'][:12]}" if "commit_sha" in facts else "committed"
     if step == "live":

@@ -84,10 +84,12 @@ class Access:
 
 
 def same_site(request: web.Request) -> bool:
-    """False for a form posted from another site: its Origin names another host, or the browser says so."""
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return False
+    """False for a form posted from another site: the browser says so (Sec-Fetch-Site), or its Origin names another
+    host. The page's Referrer-Policy is same-origin, so its own forms carry their real Origin."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.host
+    if origin is None:
+        return True  # not a browser's cross-site form (browsers send Origin with every POST)
+    return origin != "null" and urlsplit(origin).netloc == request.host

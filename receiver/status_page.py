@@ -36,9 +36,10 @@ def _login_required(request: web.Request) -> web.Response:
 
 def safe_next(value: object) -> str:
     """Where to go after logging in: a path of the status page only (never another site)."""
-    if isinstance(value, str) and value.startswith("/status") and not urlsplit(value).netloc and "\\" not in value:
-        return value
-    return "/status"
+    if not isinstance(value, str) or "\\" in value or urlsplit(value).netloc or urlsplit(value).scheme:
+        return "/status"
+    path = urlsplit(value).path
+    return value if path == "/status" or (path.startswith("/status/") and ".." not in path) else "/status"
 
 
 def _redirect(target: str) -> web.Response:

@@ -140,7 +140,7 @@ def _dispatch(row: DispatchState, step: Step) -> None:
 def _progress(events: Sequence[Reported], run: RunFacts | None, steps: dict[str, Step]) -> None:
     """Mark the run's steps from its stages: started -> active, the completing stage's success -> done."""
     started: dict[str, str] = {}  # step -> its latest stage that started
-    facts: dict[str, str] = {}  # as known at each event
+    facts: dict[str, str] = {}
     for r in events:
         e = r.event
         facts.update(e.facts)
@@ -150,7 +150,10 @@ def _progress(events: Sequence[Reported], run: RunFacts | None, steps: dict[str,
         if e.status == "started":
             started[step] = e.stage
         elif e.status == "succeeded" and COMPLETES.get(step) == e.stage:
-            steps[step].state, steps[step].detail = "done", _done_detail(step, facts)
+            steps[step].state = "done"
+    for step in COMPLETES:
+        if steps[step].state == "done":
+            steps[step].detail = _done_detail(step, facts)  # with every fact known by now
     if events or run is not None:
         steps["run"].state = "active"
         steps["run"].detail = f"run {run.status}" if run is not None and run.status else "running"

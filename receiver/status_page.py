@@ -21,7 +21,7 @@ from receiver.ratelimit import RateLimiter
 from receiver.status_api import ACCESS, BOARD, QueryError, filters, listing, story_body
 
 LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
-LOGINS_PER_MINUTE = 10
+LOGINS_PER_MINUTE = 30  # a burst of 5 (RateLimiter keeps 10 s worth), then one every 2 s
 MAX_FORM_BYTES = 4096
 
 

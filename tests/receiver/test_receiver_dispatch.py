@@ -75,7 +75,8 @@ def test_dispatch_reaches_github_once_without_the_secret(services: Any, target: 
     [sent] = dispatches(target)
     assert (sent["owner"], sent["repo"], sent["event_type"]) == ("sandbox", "deploy-target", "deploy-brief")
     payload = sent["client_payload"]
-    assert set(payload) == {"id", "accepted_at", "brief"}
+    assert set(payload) == {"id", "accepted_at", "report_url", "report_token", "brief"}
+    assert payload["report_url"] == f"{svc.url}/briefs/{brief_id}/events" and list(payload)[-1] == "brief"
     assert payload["id"] == brief_id and payload["accepted_at"].endswith("Z")
     assert payload["brief"] == {k: v for k, v in brief.items() if k != "secret"}
     assert "secret" not in json.dumps(sent) and SECRET not in json.dumps(sent)

@@ -45,9 +45,10 @@ def test_a_session_cookie_is_signed_expires_and_dies_with_the_secret() -> None:
 
 
 @pytest.mark.parametrize("target, expected", [
-    ("/status?task=a", "/status?task=a"), ("/status/briefs/x", "/status/briefs/x"), ("//evil.example/status", "/status"),
-    ("https://evil.example/status", "/status"), ("/statusx", "/status"), ("/status/../briefs", "/status"), ("/\\evil", "/status"),
-    ("/briefs", "/status"), ("http:/status", "/status"), (None, "/status"),
+    ("/status?task=a", "/status?task=a"), ("/status/briefs/x", "/status/briefs/x"),
+    ("//evil.example/status", "/status"), ("https://evil.example/status", "/status"), ("/statusx", "/status"),
+    ("/status/../briefs", "/status"), ("/\\evil", "/status"), ("/briefs", "/status"), ("http:/status", "/status"),
+    (None, "/status"),
 ])
 def test_after_logging_in_only_a_status_page_path_is_followed(target: object, expected: str) -> None:
     assert safe_next(target) == expected

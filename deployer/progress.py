@@ -31,9 +31,13 @@ URL_FACTS = ("repo_url", "pages_url")
 class EventError(ValueError):
     """A progress body that breaks the contract; `problems` names each field and what is wrong with it."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
-        super().__init__("; ".join(problems))
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
+
+    def as_list(self) -> list[dict[str, str]]:
+        """The receiver's error detail, shaped like a brief's field errors."""
+        return [{"field": field, "message": message} for field, message in self.problems]
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,13 @@ def parse_event(data: object) -> Event:
     """The event in `data`, or EventError naming every problem; unknown top-level keys and facts are refused, so a
     sender that drifts from the contract hears about it instead of losing facts silently."""
     if not isinstance(data, Mapping):
-        raise EventError(["(body): must be a JSON object"])
-    problems = [f"{key}: unknown field" for key in data if key not in ("stage", "status", "facts", "run")]
+        raise EventError([("(body)", "must be a JSON object")])
+    problems = [(str(key), "unknown field") for key in data if key not in ("stage", "status", "facts", "run")]
     stage, status = data.get("stage"), data.get("status")
     if not isinstance(stage, str) or STAGE_RE.fullmatch(stage) is None:
-        problems.append("stage: must be 1-40 characters of a-z, 0-9, space, _ or -, starting with a letter")
+        problems.append(("stage", "must be 1-40 characters of a-z, 0-9, space, _ or -, starting with a letter"))
     if status not in STATUSES:
-        problems.append(f"status: must be one of {', '.join(STATUSES)}")
+        problems.append(("status", f"must be one of {', '.join(STATUSES)}"))
     facts = _facts(data.get("facts", {}), problems)
     run = _run(data.get("run"), problems)
     if problems:
@@ -86,44 +90,44 @@ def parse_event(data: object) -> Event:
     return Event(stage, status, facts, run)
 
 
-def _facts(raw: object, problems: list[str]) -> dict[str, str]:
+def _facts(raw: object, problems: list[tuple[str, str]]) -> dict[str, str]:
     if not isinstance(raw, Mapping):
-        problems.append("facts: must be an object")
+        problems.append(("facts", "must be an object"))
         return {}
     facts: dict[str, str] = {}
     for key, value in raw.items():
         limit = FACT_CHARS.get(key)
         if limit is None:
-            problems.append(f"facts.{key}: unknown fact (known: {', '.join(FACT_CHARS)})")
+            problems.append((f"facts.{key}", f"unknown fact (known: {', '.join(FACT_CHARS)})"))
         elif not isinstance(value, str) or not value or len(value) > limit:
-            problems.append(f"facts.{key}: must be a non-empty string of at most {limit} characters")
+            problems.append((f"facts.{key}", f"must be a non-empty string of at most {limit} characters"))
         elif key in URL_FACTS and not is_http_url(value):
-            problems.append(f"facts.{key}: must be an http(s) URL")
+            problems.append((f"facts.{key}", "must be an http(s) URL"))
         elif key == "commit_sha" and SHA_RE.fullmatch(value) is None:
-            problems.append("facts.commit_sha: must be a full commit SHA (40 or 64 lower-case hex digits)")
+            problems.append(("facts.commit_sha", "must be a full commit SHA (40 or 64 lower-case hex digits)"))
         elif key == "stage" and STAGE_RE.fullmatch(value) is None:
-            problems.append("facts.stage: must be a stage name like the event's own")
+            problems.append(("facts.stage", "must be a stage name like the event's own"))
         else:
             facts[key] = value
     return facts
 
 
-def _run(raw: object, problems: list[str]) -> RunRef | None:
+def _run(raw: object, problems: list[tuple[str, str]]) -> RunRef | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        problems.append("run: must be an object {id, attempt, url}")
+        problems.append(("run", "must be an object {id, attempt, url}"))
         return None
     run_id, attempt, url = raw.get("id"), raw.get("attempt", 1), raw.get("url")
     ok = True
     if not _positive_int(run_id):
-        problems.append("run.id: must be a positive integer")
+        problems.append(("run.id", "must be a positive integer"))
         ok = False
     if not _positive_int(attempt):
-        problems.append("run.attempt: must be a positive integer")
+        problems.append(("run.attempt", "must be a positive integer"))
         ok = False
     if url is not None and not is_http_url(url):
-        problems.append("run.url: must be an http(s) URL")
+        problems.append(("run.url", "must be an http(s) URL"))
         ok = False
     return RunRef(int(run_id), int(attempt), url) if ok else None  # type: ignore[arg-type]
 

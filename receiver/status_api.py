@@ -136,7 +136,7 @@ async def report_event(request: web.Request) -> web.Response:
     try:
         event = parse_event(json.loads(body))
     except EventError as exc:
-        return _error(400, "invalid_event", exc.problems)
+        return _error(400, "invalid_event", exc.as_list())
     except (ValueError, RecursionError):
         return _error(400, "invalid_json", "the body is not valid JSON")
     board = request.app[BOARD]

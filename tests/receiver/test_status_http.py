@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
+from openapi_schema_validator import OAS30Validator, validate
 from receiver_support import SECRET, make_brief, post, receiver_env, wait_for
 
 REPO = "sandbox/deploy-target"
+SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "receiver" / "openapi.yaml").read_text())
 BODY_TEXT = "Publish a page that sums the sales column; unmistakable brief text 7f3a"
 
 
@@ -37,11 +40,17 @@ def dispatched(github: Any, receiver: Any, **overrides: Any) -> tuple[str, dict[
     return brief_id, wait_for(payload, what="the dispatch")
 
 
+def documented(body: Any, schema: str) -> Any:
+    """`body`, once it matched its schema in receiver/openapi.yaml."""
+    validate(body, {"$ref": f"#/components/schemas/{schema}", "components": SPEC["components"]}, cls=OAS30Validator)
+    return body
+
+
 def story(receiver: Any, brief_id: str) -> dict[str, Any]:
     r = requests.get(f"{receiver.url}/briefs/{brief_id}/story", headers={"Authorization": f"Bearer {SECRET}"},
                      timeout=10)
     assert r.status_code == 200, r.text
-    return dict(r.json())
+    return dict(documented(r.json(), "Story"))
 
 
 def steps(data: dict[str, Any]) -> dict[str, str]:
@@ -100,9 +109,14 @@ def test_logging_in_gives_a_strict_session_cookie_and_shows_the_briefs(github: A
         assert leak.encode() not in page.content
     detail = browser.get(f"{receiver.url}/status/briefs/{brief_id}", timeout=10)
     assert detail.status_code == 200 and b'class="timeline"' in detail.content
-    assert browser.get(f"{receiver.url}/briefs", timeout=10).json()["briefs"][0]["id"] == brief_id
+    listed = documented(browser.get(f"{receiver.url}/briefs", timeout=10).json(), "BriefList")
+    assert listed["briefs"][0]["id"] == brief_id
     assert browser.get(f"{receiver.url}/status/briefs/nope", timeout=10).status_code == 404
     assert browser.get(f"{receiver.url}/status?state=lost", timeout=10).status_code == 400
+
+    guesses = [browser.post(login, data={"secret": f"guess {n}"}, allow_redirects=False, timeout=10) for n in range(8)]
+    assert {g.status_code for g in guesses} == {401, 429}  # a burst of guesses is cut short, per client
+    assert all(g.headers["Retry-After"].isdigit() for g in guesses if g.status_code == 429)
 
     out = browser.post(f"{receiver.url}/status/logout", allow_redirects=False, timeout=10)
     assert out.status_code == 303 and "deployer_session=;" in out.headers["Set-Cookie"].replace('""', "")
@@ -118,8 +132,8 @@ def test_a_run_reports_with_its_own_token_and_the_story_follows(github: Any, rec
     assert report({**payload, "report_url": payload["report_url"].replace(brief_id, "f" * 28)}, started).status_code \
         == 401
     bad = report(payload, {"stage": "pages", "status": "finished", "facts": {"pages_url": "ftp://x"}})
-    assert bad.status_code == 400 and bad.json()["error"] == "invalid_event"
-    assert {p.split(":")[0] for p in bad.json()["detail"]} == {"status", "facts.pages_url"}
+    assert bad.status_code == 400 and documented(bad.json(), "Error")["error"] == "invalid_event"
+    assert {p["field"] for p in bad.json()["detail"]} == {"status", "facts.pages_url"}
     assert report(payload, b"{not json").json()["error"] == "invalid_json"
     assert report(payload, b" " * 20_000).status_code == 413
 
@@ -130,7 +144,7 @@ def test_a_run_reports_with_its_own_token_and_the_story_follows(github: Any, rec
                    "facts": {"repo_url": "https://example.test/me/r", "commit_sha": sha}},
                   {"stage": "run", "status": "failed",
                    "facts": {"stage": "pages", "error": f"pages stage failed: token {SECRET} refused"}}):
-        r = report(payload, {**event, "run": started["run"]})
+        r = report(payload, documented({**event, "run": started["run"]}, "ProgressEvent"))
         assert r.status_code == 200 and r.json() == {"status": "recorded"}, r.text
     data = story(receiver, brief_id)
     assert data["state"] == "failed" and data["error"] == "pages stage failed: token *** refused"
@@ -141,6 +155,10 @@ def test_a_run_reports_with_its_own_token_and_the_story_follows(github: Any, rec
     assert SECRET not in json.dumps(data) and story(receiver, other_id)["state"] == "in_flight"
     log = receiver.log()
     assert SECRET not in log and payload["report_token"] not in log
+
+    answers = [report(payload, {"stage": "pages", "status": "started"}).status_code for _ in range(200)]
+    assert answers.count(409) > 0 and set(answers) == {200, 409}  # a brief keeps at most 200 events
+    assert len(story(receiver, brief_id)["timeline"]) < 210
 
 
 def test_a_run_that_never_reports_is_found_by_its_title_in_the_actions_api(github: Any, receiver: Any) -> None:

@@ -63,7 +63,8 @@ def test_the_progress_contract_refuses_what_it_does_not_know_and_names_each_prob
         parse_event({"stage": "Pages!", "status": "done", "facts": {"pages_url": "javascript:alert(1)",
                      "commit_sha": "abc", "secret": "x", "error": "e" * (FACT_CHARS["error"] + 1)},
                      "run": {"id": True}, "extra": 1})
-    problems = " | ".join(caught.value.problems)
+    problems = str(caught.value)
+    assert {"field", "message"} == set(caught.value.as_list()[0])
     for name in ("extra", "stage", "status", "facts.pages_url", "facts.commit_sha", "facts.secret", "facts.error",
                  "run.id"):
         assert name in problems, name

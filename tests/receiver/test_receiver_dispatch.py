@@ -187,8 +187,11 @@ def test_oversize_brief_round_trips_through_the_reference(services: Any, target:
 
     sent = {d["client_payload"]["id"]: d["client_payload"] for d in dispatches(target)}
     ref = sent[big_id]
-    assert set(ref) == {"id", "accepted_at", "brief_url", "brief_token", "task", "round"}
+    assert set(ref) == {"id", "accepted_at", "brief_url", "brief_token", "task", "round", "report_url", "report_token"}
     assert ref["brief_url"] == f"{svc.url}/briefs/{big_id}/payload"
+    assert ref["report_url"] == f"{svc.url}/briefs/{big_id}/events" and ref["report_token"] != ref["brief_token"]
+    opened = requests.get(ref["brief_url"], headers={"Authorization": f"Bearer {ref['report_token']}"}, timeout=60)
+    assert opened.status_code == 401  # the report token reports; it opens no brief
     assert SECRET not in json.dumps(sent)
 
     got = requests.get(ref["brief_url"], headers={"Authorization": f"Bearer {ref['brief_token']}"}, timeout=60)

@@ -244,16 +244,19 @@ def _timeline(row: DispatchState, events: Sequence[Reported], run: RunFacts | No
     for r in events:
         e = r.event
         text = f"{'run' if e.stage == RUN_STAGE else e.stage} {e.status}"
-        shown = {k: v for k, v in e.facts.items() if k != "stage"}
-        if shown:
-            text += ": " + ", ".join(f"{k} {v}" for k, v in shown.items())
+        if "error" in e.facts:
+            text += f": {e.facts['error']}"
+        elif e.facts:
+            text += ": " + ", ".join(f"{k} {v}" for k, v in e.facts.items())
         entries.append(Entry(r.at, text, "error" if e.status == "failed" else "info"))
     if run is not None and run.completed and run.updated_at:
         text = f"GitHub run {run.id} completed: {run.conclusion}"
         failed = run.conclusion != "success"
         entries.append(Entry(run.updated_at, text + (f": {run.error}" if run.error else ""),
                              "error" if failed else "info"))
-    return sorted(entries, key=lambda e: _instant(e.at))
+    # By the second, then in the order above: GitHub's times have no fraction of a second, so within one second
+    # a run "created" at :15 may follow a dispatch at :15.3.
+    return sorted(entries, key=lambda e: int(_instant(e.at).timestamp()))
 
 
 def _instant(iso: str) -> datetime:

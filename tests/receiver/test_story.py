@@ -124,3 +124,15 @@ def test_githubs_facts_about_another_run_of_the_brief_are_not_this_storys() -> N
     other = RunFacts(3, "https://github.com/me/deploys/actions/runs/3", "completed", "failure", error_checked=True)
     story = compose(ROW, whole_run()[:4], other)
     assert story.state == "in_flight" and story.links["run"] == RUN.url
+
+
+def test_the_timeline_keeps_causes_before_effects_within_one_second() -> None:
+    """GitHub's times have whole seconds: a run created at :01 still follows the dispatch at :01.250."""
+    row = replace(ROW, dispatched_at="2026-01-01T10:00:01.250Z")
+    run = RunFacts(7, RUN.url, "completed", "failure", "2026-01-01T10:00:01Z", "2026-01-01T10:00:09Z",
+                   error="generate stage failed: 429", error_checked=True)
+    texts = [e.text for e in compose(row, [], run).timeline]
+    assert texts[1].startswith("dispatched") and texts[2] == "GitHub run 7 created"
+    assert texts[-1] == "GitHub run 7 completed: failure: generate stage failed: 429"
+    failed = compose(row, [ev(RUN_STAGE, "failed", 9, stage="generate", error="generate stage failed: 429")], None)
+    assert failed.timeline[-1].text == "run failed: generate stage failed: 429" and failed.timeline[-1].level == "error"

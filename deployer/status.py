@@ -13,10 +13,10 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
-import requests
+from deployer.isotime import display
+from deployer.send import SendError, call
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 INTERVAL_S = 2.0
@@ -32,21 +32,15 @@ class StatusError(RuntimeError):
 def fetch(url: str, secret: str, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
     """GET one JSON document of the receiver; StatusError with the receiver's own words otherwise."""
     try:
-        answer = requests.get(f"{url.rstrip('/')}{path}", params=params, timeout=30,
-                              headers={"Authorization": f"Bearer {secret}", "Accept": "application/json"})
-    except requests.ConnectionError:
-        raise StatusError(f"no receiver at {url}: is `deployer serve` running (RECEIVER_URL, --url)?") from None
-    except requests.RequestException as exc:
-        raise StatusError(f"GET {url}{path} failed: {exc}") from None
-    try:
-        data = answer.json()
-    except ValueError:
-        raise StatusError(f"{url}{path} answered HTTP {answer.status_code} without JSON") from None
-    if answer.status_code == 401:
+        status, data = call("GET", f"{url.rstrip('/')}{path}", params=params,
+                            headers={"Authorization": f"Bearer {secret}", "Accept": "application/json"})
+    except SendError as exc:
+        raise StatusError(f"{exc} (RECEIVER_URL, --url)") from None
+    if status == 401:
         raise StatusError("the receiver refused SHARED_SECRET (HTTP 401): is it the receiver's own?")
-    if answer.status_code != 200 or not isinstance(data, dict):
+    if status != 200 or not isinstance(data, dict):
         detail = data.get("detail") if isinstance(data, dict) else data
-        raise StatusError(f"{url}{path} answered HTTP {answer.status_code}: {detail}")
+        raise StatusError(f"{url}{path} answered HTTP {status}: {detail}")
     return data
 
 
@@ -56,14 +50,6 @@ def _marks(stream: TextIO) -> dict[str, str]:
     except (UnicodeEncodeError, LookupError):
         return ASCII_MARKS
     return MARKS
-
-
-def when(iso: str) -> str:
-    try:
-        stamp = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return iso
-    return stamp.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def steps_line(steps: list[dict[str, Any]], marks: Mapping[str, str]) -> str:
@@ -78,7 +64,7 @@ def table(listing: Mapping[str, Any], marks: Mapping[str, str]) -> list[str]:
     rows = [("ID", "TASK", "ROUND", "ACCEPTED (UTC)", "STATE", "STEPS")]
     errors: dict[int, str] = {}
     for brief in briefs:
-        rows.append((str(brief["id"]), str(brief["task"]), str(brief["round"]), when(str(brief["accepted_at"])),
+        rows.append((str(brief["id"]), str(brief["task"]), str(brief["round"]), display(str(brief["accepted_at"])),
                      STATE_WORDS.get(brief["state"], brief["state"]), steps_line(brief["steps"], marks)))
         if brief.get("error"):
             errors[len(rows) - 1] = str(brief["error"])
@@ -108,7 +94,7 @@ def timeline(story: Mapping[str, Any], marks: Mapping[str, str]) -> list[str]:
     lines.append("timeline (UTC):")
     for entry in story.get("timeline") or []:
         flag = "!" if entry.get("level") == "error" else " "
-        lines.append(f" {flag}{when(str(entry['at']))}  {entry['text']}")
+        lines.append(f" {flag}{display(str(entry['at']))}  {entry['text']}")
     return lines
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from string import Template
 from urllib.parse import urlencode
 
+from deployer.isotime import display, parse
 from receiver.story import STATES, Story
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -60,12 +60,7 @@ def login_page(problem: str | None, next_path: str) -> str:
 
 
 def short_time(iso: str) -> str:
-    """`2026-01-02 03:04:05 UTC` from an ISO-8601 instant (as it came when unreadable)."""
-    try:
-        stamp = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return iso
-    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{display(iso)} UTC" if parse(iso) else iso
 
 
 def steps(story: Story, *, big: bool = False) -> str:

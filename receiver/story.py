@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
+from deployer.isotime import parse
 from deployer.progress import RUN_STAGE, Event, RunRef, is_http_url
+from receiver.outbox import Status
 from receiver.runfacts import RunFacts
 
 STEPS = ("accepted", "dispatched", "run", "published", "live", "notified")
@@ -26,20 +28,6 @@ STEP_OF_STAGE = {"publish": "published", "workflows": "live", "pages": "live", "
 # The stage whose success completes a step (`run` completes when a later step begins).
 COMPLETES = {"published": "publish", "live": "pages", "notified": "notify"}
 NO_REPORT = "the run sent no report here (can GitHub's runners reach PUBLIC_URL?)"
-
-
-class DispatchState(Protocol):
-    """The outbox's row (receiver.outbox.Status)."""
-
-    id: str
-    task: str
-    round: int
-    accepted_at: str
-    state: str
-    attempts: int
-    last_error: str | None
-    dispatched_at: str | None
-    mode: str | None
 
 
 @dataclass(frozen=True)
@@ -97,7 +85,7 @@ class Story:
         return {**self.summary(), "timeline": [e.as_dict() for e in self.timeline]}
 
 
-def compose(row: DispatchState, reported: Sequence[Reported], run: RunFacts | None) -> Story:
+def compose(row: Status, reported: Sequence[Reported], run: RunFacts | None) -> Story:
     """The story of one brief from its outbox row, the events its run reported and GitHub's facts about that run."""
     events = latest_run(reported)
     run_ref = next((r.event.run for r in reversed(events) if r.event.run is not None), None)
@@ -125,7 +113,7 @@ def latest_run(reported: Sequence[Reported]) -> list[Reported]:
     return [r for r, ref in zip(reported, refs, strict=True) if ref == last]
 
 
-def _dispatch(row: DispatchState, step: Step) -> None:
+def _dispatch(row: Status, step: Step) -> None:
     tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
     if row.state == "dispatched":
         step.state, step.detail = "done", f"{tries}, {row.mode or 'inline'}"
@@ -231,7 +219,7 @@ def _links(facts: dict[str, str], run_ref: RunRef | None, run: RunFacts | None) 
     return links
 
 
-def _timeline(row: DispatchState, events: Sequence[Reported], run: RunFacts | None) -> list[Entry]:
+def _timeline(row: Status, events: Sequence[Reported], run: RunFacts | None) -> list[Entry]:
     entries = [Entry(row.accepted_at, f"accepted: {row.task}, round {row.round}")]
     if row.state == "dispatched" and row.dispatched_at:
         entries.append(Entry(row.dispatched_at, f"dispatched to GitHub ({row.attempts} attempt(s), "
@@ -260,11 +248,7 @@ def _timeline(row: DispatchState, events: Sequence[Reported], run: RunFacts | No
 
 
 def _instant(iso: str) -> datetime:
-    try:
-        stamp = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.max.replace(tzinfo=UTC)
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return parse(iso) or datetime.max.replace(tzinfo=UTC)  # unreadable: last
 
 
 def overall(stories: Sequence[Story]) -> dict[str, int]:

@@ -19,17 +19,17 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import aiohttp
 
+from deployer.isotime import parse
 from receiver import events, github
 from receiver.config import Settings
 from receiver.journal import Journal
 from receiver.lookup import MAX_PAGES, PER_PAGE, search_params
+from receiver.outbox import Status
 from receiver.runfacts import RunFacts, error_line, failed_check_runs, runs_by_brief
-from receiver.story import DispatchState
 
 TIMEOUT_S = 10.0
 RATE_LIMITED_PAUSE_S = 60.0  # when GitHub says "rate limited" without saying until when
@@ -53,7 +53,7 @@ class RunWatcher:
         if self._session is not None:
             await self._session.close()
 
-    async def facts_for(self, rows: Sequence[DispatchState], finished: set[str]) -> dict[str, RunFacts]:
+    async def facts_for(self, rows: Sequence[Status], finished: set[str]) -> dict[str, RunFacts]:
         """GitHub's facts about the runs of `rows`, from the journal, refreshed when due for the dispatched briefs
         that are neither `finished` (their run reported its end) nor settled (completed and fully read)."""
         known = await self.journal.runs_of(row.id for row in rows)
@@ -69,7 +69,7 @@ class RunWatcher:
         await self.journal.save_runs(found)
         return {**known, **found}
 
-    async def _look_up(self, wanted: Sequence[DispatchState], known: Mapping[str, RunFacts]) -> dict[str, RunFacts]:
+    async def _look_up(self, wanted: Sequence[Status], known: Mapping[str, RunFacts]) -> dict[str, RunFacts]:
         ids = {row.id for row in wanted}
         since = min(_epoch(row.dispatched_at or row.accepted_at) for row in wanted)
         found: dict[str, RunFacts] = {}
@@ -142,7 +142,5 @@ class RunWatcher:
 
 
 def _epoch(iso: str) -> float:
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return time.time() - 86400.0
+    stamp = parse(iso)
+    return stamp.timestamp() if stamp else time.time() - 86400.0

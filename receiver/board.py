@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from deployer.progress import RUN_STAGE
@@ -25,7 +26,8 @@ class Board:
         reported = await self.journal.events_of(row.id for row in rows)
         finished = {brief_id for brief_id, events in reported.items() if ended(events)}
         runs = await self.watcher.facts_for(rows, finished)
-        stories = [compose(row, reported[row.id], runs.get(row.id)) for row in rows]
+        now = time.time()
+        stories = [compose(row, reported[row.id], runs.get(row.id), now) for row in rows]
         return [s for s in stories if state is None or s.state == state][:limit]
 
     async def story(self, brief_id: str) -> Story | None:
@@ -34,7 +36,7 @@ class Board:
             return None
         reported = (await self.journal.events_of([brief_id]))[brief_id]
         runs = await self.watcher.facts_for([row], {brief_id} if ended(reported) else set())
-        return compose(row, reported, runs.get(brief_id))
+        return compose(row, reported, runs.get(brief_id), time.time())
 
 
 def ended(events: Sequence[Reported]) -> bool:

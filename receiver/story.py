@@ -28,6 +28,9 @@ STEP_OF_STAGE = {"publish": "published", "workflows": "live", "pages": "live", "
 # The stage whose success completes a step (`run` completes when a later step begins).
 COMPLETES = {"published": "publish", "live": "pages", "notified": "notify"}
 NO_REPORT = "the run sent no report here (can GitHub's runners reach PUBLIC_URL?)"
+# GitHub lists a dispatch's run seconds after it (receiver/lookup.py), queued or not; one that shows no run and no
+# report a day later never started one (no workflow of DEPLOYER_REPO matched it), and is no longer looked for.
+RUN_HORIZON_S = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,9 @@ class Story:
         return {**self.summary(), "timeline": [e.as_dict() for e in self.timeline]}
 
 
-def compose(row: Status, reported: Sequence[Reported], run: RunFacts | None) -> Story:
-    """The story of one brief from its outbox row, the events its run reported and GitHub's facts about that run."""
+def compose(row: Status, reported: Sequence[Reported], run: RunFacts | None, now: float | None = None) -> Story:
+    """The story of one brief from its outbox row, the events its run reported and GitHub's facts about that run
+    (`now`, epoch s, ends the wait for a run that never came, after RUN_HORIZON_S)."""
     events = latest_run(reported)
     run_ref = next((r.event.run for r in reversed(events) if r.event.run is not None), None)
     if run is not None and run_ref is not None and run.id != run_ref.id:
@@ -102,8 +106,17 @@ def compose(row: Status, reported: Sequence[Reported], run: RunFacts | None) -> 
     story.links = _links(facts, run_ref, run)
     story.notification = facts.get("notification")
     _outcome(story, steps, events, run, facts)
+    if story.in_flight and not events and run is None and now is not None and never_ran(row, now):
+        _fail(story, steps, "run", f"GitHub shows no run of this brief {RUN_HORIZON_S / 3600:.0f} hours after its "
+                                   "dispatch (is the deploy workflow in DEPLOYER_REPO, on repository_dispatch?)")
     story.timeline = _timeline(row, events, run)
     return story
+
+
+def never_ran(row: Status, now: float) -> bool:
+    """Dispatched longer than RUN_HORIZON_S ago: a run of it would show by now."""
+    sent = parse(row.dispatched_at) if row.state == "dispatched" else None
+    return sent is not None and now - sent.timestamp() > RUN_HORIZON_S
 
 
 def latest_run(reported: Sequence[Reported]) -> list[Reported]:

@@ -7,7 +7,8 @@ matched by the `[brief <id>]` in each run's title. The listing is a conditional 
 nothing changed, and "making a conditional request does not count against your primary rate limit if a 304 response
 is returned" (docs.github.com, "Best practices for using the REST API"). A rate-limit answer (403/429) pauses lookups
 until Retry-After or x-ratelimit-reset. What a completed run will never change (its conclusion, its error line) is
-kept in the journal and never asked for again; briefs whose run already reported its end are not looked up at all.
+kept in the journal and never asked for again; briefs whose run already reported its end, or that show no run a day
+after their dispatch (receiver.story.RUN_HORIZON_S), are not looked up at all.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from receiver.journal import Journal
 from receiver.lookup import MAX_PAGES, PER_PAGE, search_params
 from receiver.outbox import Status
 from receiver.runfacts import RunFacts, error_line, failed_check_runs, runs_by_brief
+from receiver.story import never_ran
 
 TIMEOUT_S = 10.0
+MAX_CACHED = 64  # conditional-request validators kept (the oldest go first)
 RATE_LIMITED_PAUSE_S = 60.0  # when GitHub says "rate limited" without saying until when
 
 Got = tuple[int | None, Any]  # status (None: no answer) and the JSON body
@@ -57,8 +60,10 @@ class RunWatcher:
         """GitHub's facts about the runs of `rows`, from the journal, refreshed when due for the dispatched briefs
         that are neither `finished` (their run reported its end) nor settled (completed and fully read)."""
         known = await self.journal.runs_of(row.id for row in rows)
+        now = time.time()
         wanted = [row for row in rows if row.state == "dispatched" and row.id not in finished
-                  and not (row.id in known and known[row.id].settled)]
+                  and not (row.id in known and known[row.id].settled)
+                  and not (row.id not in known and never_ran(row, now))]
         if not wanted:
             return known
         async with self._lock:  # page loads at the same moment share one lookup
@@ -124,7 +129,10 @@ class RunWatcher:
                     return resp.status, None
                 body = json.loads(text)
                 if etag := resp.headers.get("ETag"):
+                    self._etags.pop(key, None)
                     self._etags[key] = (etag, body)
+                    while len(self._etags) > MAX_CACHED:
+                        del self._etags[next(iter(self._etags))]
                 return 200, body
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             events.event("lookup_failed", level=logging.WARNING, url=url, error=f"{type(exc).__name__}: {exc}"[:200])

@@ -136,3 +136,11 @@ def test_the_timeline_keeps_causes_before_effects_within_one_second() -> None:
     assert texts[-1] == "GitHub run 7 completed: failure: generate stage failed: 429"
     failed = compose(row, [ev(RUN_STAGE, "failed", 9, stage="generate", error="generate stage failed: 429")], None)
     assert failed.timeline[-1].text == "run failed: generate stage failed: 429" and failed.timeline[-1].level == "error"
+
+
+def test_a_dispatch_that_never_started_a_run_fails_after_a_day() -> None:
+    sent = 1_767_261_601.0  # ROW.dispatched_at, 2026-01-01T10:00:01Z
+    assert compose(ROW, [], None, now=sent + 3600).state == "in_flight"
+    late = compose(ROW, [], None, now=sent + 25 * 3600)
+    assert late.state == "failed" and states(late)["run"] == "failed" and "no run of this brief" in str(late.error)
+    assert compose(ROW, whole_run()[:3], None, now=sent + 25 * 3600).state == "in_flight"  # it reported: it ran

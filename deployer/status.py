@@ -90,7 +90,7 @@ def timeline(story: Mapping[str, Any], marks: Mapping[str, str]) -> list[str]:
     lines.append("steps:")
     for step in story.get("steps") or []:
         detail = f"  {step['detail']}" if step.get("detail") else ""
-        lines.append(f"  {marks.get(step['state'], '?')} {step['name']:<10} {step['state']:<8}{detail}")
+        lines.append(f"  {marks.get(step['state'], '?')} {step['name']:<10} {step['state']:<8}{detail}".rstrip())
     lines.append("timeline (UTC):")
     for entry in story.get("timeline") or []:
         flag = "!" if entry.get("level") == "error" else " "

@@ -158,6 +158,8 @@ def _progress(events: Sequence[Reported], run: RunFacts | None, steps: dict[str,
     if events or run is not None:
         steps["run"].state = "active"
         steps["run"].detail = f"run {run.status}" if run is not None and run.status else "running"
+    elif steps["dispatched"].state == "done":
+        steps["run"].state, steps["run"].detail = "active", "waiting for GitHub to start the run"
     for step, stage in started.items():
         if steps[step].state != "done":
             steps[step].state, steps[step].detail = "active", stage

@@ -163,14 +163,16 @@ def test_a_run_reports_with_its_own_token_and_the_story_follows(github: Any, rec
 
 def test_a_run_that_never_reports_is_found_by_its_title_in_the_actions_api(github: Any, receiver: Any) -> None:
     brief_id, _ = dispatched(github, receiver, task="silent-task")
-    assert steps(story(receiver, brief_id))["run"] == "waiting"  # no run yet: GitHub has none
+    waiting = story(receiver, brief_id)  # no run yet: GitHub has none
+    assert waiting["steps"][2] == {"name": "run", "state": "active", "detail": "waiting for GitHub to start the run"}
+    assert "run" not in waiting["links"]
     created = github.sandbox("POST", "runs", json={
         "owner": "sandbox", "repo": "deploy-target", "event": "repository_dispatch", "status": "in_progress",
         "display_title": f"silent-task round 1 [brief {brief_id}]"}).json()
 
     def seen(state: str, step: str) -> dict[str, Any] | None:
         data = story(receiver, brief_id)
-        return data if steps(data)["run"] == step and data["state"] == state else None
+        return data if steps(data)["run"] == step and data["state"] == state and "run" in data["links"] else None
 
     running = wait_for(lambda: seen("in_flight", "active"), timeout=30, what="the run found by its title")
     assert running["links"]["run"] == created["html_url"]

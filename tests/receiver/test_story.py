@@ -87,6 +87,8 @@ def test_a_failure_before_publishing_leaves_later_steps_waiting() -> None:
 
 
 def test_a_run_that_never_reported_is_told_by_githubs_facts() -> None:
+    waiting = compose(ROW, [], None)  # dispatched; GitHub shows no run yet
+    assert states(waiting)["run"] == "active" and waiting.steps[2].detail == "waiting for GitHub to start the run"
     running = RunFacts(7, RUN.url, "in_progress", None, "2026-01-01T10:00:03Z")
     assert states(compose(ROW, [], running))["run"] == "active"
     failed = replace(running, status="completed", conclusion="cancelled", updated_at="2026-01-01T10:05:00Z",

@@ -33,6 +33,7 @@ from action.llm import OpenRouterClient, RetryPolicy
 from action.notify import Delivery, notify, payload
 from action.pages import Deployment, deploy, enable_pages
 from action.plan import plan_commit
+from action.progress import Reporter
 from action.publish import (
     BranchMoved,
     Commit,
@@ -109,11 +110,12 @@ class Run:
         self.report = Report()
         self.started = time.time()
         self.verifier: Verifier | None = None
+        self.progress = Reporter.for_run(config.event_path, log)
 
     def stage(self, name: str, step: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`step(...)` as the stage `name`: a log group, a timing row, and any failure as StageFailed naming it."""
         began = time.monotonic()
-        with self.log.group(name):
+        with self.log.group(name), self.progress.stage(name, self.report.facts):
             try:
                 return step(*args, **kwargs)
             except StageFailed:
@@ -321,6 +323,7 @@ def run(config: RunConfig, log: gha.Log) -> int:
                      f"(attempt {attempt + 1} of {MAX_ROUND_ATTEMPTS})")
     for name, value in outputs.items():
         gha.set_output(name, value)
+    job.progress.succeeded(job.report.facts)
     gha.append_summary(log.redact(job.report.markdown(ok=True)))
     log.info(f"done: {outputs['pages-url']}")
     return 0
@@ -331,6 +334,7 @@ def failed(job: Run, log: gha.Log, failure: StageFailed) -> int:
     detail = error_message(failure.cause)
     log.error(f"{failure.stage} stage failed: {detail}", title=f"llm-pages-deployer: {failure.stage} failed")
     job.report.notes.append(f"**{failure.stage}** failed: {log.redact(detail)}")
+    job.progress.failed(failure.stage, log.redact(f"{failure.stage} stage failed: {detail}"))
     gha.append_summary(log.redact(job.report.markdown(ok=False)))
     return 1
 

@@ -4,8 +4,9 @@ then assemble. The model client is a parameter, so any `complete(messages) -> Co
 Soft checks (optional, e.g. the brief's checks run in a browser): once a site passes validation, `soft_check(site)`
 may return problems; they go back to the model like validation problems, at most `max_check_repairs` times and only
 while `repair_allowed()` (the deadline), and whatever is left is returned in `Generated.unresolved` rather than
-raised. From then on the model can only make things better: a later answer that fails, or no answer at all, gives
-back the last site that passed validation.
+raised. From then on the model can only make things better: the site kept is the one with the fewest failing checks
+(`action/verify/score.py`; a tie goes to the newer), and a later answer that fails, or no answer at all, gives it
+back.
 
 Sites that need more than text (`prepare`, see `action/prepare.py`): workflows are linted and a declared build
 script runs once a site passes validation; its problems (a failing script's stderr) are repaired the same way.
@@ -28,6 +29,7 @@ from action.prepare import Prepare
 from action.prompt import build_messages, repair_messages
 from action.revise import Revision, earlier_attachments
 from action.validate import Problem, find_secrets, redact_secrets, validate
+from action.verify.score import failing, replaces
 from action.workflows import fixable_attachments
 from deployer.brief import Brief
 
@@ -140,8 +142,7 @@ def generate(
         rebuilt: set[str] = set()
         if not problems and prepare is not None:
             files, problems = prepare(files)
-            problems = [Problem(redact_secrets(p.path, secret_values), redact_secrets(p.message, secret_values))
-                        for p in problems]
+            problems = [p.redacted(secret_values) for p in problems]
             rebuilt = prepare.last_outputs
         if not problems:
             site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values,
@@ -154,9 +155,12 @@ def generate(
                 if best is not None:
                     return best
                 raise GenerationError(leaks, stats)
-            unresolved = [Problem(redact_secrets(p.path, secret_values), redact_secrets(p.message, secret_values))
-                          for p in (soft_check(site) if soft_check else [])]
-            best = Generated(site, files, stats, unresolved)
+            unresolved = [p.redacted(secret_values) for p in (soft_check(site) if soft_check else [])]
+            if replaces(unresolved, best.unresolved if best else None):  # a worse repair keeps the better site
+                best = Generated(site, files, stats, unresolved)
+            elif best is not None:
+                log(f"the repaired site fails {failing(unresolved)} check(s), the kept one {failing(best.unresolved)}: "
+                    "keeping the better site")
             if not unresolved or stats.check_repairs >= max_check_repairs or not repair_allowed():
                 return best
             stats.check_repairs += 1
@@ -171,7 +175,7 @@ def generate(
             static_repairs += 1
         stats.repairs += 1
         messages = revision.repair_messages(completion.content, problems) if revision else repair_messages(
-            brief, redact_secrets(completion.content, secret_values), [str(p) for p in problems], existing, earlier,
+            brief, redact_secrets(completion.content, secret_values), problems, existing, earlier,
         )
 
 
@@ -194,4 +198,4 @@ def _check(
             stats.ignored.append(path)
     files = {**existing, **{p: c for p, c in parsed.items() if not is_reserved(p)}}
     problems = validate(files, attachments=attachments, secrets=secrets, allow_workflows=allow_workflows, node=node)
-    return files, [Problem(redact_secrets(p.path, secrets), redact_secrets(p.message, secrets)) for p in problems]
+    return files, [p.redacted(secrets) for p in problems]

@@ -31,6 +31,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from action.validate import Problem, ProblemKind
 from deployer.brief import Attachment, Brief, DataURIError
 
 MAX_ATTACHMENT_CHARS = 20_000
@@ -102,14 +103,28 @@ def brief_reminder(brief: Brief) -> str:
 def repair_messages(
     brief: Brief,
     previous_answer: str,
-    problems: Sequence[str],
+    problems: Sequence[Problem | str],
     existing: Mapping[str, str] | None = None,
     earlier_checks: Sequence[object] = (),
 ) -> list[Message]:
-    """The first request, the answer that failed, and a request to fix the listed problems."""
-    listed = "\n".join(f"- {p}" for p in problems)
-    body = "\n".join([Template(load("repair.md")).substitute(problems=listed).rstrip("\n"), "", brief_reminder(brief)])
+    """The first request, the answer that failed, and a request to fix the listed problems (a plain string is a
+    problem that kept the answer from being published)."""
+    sections = problem_sections(problems)
+    body = "\n".join([Template(load("repair.md")).substitute(sections=sections).rstrip("\n"), "",
+                      brief_reminder(brief)])
     return follow_up(build_messages(brief, existing, earlier_checks), previous_answer, body)
+
+
+def problem_sections(problems: Sequence[Problem | str]) -> str:
+    """Each kind of problem under its own words (`prompts/problems-<kind>.md`), then its `<problems>` list: a failing
+    check is not an answer that could not be used, nor a typed-in figure an invalid file."""
+    sections = []
+    for kind in ProblemKind:
+        listed = [str(p) for p in problems if (p.kind if isinstance(p, Problem) else ProblemKind.INVALID) is kind]
+        if listed:
+            items = "\n".join(f"- {line}" for line in listed)
+            sections.append(f"{load(f'problems-{kind.value}.md').rstrip()}\n\n<problems>\n{items}\n</problems>")
+    return "\n\n".join(sections)
 
 
 def brief_block(brief: Brief) -> str:

@@ -24,8 +24,8 @@ from action.assemble import METADATA_PATH, is_reserved
 from action.edits import Answer, Failure, apply_answer, parse_answer
 from action.llm import Completion
 from action.parse import ParseError
-from action.prompt import Message, brief_reminder, build_messages, follow_up, load
-from action.validate import Problem, redact_secrets, validate
+from action.prompt import Message, brief_reminder, build_messages, follow_up, load, problem_sections
+from action.validate import Problem, ProblemKind, redact_secrets, validate
 from deployer.brief import Brief
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class Revision:
             + (f'<current path="{f.block.path}">\n{self._redact(f.context)}\n</current>\n' if f.context else "")
             for f in failures
         )
-        text = Template(load("edit-repair.md")).substitute(problems=_listed(problems), details=details)
+        text = Template(load("edit-repair.md")).substitute(sections=problem_sections(problems), details=details)
         return follow_up(self._messages(), self._redact(answer), text.rstrip("\n") + "\n\n"
                          + brief_reminder(self.brief))
 
@@ -148,10 +148,12 @@ class Revision:
         applied = apply_answer(self.files, answer)
         self.files = applied.files
         self.changed |= applied.changed
-        problems = [Problem(p, "is an attachment, committed as-is and read-only; do not write it") for p in refused]
-        problems += [Problem(f.block.path, f.message) for f in applied.failures]
+        edit = ProblemKind.EDIT
+        problems = [Problem(p, "is an attachment, committed as-is and read-only; do not write it", edit)
+                    for p in refused]
+        problems += [Problem(f.block.path, f.message, edit) for f in applied.failures]
         missing = sorted(required - set(answer.files))
-        problems += [Problem(p, "was asked for as a whole file and not sent") for p in missing]
+        problems += [Problem(p, "was asked for as a whole file and not sent", edit) for p in missing]
         return [self._clean(p) for p in problems], list(applied.failures)
 
     def _readonly(self) -> set[str]:
@@ -178,7 +180,7 @@ class Revision:
         return redact_secrets(text, self.secrets)
 
     def _clean(self, problem: Problem) -> Problem:
-        return Problem(self._redact(problem.path), self._redact(problem.message))
+        return problem.redacted(self.secrets)
 
 
 def _listed(problems: Sequence[Problem]) -> str:

@@ -129,9 +129,9 @@ class Result:
     detail: str = ""
     url: str = ""
     dom: str = ""  # the elements the check reads, as the page had them (failures only)
-    read: Reads = ()  # the text of each element the check's selectors match, after it ran (see copied.py)
     console_errors: tuple[str, ...] = ()
     failed_requests: tuple[str, ...] = ()
+    read: Reads = ()  # the text of each element the check's selectors match, after it ran (see copied.py)
 
     @property
     def passed(self) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from action.verify.checks import PARAM_RE, SITE, Check, Reads, selectors
 from action.verify.figures import Figure, figures, is_data, shown_numbers, shows
@@ -65,7 +66,7 @@ def changing_figures(original: Mapping[str, bytes], perturbed: Mapping[str, byte
 
 def reads_image(check: Check, renamed: Mapping[str, str]) -> bool:
     """Opened with a parameter whose value is one of the site's images (the perturbed run passes another)."""
-    return any(value in (SITE + name for name in renamed) for _, value in check.params)
+    return any(value in {SITE + quote(name) for name in renamed} for _, value in check.params)
 
 
 def literals(check: Check) -> list[str]:

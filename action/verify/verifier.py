@@ -1,16 +1,21 @@
 """A brief's checks against a site: repository checks in code, the others in the browser, locally and live.
 
 `Verifier.prepare` plans the checks, translates the plain-English page checks (one LLM request) and starts the
-browser once; `soft_check(site)` serves the site on 127.0.0.1 under the Pages prefix and returns the failures as
-repair problems (the hook `action.generate.generate` takes); `check_live(url)` runs the same checks on the live page.
-Nothing here raises for a check: a missing browser or a failed translation turns into named results.
+browser once; `verify(site)` serves the site on 127.0.0.1 under the Pages prefix, runs the checks, then serves it
+again with its attachments perturbed (other numbers, another image: `perturb.py`) to re-run the passing checks
+whose elements show data-bound values, and flags those that still show them (`copied.py`); `soft_check(site)`
+returns that verdict as repair problems, one per failing or copying check (the hook `action.generate.generate`
+takes); `check_live(url)` runs the checks on the live page. Nothing here raises for a check: a missing browser or a
+failed translation turns into named results.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote
 
 from action.generate import ChatModel
 from action.validate import Problem
@@ -23,14 +28,33 @@ from action.verify.browser import (
     Timeouts,
     find_browser,
 )
-from action.verify.checks import Kind, Plan, plan_checks
+from action.verify.checks import SITE, Check, Kind, Plan, plan_checks
+from action.verify.copied import Bound, Copied, bound_values, changing_figures, reads_image, still_shown
+from action.verify.perturb import perturb
 from action.verify.repo import check_repository
-from action.verify.report import counts, describe, failures, repair_problem
+from action.verify.report import copied_problem, counts, describe, failures, repair_problem
 from action.verify.server import SiteServer
 from action.verify.translate import translate
 from deployer.brief import Brief
 
 PUBLISH_RESERVE_S = 60.0  # publishing, the Pages build and the notification come after a local run
+NOTHING_TO_COMPARE = frozenset({Outcome.PAGE_NOT_LOADED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.SKIPPED,
+                                Outcome.NOT_CHECKABLE})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One local verification of a site: each check's result, and the passing checks whose figures are typed in."""
+
+    results: list[Result]
+    copied: list[Copied] = field(default_factory=list)
+    perturbed: tuple[str, ...] = ()  # the attachments served with other data
+
+    @property
+    def problems(self) -> list[Problem]:
+        """One repair problem per failing check and per check whose figures stay the same with other data."""
+        return ([repair_problem(r, r.url.split("?", 1)[0]) for r in failures(self.results)]
+                + [copied_problem(c, self.perturbed) for c in self.copied])
 
 
 class Verifier:
@@ -43,6 +67,9 @@ class Verifier:
         self.prefix = prefix
         self.log = log
         self.local: list[list[Result]] = []  # one list per verification of a generated site
+        self.verdicts: list[tuple[str, Verdict]] = []  # (the site's digest, its verdict), one per verification
+        self.perturbation = perturb(self.attachments)
+        self.figures = changing_figures(self.attachments, self.perturbation.files)
         self.live: list[Result] | None = None
         self.seconds = 0.0
         self.owns_browser = owns_browser
@@ -86,8 +113,9 @@ class Verifier:
             self.browser.close()
         self.browser = None
 
-    def check_site(self, site: Mapping[str, bytes]) -> list[Result]:
-        """Every check on the assembled site, served locally under the Pages prefix, within the deadline's room."""
+    def verify(self, site: Mapping[str, bytes]) -> Verdict:
+        """Every check on the assembled site, served locally under the Pages prefix, then the copied-figure check
+        with other data, within the deadline's room."""
         began = time.monotonic()
         limits = None
         if self.browser is not None and self.deadline is not None:
@@ -95,21 +123,67 @@ class Verifier:
             limits = replace(self.browser.timeouts, budget=min(self.browser.timeouts.budget, room))
         with SiteServer(site, self.prefix) as server:
             results = self._run(server.url, site, limits)
+        verdict = Verdict(results, self._copied(site, results, limits), tuple(sorted(self.perturbation.files)))
         self.local.append(results)
+        self.verdicts.append((digest(site), verdict))
         self.seconds += time.monotonic() - began
-        self.log(f"verify: round {len(self.local)}: {counts(results)}")
+        copied = f", {len(verdict.copied)} with typed-in figures" if verdict.copied else ""
+        self.log(f"verify: round {len(self.local)}: {counts(results)}{copied}")
         for result in failures(results):
             self.log(f"verify:   {describe(result)}")
-        return results
+        for found in verdict.copied:
+            shown = ", ".join(f"{b.selector} = {b.shown}" for b in found.bound)
+            self.log(f"verify:   check {found.check.label} -> typed in: {shown} stayed with other data")
+        return verdict
+
+    def check_site(self, site: Mapping[str, bytes]) -> list[Result]:
+        """Each check's result on the assembled site (see `verify`)."""
+        return self.verify(site).results
 
     def soft_check(self, site: Mapping[str, bytes]) -> list[Problem]:
-        """The failing checks as repair problems (the hook of `generate`); [] when all pass or none could run."""
+        """The failing and copying checks as repair problems (the hook of `generate`, each with its `kind`); [] when
+        all pass or none could run. Fewer problems is a better site (`action/verify/score.py`)."""
         try:
-            results = self.check_site(site)
+            return self.verify(site).problems
         except Exception as exc:  # e.g. no port to serve on: verification helps, it never stops a deployment
             self.log(f"verify: could not run the checks: {type(exc).__name__}: {exc}")
             return []
-        return [repair_problem(r, r.url.split("?", 1)[0]) for r in failures(results)]
+
+    def verdict_for(self, site: Mapping[str, bytes]) -> Verdict | None:
+        """The latest verdict on exactly this site (the one `generate` kept need not be the last verified)."""
+        key = digest(site)
+        return next((v for k, v in reversed(self.verdicts) if k == key), None)
+
+    def _copied(self, site: Mapping[str, bytes], results: Sequence[Result], limits: Timeouts | None) -> list[Copied]:
+        """Serve the site with the perturbed attachments and re-run the passing checks whose elements show values
+        bound to the data; those that still show them copy a constant."""
+        if self.browser is None or not self.perturbation:
+            return []
+        suspects: dict[int, tuple[Check, list[Bound]]] = {}
+        for result in results:
+            if result.passed and result.read:
+                image = reads_image(result.check, self.perturbation.renamed)
+                bound = bound_values(result.check, result.read, self.figures, image)
+                if bound:
+                    suspects[result.check.index] = (result.check, bound)
+        if not suspects:
+            return []
+        other = [replace(c, params=self._other_params(c)) for c, _ in suspects.values()]
+        gone = {i: [(b.selector, b.index, b.shown) for b in bound] for i, (_, bound) in suspects.items()}
+        with SiteServer(self.perturbation.site(site), self.prefix) as server:
+            ran = self.browser.run(server.url, other, limits, gone=gone)
+        copied = []
+        for result in ran:
+            check, bound = suspects[result.check.index]
+            still = still_shown(bound, result.read) if result.outcome not in NOTHING_TO_COMPARE else []
+            if still:
+                copied.append(Copied(check, tuple(still)))
+        return copied
+
+    def _other_params(self, check: Check) -> tuple[tuple[str, str], ...]:
+        """The check's parameters with each image attachment's URL replaced by another image's."""
+        urls = {SITE + quote(name): SITE + quote(other) for name, other in self.perturbation.renamed.items()}
+        return tuple((name, urls.get(value, value)) for name, value in check.params)
 
     def check_live(self, url: str, site: Mapping[str, bytes] | None) -> list[Result]:
         """The same checks on the published page (repository checks again on the committed files, when given)."""
@@ -136,6 +210,13 @@ class Verifier:
                 outcome = Outcome.SKIPPED if reason.startswith("skipped") else Outcome.NOT_CHECKABLE
                 results.append(Result(check, outcome, reason))
         return results
+
+
+def digest(site: Mapping[str, bytes]) -> str:
+    hashed = hashlib.sha256()
+    for path in sorted(site):
+        hashed.update(path.encode() + b"\0" + hashlib.sha256(site[path]).digest())
+    return hashed.hexdigest()
 
 
 def _start_browser(path: str | None, local_only: bool, timeouts: Timeouts) -> tuple[Browser | None, str]:

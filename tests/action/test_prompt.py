@@ -11,6 +11,7 @@ import pytest
 
 from action import prompt
 from action.prompt import build_messages, repair_messages
+from action.validate import Problem, ProblemKind
 from deployer.brief import Brief, parse_brief
 
 PNG = base64.b64decode(
@@ -162,3 +163,20 @@ def test_earlier_checks_come_before_the_brief() -> None:
     assert '<earlier-checks>\n#total shows 10\n{"js":"1 === 1"}\n</earlier-checks>\n<brief task=' in text
     repaired = last_text(repair_messages(brief, "x", ["p"], {"index.html": "x"}, ["#total shows 10"])[:2])
     assert "<earlier-checks>\n#total shows 10\n</earlier-checks>" in repaired
+
+
+def test_each_kind_of_problem_is_told_in_its_own_words() -> None:
+    problems: list[Problem | str] = [
+        Problem("typed-in figure", "check #total passed, but ...", ProblemKind.COPIED),
+        Problem("browser check", "check #total -> failed", ProblemKind.CHECK),
+        "index.html: the file is empty",
+    ]
+    text = last_text(repair_messages(make_brief(), "answer", problems))
+    invalid = text.index("Your previous answer could not be published. These problems were found:\n\n<problems>\n"
+                         "- index.html: the file is empty\n</problems>")
+    check = text.index("These checks failed:\n\n<problems>\n- browser check: check #total -> failed\n</problems>")
+    copied = text.index("These figures are typed into the page instead of computed.")
+    assert invalid < check < copied and text.count("could not be published") == 1
+    assert "graders use other data and other inputs" in text and "- typed-in figure: check #total passed" in text
+    only_checks = last_text(repair_messages(make_brief(), "answer", problems[1:2]))
+    assert "could not be published" not in only_checks and "These checks failed" in only_checks

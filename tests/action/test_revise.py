@@ -14,7 +14,7 @@ from action.generate import GenerationError, generate
 from action.llm import OpenRouterClient
 from action.prompt import build_messages
 from action.revise import Revision, earlier_attachments
-from action.validate import Problem
+from action.validate import Problem, ProblemKind
 from deployer.brief import Brief, parse_brief
 from tests.conftest import OpenRouter
 
@@ -219,3 +219,17 @@ def test_a_published_workflow_is_kept_but_not_offered_for_editing(openrouter: Op
                       previous_metadata=meta, published=site)
     assert result.site[".github/workflows/ci.yml"] == workflow
     assert ".github/workflows/ci.yml" not in last_user_text(openrouter.requests()[0])
+
+
+def test_a_later_rounds_check_repair_says_which_checks_failed_not_that_edits_failed() -> None:
+    site = published()
+    existing, meta = published_files(site)
+    second = brief(2, "Change nothing.")
+    revision = Revision(second, existing, site, [], earlier_attachments(site, meta, second), [])
+    failing = Problem("browser check", "check #total -> failed: returned false", ProblemKind.CHECK)
+    text = revision.repair_messages("answer", [failing])[-1]["content"][0]["text"]
+    assert "These checks failed:\n\n<problems>\n- browser check: check #total -> failed" in text
+    assert "could not be applied" not in text and "could not be used" not in text and "SEARCH/REPLACE" in text
+    edit = Problem("index.html", "SEARCH was not found", ProblemKind.EDIT)
+    both = revision.repair_messages("answer", [failing, edit])[-1]["content"][0]["text"]
+    assert both.index("Some of your edit blocks could not be applied") < both.index("These checks failed")

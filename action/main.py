@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -176,7 +176,7 @@ class Run:
                 if brief.round > 1 and previous_meta is None:
                     self.note(f"round {brief.round}, but {repo.full_name} has no site of ours yet: building it fresh")
             self.prepare_checks(brief, earlier_checks(previous_meta, brief.round), f"/{owner}/{brief.repo_name}/",
-                                deadline)
+                                deadline, {n: d for n, _, d in earlier_attachments(current, previous_meta, brief)})
             with self.stage("generate"):
                 client = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models,
                                           base_url=cfg.openrouter_base_url, log=log.info)
@@ -198,7 +198,7 @@ class Run:
                     self.note(text)
             if self.verifier is not None:
                 with self.stage("verify"):
-                    self.record_verification(self.verifier)
+                    self.record_verification(self.verifier, generated.site)
             with self.stage("publish"):
                 if repo is None:
                     repo = create_repo(gh, owner, login, brief.repo_name, repo_description(brief))
@@ -260,7 +260,8 @@ class Run:
         self.log.info(f"generated {len(generated.site)} files with {stats.model} ({stats.total_tokens} tokens, "
                       f"{stats.repairs} repairs)")
 
-    def prepare_checks(self, brief: Brief, earlier: list[object], prefix: str, deadline: float) -> None:
+    def prepare_checks(self, brief: Brief, earlier: list[object], prefix: str, deadline: float,
+                       earlier_data: Mapping[str, bytes] | None = None) -> None:
         """Plan and translate the checks and start the browser, unless verification is off or time is short."""
         if not self.config.verify or not (brief.checks or earlier):
             return
@@ -274,20 +275,26 @@ class Run:
                                           retry=RetryPolicy(attempts=2, max_wait=10), timeout=(10.0, 90.0))
             try:
                 self.verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=prefix,
-                                                 local_only=cfg.verify_local_only, log=self.log.info)
+                                                 local_only=cfg.verify_local_only, log=self.log.info,
+                                                 earlier_attachments=earlier_data)
                 self.verifier.deadline = deadline
             except Exception as exc:  # verification helps; it never stops a deployment
                 self.note(f"verification skipped: {describe(exc)}")
 
-    def record_verification(self, verifier: Verifier) -> None:
-        """The last local verification: counts in the facts, a table in the summary, a warning per failure."""
-        if not verifier.local:
+    def record_verification(self, verifier: Verifier, site: dict[str, bytes]) -> None:
+        """The verification of the site kept: counts in the facts, a table in the summary, a warning per failure."""
+        verdict = verifier.verdict_for(site)
+        if verdict is None:
             return
-        results = verifier.local[-1]
-        self.report.facts["checks"] = (f"{counts(results)} before publishing, after {len(verifier.local) - 1} "
-                                       f"check repair(s) (verification took {verifier.seconds:.1f}s)")
+        results = verdict.results
+        copied = f", {len(verdict.copied)} with typed-in figures" if verdict.copied else ""
+        self.report.facts["checks"] = (f"{counts(results)}{copied} before publishing, after "
+                                       f"{len(verifier.local) - 1} check repair(s) (verification took "
+                                       f"{verifier.seconds:.1f}s)")
         for result in failures(results):
             self.note(f"published with a failing check: {describe_result(result)}")
+        for problem in verdict.copied_problems:
+            self.note(f"published with a typed-in figure: {problem.message}")
         self.report.sections = [summary_table(results, verifier.live)]
 
     def live_checks(self, pages_url: str, site: dict[str, bytes] | None) -> None:
@@ -301,7 +308,8 @@ class Run:
         self.report.facts["live checks"] = counts(live)
         for result in failures(live):
             self.log.warning(f"live page: {describe_result(result)}")
-        self.report.sections = [summary_table(self.verifier.local[-1] if self.verifier.local else None, live)]
+        kept = self.verifier.verdict_for(site) if site is not None else None
+        self.report.sections = [summary_table(kept.results if kept else None, live)]
         self.log.info(f"live checks on {pages_url}: {counts(live)}")
 
     def note(self, text: str) -> None:

@@ -53,13 +53,17 @@ class Verdict:
     @property
     def problems(self) -> list[Problem]:
         """One repair problem per failing check and per check whose figures stay the same with other data."""
-        return ([repair_problem(r, r.url.split("?", 1)[0]) for r in failures(self.results)]
-                + [copied_problem(c, self.perturbed) for c in self.copied])
+        return [repair_problem(r, r.url.split("?", 1)[0]) for r in failures(self.results)] + self.copied_problems
+
+    @property
+    def copied_problems(self) -> list[Problem]:
+        return [copied_problem(c, self.perturbed) for c in self.copied]
 
 
 class Verifier:
     def __init__(self, plan: Plan, *, attachments: Mapping[str, bytes], browser: Browser | None,
-                 not_checkable: Mapping[int, str], prefix: str, log: Callable[[str], None], owns_browser: bool = True):
+                 not_checkable: Mapping[int, str], prefix: str, log: Callable[[str], None], owns_browser: bool = True,
+                 earlier_attachments: Mapping[str, bytes] | None = None):
         self.plan = plan
         self.attachments = dict(attachments)
         self.browser = browser
@@ -68,8 +72,9 @@ class Verifier:
         self.log = log
         self.local: list[list[Result]] = []  # one list per verification of a generated site
         self.verdicts: list[tuple[str, Verdict]] = []  # (the site's digest, its verdict), one per verification
-        self.perturbation = perturb(self.attachments)
-        self.figures = changing_figures(self.attachments, self.perturbation.files)
+        data = {**(earlier_attachments or {}), **self.attachments}  # earlier rounds' data is served too
+        self.perturbation = perturb(data)
+        self.figures = changing_figures(data, self.perturbation.files)
         self.live: list[Result] | None = None
         self.seconds = 0.0
         self.owns_browser = owns_browser
@@ -80,8 +85,11 @@ class Verifier:
         cls, brief: Brief, earlier: Sequence[object], *, llm: ChatModel | None, prefix: str,
         browser_path: str | None = None, local_only: bool = False, timeouts: Timeouts = DEFAULT_TIMEOUTS,
         log: Callable[[str], None] = lambda _message: None, browser: Browser | None = None,
+        earlier_attachments: Mapping[str, bytes] | None = None,
     ) -> Verifier:
-        """Plan and translate the checks and start a browser (or use `browser`, which the caller then closes)."""
+        """Plan and translate the checks and start a browser (or use `browser`, which the caller then closes).
+        `earlier_attachments` (name -> bytes, in the repository from earlier rounds) are perturbed with this
+        round's."""
         began = time.monotonic()
         attachments = {a.name: a.decode().data for a in brief.attachments}
         plan = plan_checks(brief.checks, earlier, attachments=list(attachments))
@@ -100,7 +108,7 @@ class Verifier:
                 log(f"checks: browser checks skipped: {reason}")
                 reasons.update({c.index: f"skipped: {reason}" for c in plan.checks if c.js})
         verifier = cls(plan, attachments=attachments, browser=browser, not_checkable=reasons, prefix=prefix, log=log,
-                       owns_browser=owns)
+                       owns_browser=owns, earlier_attachments=earlier_attachments)
         verifier.seconds += time.monotonic() - began
         for check in plan.checks:
             how = "in code" if check.kind is Kind.REPO else ("JavaScript" if check.js else "not checkable")

@@ -55,13 +55,13 @@ def is_data(name: str, media_type: str = "") -> bool:
 def figures(name: str, data: bytes) -> dict[str, Figure]:
     """Every figure of one attachment, by key; {} for anything we cannot read as data."""
     text = data.decode("utf-8-sig", errors="replace")
-    if name.lower().endswith(".json"):
-        try:
+    try:
+        if name.lower().endswith(".json"):
             tables, scalars = json_tables(json.loads(text))
-        except ValueError:
-            return {}
-    else:
-        tables, scalars = [("", csv_records(text))], {}
+        else:
+            tables, scalars = [("", csv_records(text))], {}
+    except (ValueError, RecursionError, csv.Error):  # not data we can read (a NUL byte, nesting too deep)
+        return {}
     found: dict[str, Figure] = {}
     for where, value in scalars.items():
         found[f"{name}: {where}"] = Figure(f"{name}: {where}", value)

@@ -58,14 +58,14 @@ def perturb(attachments: Mapping[str, bytes]) -> Perturbation:
 
 def other_data(name: str, data: bytes) -> bytes | None:
     text = data.decode("utf-8-sig", errors="replace")
-    if name.lower().endswith(".json"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
+    try:
+        if not name.lower().endswith(".json"):
+            return other_csv(text).encode("utf-8")
         indent = 2 if "\n" in text.strip() else None
-        return (json.dumps(other_json(value), indent=indent, ensure_ascii=False) + ("\n" if indent else "")).encode()
-    return other_csv(text).encode("utf-8")
+        return (json.dumps(other_json(json.loads(text)), indent=indent, ensure_ascii=False)
+                + ("\n" if indent else "")).encode()
+    except (ValueError, RecursionError, csv.Error):  # not data we can read: served as it is
+        return None
 
 
 def other_number(written: str) -> str:

@@ -96,3 +96,9 @@ def test_an_image_check_binds_the_literal_it_expects_not_its_selectors_or_titles
         Bound("#solution", 0, "XK4P", "the value the check expects for the image it opens the page with", False)]
     [plain] = plan_checks([{"js": "document.querySelector('#solution').textContent === 'XK4P'"}]).checks
     assert not reads_image(plain, {"sample.png": OTHER_IMAGES + "sample.png"})
+
+
+def test_data_we_cannot_read_has_no_figures_and_is_served_as_it_is() -> None:
+    broken = {"bad.csv": b'a,b\n1,"' + b"x" * 200_000 + b'"\n',  # a field over the csv module's limit
+              "bad.json": b"[" * 100_000 + b"]" * 100_000, "nope.json": b"{"}
+    assert perturb(broken).files == {} and all(figures(n, d) == {} for n, d in broken.items())

@@ -27,7 +27,10 @@ def excerpt(name: str, text: str, limit: int, load: Callable[[str], str]) -> str
     if len(text) <= limit:
         return text
     if name.lower().endswith((".csv", ".tsv")):
-        cut = _csv_excerpt(name, text, limit, load)
+        try:
+            cut = _csv_excerpt(name, text, limit, load)
+        except csv.Error:  # e.g. a field over the csv module's limit: summarised as text
+            cut = None
         if cut is not None:
             return cut
     summary = json_summary(text) if name.lower().endswith(".json") else ""
@@ -76,7 +79,7 @@ def json_summary(text: str) -> str:
     """`a JSON object with 2 keys: "meta" (an object with 3 keys), "rows" (an array of 1204 objects: id, name)`."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "It is not valid JSON as a whole."
     summary = f"It is {_describe(value, top=True)}."
     return summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 2] + "…."

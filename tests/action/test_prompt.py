@@ -224,3 +224,14 @@ def test_the_system_prompt_says_compute_never_copy_and_holds_no_samples_figure()
         for check in json.loads(path.read_text())["checks"]:
             for number in re.findall(r"\d+\.\d+|\d{3,}", json.dumps(check)):
                 assert number not in system, f"{path.name}: {number}"
+
+
+def test_attachments_no_parser_can_read_are_cut_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prompt, "MAX_ATTACHMENT_CHARS", 20)
+    files = {"wide.csv": b'a,b\n1,"' + b"x" * 200_000 + b'"\n', "deep.json": b"[" * 10_000 + b"]" * 10_000}
+    attachments = [{"name": n, "url": "data:text/plain;base64," + base64.b64encode(d).decode()}
+                   for n, d in files.items()]
+    text = last_text(build_messages(make_brief(attachments=attachments)))
+    assert '[truncated: showing the first 20 of 200009 characters (200009 bytes); the whole file is committed as ' \
+           "wide.csv. Read it" in text
+    assert "committed as deep.json. It is not valid JSON as a whole. Read it" in text

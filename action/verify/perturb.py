@@ -39,6 +39,11 @@ class Perturbation:
     def site(self, site: Mapping[str, bytes]) -> dict[str, bytes]:
         return {**site, **self.files}
 
+    @property
+    def changed(self) -> tuple[str, ...]:
+        """The attachments served with other content."""
+        return tuple(sorted(name for name in self.files if not name.startswith(OTHER_IMAGES)))
+
 
 def perturb(attachments: Mapping[str, bytes]) -> Perturbation:
     """Other data for every attachment we can change without changing its shape (others are served as they are)."""

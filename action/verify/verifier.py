@@ -131,12 +131,17 @@ class Verifier:
             limits = replace(self.browser.timeouts, budget=min(self.browser.timeouts.budget, room))
         with SiteServer(site, self.prefix) as server:
             results = self._run(server.url, site, limits)
-        verdict = Verdict(results, self._copied(site, results, limits), tuple(sorted(self.perturbation.files)))
+        try:
+            copied = self._copied(site, results, limits)
+        except Exception as exc:  # e.g. no port for the second server: the checks' own results still count
+            self.log(f"verify: the check with other data could not run: {type(exc).__name__}: {exc}")
+            copied = []
+        verdict = Verdict(results, copied, self.perturbation.changed)
         self.local.append(results)
         self.verdicts.append((digest(site), verdict))
         self.seconds += time.monotonic() - began
-        copied = f", {len(verdict.copied)} with typed-in figures" if verdict.copied else ""
-        self.log(f"verify: round {len(self.local)}: {counts(results)}{copied}")
+        typed = f", {len(verdict.copied)} with typed-in figures" if verdict.copied else ""
+        self.log(f"verify: round {len(self.local)}: {counts(results)}{typed}")
         for result in failures(results):
             self.log(f"verify:   {describe(result)}")
         for found in verdict.copied:

@@ -121,3 +121,8 @@ def test_an_image_figure_typed_in_is_flagged_and_one_read_from_the_url_is_not(
     assert verdict.results[0].url.endswith("?url=" + verdict.results[0].url.split("?url=")[0] + "sample.png")
     flagged = [(c.check.index, [b.shown for b in c.bound]) for c in verdict.copied]
     assert flagged == ([] if computed else [(0, ["200"])])  # the heading is never bound to the image
+    if not computed:
+        [problem] = verdict.problems
+        assert "stayed the same with other data in sample.png:" in problem.message and "verify-other" not in \
+            problem.message
+        assert "#brightness showed 200 both times (the value the check expects for the image" in problem.message

@@ -41,6 +41,7 @@ def test_numbers_change_and_everything_else_keeps_its_shape() -> None:
 
 def test_an_image_becomes_another_image_of_the_same_size_under_a_second_name_too() -> None:
     other = perturb({"sample.png": tiny_png(200, 70), "notes.txt": b"12"})
+    assert other.changed == ("sample.png",)
     assert set(other.files) == {"sample.png", OTHER_IMAGES + "sample.png"} and other.renamed == {
         "sample.png": OTHER_IMAGES + "sample.png"}
     assert image_size(other.files["sample.png"]) == (200, 70) and other.files["sample.png"] != tiny_png(200, 70)

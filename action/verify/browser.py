@@ -35,7 +35,8 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from action.verify.checks import Check, Reads, selectors
 
 T = TypeVar("T")
-Gone = Mapping[int, Sequence[tuple[str, int, str]]]  # check index -> (selector, match index, text) to wait out
+Gone = Mapping[int, Sequence[tuple[str, int, str, bool]]]  # check index -> (selector, match index, text, is a
+# number) to wait out
 MAX_MATCHES = 20  # elements read per selector
 SNIPPET_MATCHES = 5  # elements shown per selector in a failure
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -93,16 +94,22 @@ SNIPPET = """([sels, title, most]) => {
   if (!out.length) out.push((document.body ? document.body.outerHTML : "(no <body>)").slice(0, 1500));
   return out.join("\\n");
 }"""
-# The text of the elements a check reads, after it ran. With `gone` ([selector, index, text] triples), waits up to
-# `wait` ms until none of those texts is in its element any more: a page script may still be computing.
-READ = """async ([sels, gone, wait, most]) => {
+# The text of the elements a check reads, after it ran. With `gone` ([selector, index, text, number] entries), waits
+# up to `wait` ms while any of those texts is still in its element (a number as a whole number, as
+# figures.SHOWN_NUMBER_RE reads it: 97 is not in 197): a page script may still be computing.
+READ = r"""async ([sels, gone, wait, most]) => {
   const text = (el) => (/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) ? el.value : el.textContent || "")
-    .replace(/\\s+/g, " ").trim().slice(0, 500);
+    .replace(/\s+/g, " ").trim().slice(0, 500);
   const read = () => sels.map((s) => {
     try { return [s, [...document.querySelectorAll(s)].slice(0, most).map(text)]; } catch (e) { return [s, []]; }
   });
-  const stays = (out) => gone.some(([s, i, t]) => { const row = out.find((r) => r[0] === s); return !!row &&
-    (row[1][i] || "").includes(t); });
+  const escape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const shows = (shown, t, number) => !number ? shown.includes(t)
+    : new RegExp("(?<![\\w.,-])" + escape(t) + "(?![\\w]|[.,]\\d)").test(shown);
+  const stays = (out) => gone.some(([s, i, t, number]) => {
+    const row = out.find((r) => r[0] === s);
+    return !!row && shows(row[1][i] || "", t, number);
+  });
   const end = Date.now() + wait;
   let out = read();
   while (stays(out) && Date.now() < end) { await new Promise((r) => setTimeout(r, 100)); out = read(); }
@@ -144,7 +151,7 @@ class Timeouts:
     settle: float = 3.0  # then, at most, for `load` and network idle together
     check: float = 20.0  # per check (graders allow e.g. "within 15 seconds")
     budget: float = 120.0  # for one run of all checks: checks left when it is spent are skipped
-    change: float = 5.0  # with other data: how long an element may take to stop showing the old value
+    change: float = 5.0  # with other data: how long after loading a page may still show an old value
 
 
 DEFAULT_TIMEOUTS = Timeouts()
@@ -202,11 +209,12 @@ class Browser:
     def run(self, base_url: str, checks: Sequence[Check], timeouts: Timeouts | None = None, *,
             gone: Gone | None = None) -> list[Result]:
         """One result per check (in order); checks without JavaScript get NOT_CHECKABLE. Never raises for a check.
-        `gone`: texts a check's elements showed with other data, waited out for up to `timeouts.change` seconds."""
+        `gone`: texts the checks' elements showed with other data, waited out until `timeouts.change` seconds after
+        their page loaded."""
         limits = timeouts or self.timeouts
         runnable = [c for c in checks if c.js]
         try:
-            slack = 60 + len(runnable) * (10 + (limits.change if gone else 0))  # pages, snippets, reads
+            slack = 60 + len(runnable) * 10 + (limits.change * len(runnable) if gone else 0)  # pages, snippets
             done = self._call(self._run(base_url, runnable, limits, gone or {}),
                               timeout=limits.budget + slack) if runnable else {}
         except Exception as exc:
@@ -272,9 +280,11 @@ class Browser:
                     for check in pending:
                         results[check.index] = self._result(check, Outcome.PAGE_NOT_LOADED, failure, url, log)
                     break
+                settled = loop.time() + limits.change  # by then a page script has replaced what it computes
                 while pending and loop.time() < until:
                     check = pending.pop(0)
-                    result = await self._evaluate(page, check, url, log, limits, gone.get(check.index, ()))
+                    wait = (gone.get(check.index, ()), max(0.0, settled - loop.time()))
+                    result = await self._evaluate(page, check, url, log, limits, wait)
                     results[check.index] = result
                     if result.outcome in (Outcome.TIMEOUT, Outcome.ERROR):
                         break  # the page may be stuck: the rest get a fresh one
@@ -316,7 +326,7 @@ class Browser:
         return context, page, None
 
     async def _evaluate(self, page: Page, check: Check, url: str, log: PageLog, limits: Timeouts,
-                        gone: Sequence[tuple[str, int, str]]) -> Result:
+                        wait: tuple[Sequence[tuple[str, int, str, bool]], float]) -> Result:
         try:
             raw = await asyncio.wait_for(page.evaluate(HARNESS, check.js), limits.check)
         except TimeoutError:
@@ -329,7 +339,7 @@ class Browser:
         if not result.passed:
             result = replace(result, dom=await _snippet(page, check.js or ""))
         if outcome in (Outcome.PASSED, Outcome.FAILED, Outcome.THREW) and selectors(check.js or ""):
-            result = replace(result, read=await _read(page, check.js or "", gone, limits.change))
+            result = replace(result, read=await _read(page, check.js or "", *wait))
         return result
 
     @staticmethod
@@ -361,8 +371,8 @@ async def _snippet(page: Page, js: str) -> str:
         return ""
 
 
-async def _read(page: Page, js: str, gone: Sequence[tuple[str, int, str]], change: float) -> Reads:
-    wait = change if gone else 0.0
+async def _read(page: Page, js: str, gone: Sequence[tuple[str, int, str, bool]], left: float) -> Reads:
+    wait = left if gone else 0.0
     try:
         raw = await asyncio.wait_for(page.evaluate(READ, [selectors(js), [list(g) for g in gone], wait * 1000,
                                                           MAX_MATCHES]), wait + 5)

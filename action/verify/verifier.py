@@ -182,7 +182,7 @@ class Verifier:
         if not suspects:
             return []
         other = [replace(c, params=self._other_params(c)) for c, _ in suspects.values()]
-        gone = {i: [(b.selector, b.index, b.shown) for b in bound] for i, (_, bound) in suspects.items()}
+        gone = {i: [(b.selector, b.index, b.shown, b.number) for b in bound] for i, (_, bound) in suspects.items()}
         with SiteServer(self.perturbation.site(site), self.prefix) as server:
             ran = self.browser.run(server.url, other, limits, gone=gone)
         copied = []

@@ -6,9 +6,11 @@ Written by code, never by the model:
   prose, because it is certain to have every section graders look for (summary, setup, usage, code explanation,
   license) and costs no tokens; the code explanation is derived from the files themselves.
 - `.deployer/brief.json`: the brief text, checks and attachment names of every round so far (no secret, no e-mail),
-  so round 2 can read what round 1 was asked. It is read from the repository, not from Pages, so it may stay in
-  a dot-directory that Jekyll does not publish.
-- `.nojekyll`, only when a path has a segment starting with `_`, which Jekyll would otherwise leave unpublished.
+  so round 2 can read what round 1 was asked. It is read from the repository, not from Pages (which, with
+  `.nojekyll`, serves it too: it holds nothing private).
+- `.nojekyll`, always: the site is served exactly as committed. Jekyll would leave `_` paths unpublished, render
+  README.md, and fail the whole build on a Liquid error, and a brief quoted in README may hold `{{` or `{%`
+  (docs.github.com "About GitHub Pages and Jekyll"; issue 14 row 7).
 A generated file with one of these reserved names is replaced (see `RESERVED`), and an attachment always wins over a
 generated file of the same name (validation already asks the model not to write one).
 """
@@ -77,8 +79,7 @@ def assemble(
     site["README.md"] = readme(brief.task, site_files=files, attachments=attachments, meta=meta, owner=owner,
                                year=year).encode("utf-8")
     site[METADATA_PATH] = (json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    if any(part.startswith("_") for path in site for part in path.split("/")):
-        site[".nojekyll"] = b""
+    site[".nojekyll"] = b""
     return dict(sorted(site.items()))
 
 

@@ -41,7 +41,7 @@ def test_site_holds_generated_files_attachments_and_code_written_files() -> None
     result = site()
     assert list(result) == sorted(result)
     assert set(result) == {"index.html", "app.js", "style.css", "sales.csv", "blob.bin", "LICENSE", "README.md",
-                           METADATA_PATH}
+                           METADATA_PATH, ".nojekyll"}
     assert result["index.html"] == PAGE.encode()
     assert result["sales.csv"] == b"region,sales\r\nn,10"
     assert result["blob.bin"] == BINARY
@@ -121,8 +121,8 @@ def test_reserved_names_are_written_by_code_and_attachments_win() -> None:
     assert json.loads(result[METADATA_PATH])["task"] == "sum-of-sales"
 
 
-def test_nojekyll_only_when_jekyll_would_hide_a_file() -> None:
-    assert ".nojekyll" not in site()
+def test_nojekyll_always_so_pages_serves_the_site_as_committed() -> None:
+    assert site()[".nojekyll"] == b""
     assert site(files={**FILES, "_app/main.js": "1"})[".nojekyll"] == b""
 
 

@@ -2,7 +2,9 @@
 
 The receiver's payload (deployer.dispatch_payload) nests the brief or, when it is too large for a payload, sends a
 reference (`brief_url` + `brief_token`) that we resolve with that one-brief token. A brief pasted by hand may still
-carry its `secret`: it is dropped here, before anything can log or commit it. A pasted brief meets the receiver's
+carry its `secret`: it is dropped here, before anything can log or commit it. GitHub refuses a workflow_dispatch
+input over 65,535 characters, so a larger brief run by hand is given as `brief_url` (a URL its JSON is at), or sent
+through the receiver (`deployer send`), which dispatches it by reference. A pasted brief meets the receiver's
 limits (the BRIEF_MAX_* names, from the environment); a dispatched one already met the receiver's own.
 """
 
@@ -36,6 +38,14 @@ class EventError(RuntimeError):
     pass
 
 
+# GitHub: "The maximum payload for inputs is 65,535 characters" (docs.github.com "Events that trigger workflows").
+MANUAL_BRIEF_HELP = (
+    "paste the brief JSON into the 'brief' input; GitHub refuses an input over 65,535 characters, so for a larger "
+    "brief (attachments as data URIs) put its JSON where this run can GET it and give that URL as 'brief_url', or "
+    "send it through your receiver with `deployer send BRIEF.json`"
+)
+
+
 def load_json_text(text: str, what: str) -> Any:
     try:
         return json.loads(text)
@@ -60,11 +70,14 @@ def pasted_limits(env: Mapping[str, str]) -> BriefLimits:
         raise EventError(str(exc)) from None
 
 
-def fetch_reference(url: str, token: str, session: requests.Session | None = None) -> object:
-    """GET a brief the receiver kept back because it was too large for a dispatch payload."""
+def fetch_reference(url: str, token: str | None, session: requests.Session | None = None) -> object:
+    """GET a brief too large for a dispatch payload (the receiver's, with its one-brief token) or for an input."""
+    if not url.startswith(("https://", "http://")):
+        raise EventError(f"the brief URL must be http(s), not {url[:80]!r}")
     http = session or requests.Session()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = http.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        response = http.get(url, headers=headers, timeout=60)
     except requests.RequestException as exc:
         raise EventError(f"could not fetch the brief from {url}: {exc}") from None
     if response.status_code != 200:
@@ -85,11 +98,15 @@ def read_brief(
         return BriefSource(brief, None, "brief input", dropped_secret=secret)
     event = event or {}
     if event_name == "workflow_dispatch":
-        text = (event.get("inputs") or {}).get("brief")
-        if not isinstance(text, str) or not text.strip():
-            raise EventError("workflow_dispatch without a 'brief' input: paste the brief JSON into it")
-        brief, secret = brief_from_data(load_json_text(text, "the 'brief' input"), pasted_limits(env))
-        return BriefSource(brief, None, "workflow_dispatch", dropped_secret=secret)
+        inputs = event.get("inputs") or {}
+        text, url = inputs.get("brief"), inputs.get("brief_url")
+        if isinstance(text, str) and text.strip():
+            brief, secret = brief_from_data(load_json_text(text, "the 'brief' input"), pasted_limits(env))
+            return BriefSource(brief, None, "workflow_dispatch", dropped_secret=secret)
+        if isinstance(url, str) and url.strip():
+            brief, secret = brief_from_data(fetch_reference(url.strip(), None, session), pasted_limits(env))
+            return BriefSource(brief, None, "workflow_dispatch (brief_url)", dropped_secret=secret)
+        raise EventError(f"workflow_dispatch without a brief: {MANUAL_BRIEF_HELP}")
     if event_name == "repository_dispatch":
         payload = event.get("client_payload")
         if not isinstance(payload, dict):

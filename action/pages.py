@@ -3,10 +3,19 @@ becomes a `Deployment` (`deploy`).
 
 `pages_url` is always the API's `html_url`, never assembled by hand (custom domains and org sites differ).
 A build of an older commit, or a page still serving the previous round, is not "live": we wait for ours.
+
+"Live" means: for a site built from the branch, the page's body is byte for byte the `index.html` we committed
+(`.nojekyll` makes Pages serve it as committed); for a site a workflow deploys (its artifact is the workflow's
+output, not our tree), the workflow's run on our commit succeeded (`ciwait`: `actions/deploy-pages` succeeds only
+once its Pages deployment has), and the page answers 200. GitHub lists such deployments apart from
+`/pages/builds`, so they are never waited for there. Every poll of the page carries a fresh query string: Pages'
+CDN caches each URL, 404s included, for up to ten minutes (`Cache-Control: max-age=600`), so re-asking the same
+URL could see a stale 404 or the previous round long after the new one is published.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,10 +63,11 @@ def deploy(gh: Github, commit: Commit, *, deadline: float, log: Callable[[str], 
     page = enable_pages(gh, commit.repo, known_new=commit.created_repo and build_type != "workflow",
                         build_type=build_type)
     pages_url = str(page["html_url"])
+    from_branch = page.get("build_type") != "workflow"
     # A workflow deploys an artifact, not the tree: only a branch build must serve our index.html.
-    expected = commit.plan.content("index.html") if commit.plan and build_type == "legacy" else None
+    expected = commit.plan.content("index.html") if commit.plan and from_branch else None
     built = None
-    if commit.is_head:
+    if commit.is_head and from_branch:
         status, polls, built = wait_for_build(gh, commit.repo, commit.sha, deadline=deadline,
                                               moved_on=lambda: later_head(commit.repo, commit.sha))
         log(f"Pages build {status} for {commit.sha[:12]} after {polls} polls")
@@ -160,16 +170,17 @@ def wait_live(
 ) -> int:
     """GET the page until it answers 200 (with `expected` as its body, when given); the number of requests.
 
-    The query string defeats CDN caches that still hold the previous round's page.
+    Each request has a query string of its own (`cache_key` and a random part, fresh on a re-run too), so the
+    CDN's cached answers to earlier polls, a 404 before the first build or the previous round's page, are never
+    served back to us.
     """
     http = session or requests.Session()
-    url = pages_url if not cache_key else f"{pages_url}?deployer={cache_key}"
     delays = backoff(0.25, 3.0, 1.5)
     attempts = 0
     while True:
         attempts += 1
         try:
-            response = http.get(url, timeout=15)
+            response = http.get(pages_url, params={"deployer": f"{cache_key}.{secrets.token_hex(4)}"}, timeout=15)
             if response.status_code == 200 and (expected is None or response.content == expected):
                 return attempts
             last = f"HTTP {response.status_code}" + (" (old content)" if response.status_code == 200 else "")

@@ -4,8 +4,8 @@ It reads the same settings as the receiver and the action (see `deployer serve -
 and asks the services themselves: who the GitHub token is and what it may do (the `X-OAuth-Scopes` header of a
 classic token), whether the deployer repository and its workflow are there, whether OpenRouter accepts the key and
 lists the configured models (DEPLOYER_MODEL, DEPLOYER_FALLBACK_MODELS: the action's `model` and `fallback-models`,
-defaults in deployer/models.py), which one a run would use, and whether the receiver answers. Secrets are never
-printed.
+defaults in deployer/models.py), which one a run would use, and whether the receiver answers (PUBLIC_URL). Its
+last line says what GitHub Pages' CDN means for a new round. Secrets are never printed.
 """
 
 from __future__ import annotations
@@ -70,15 +70,19 @@ def check_github(api: str, token: str, repo: str | None) -> list[Check]:
     scopes_header = me.headers.get("X-OAuth-Scopes")
     if scopes_header is None:
         checks.append(Check("github scopes", True, "fine-grained token: GitHub does not list its permissions",
-                            fix="make sure it has Administration, Contents and Pages (read and write)", warning=True))
+                            fix="make sure it has Administration, Contents, Pages and Workflows (read and write): "
+                                "without Workflows GitHub answers a bare 404 to a commit holding a CI workflow",
+                            warning=True))
     else:
         scopes = {s.strip() for s in scopes_header.split(",") if s.strip()}
         has_repo = bool(scopes & {"repo", "public_repo"})
         checks.append(Check("github scopes", has_repo, f"scopes: {', '.join(sorted(scopes)) or '(none)'}",
                             fix="give the token the `repo` (or `public_repo`) scope"))
         if has_repo and "workflow" not in scopes:
-            checks.append(Check("workflow scope", True, "missing: briefs that ask for CI workflows will fail",
-                                fix="add the `workflow` scope to the token", warning=True))
+            checks.append(Check("workflow scope", True, "missing: GitHub answers a bare 404 to a commit holding "
+                                "`.github/workflows/`, so briefs that ask for CI will fail",
+                                fix="add the `workflow` scope to the token (github.com/settings/tokens)",
+                                warning=True))
     if repo:
         found = _get(f"{api}/repos/{repo}", token)
         if found.status_code != 200:
@@ -146,6 +150,12 @@ def _credit_check(model: Model, credit: float) -> Check:
         fix="add credit at https://openrouter.ai/settings/credits, or raise the key's limit", warning=short)
 
 
+# Not a check: what every user should know about a round going live (action/pages.py).
+PAGES_CDN = Check("pages cdn", True, "GitHub Pages' CDN keeps each URL up to 10 minutes (404s too): a run waits "
+                  "until the page serves its commit (a fresh URL per poll), but visitors of the bare URL may see "
+                  "the previous round that long")
+
+
 def check_receiver(url: str) -> Check:
     try:
         answer = requests.get(f"{url.rstrip('/')}/health", timeout=10)
@@ -172,6 +182,11 @@ def run_checks(env: Mapping[str, str], receiver_url: str | None, out: Callable[[
     url = receiver_url or env.get("PUBLIC_URL")
     if url:
         checks.append(check_receiver(url))
+    else:
+        checks.append(Check("public url", True, "PUBLIC_URL unset: the receiver names http://HOST:PORT in report "
+                            "links and in references to briefs over 64 KB", warning=True,
+                            fix="export PUBLIC_URL=https://... (where GitHub's runners reach the receiver)"))
+    checks.append(PAGES_CDN)
     for check in checks:
         out(check.line())
     return all(c.ok for c in checks)

@@ -22,7 +22,7 @@ from github.Repository import Repository
 
 from action.github_client import open_github
 from action.plan import CommitPlan, tree_entries
-from action.publish import get_repo, push_commit
+from action.publish import get_repo, push_commit, settled
 from deployer import ACTION_MAJOR_TAG, __version__
 from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import Service, deployer_argv, start_service
@@ -31,9 +31,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEPLOYER_REPO = "llm-pages-deployer"
 USER = "sandbox"
 REAL_OPENROUTER = "https://openrouter.ai/api/v1"
-# The action does not survive the realistic emulator yet (issue 14, next wave): until it does, the world's GitHub
-# runs in the ideal world. The next wave removes this, so the demo meets GitHub's own delays and limits.
-IDEAL_UNTIL_ACTION_SURVIVES = ("--ideal",)
 
 
 class WorldError(RuntimeError):
@@ -94,7 +91,7 @@ def publish_self(api_url: str, token: str, owner: str, version: str = __version_
     gh = open_github(token, api_url)
     repo = get_repo(gh, owner, DEPLOYER_REPO) or gh.get_user().create_repo(
         DEPLOYER_REPO, description="Turn an app brief into a live GitHub Pages site", auto_init=True, private=False)
-    head = repo.get_git_ref(f"heads/{repo.default_branch}").object.sha
+    head = settled(lambda: repo.get_git_ref(f"heads/{repo.default_branch}").object.sha, f"{owner}/{DEPLOYER_REPO}")
     plan = CommitPlan("Publish llm-pages-deployer into the sandbox\n", tree_entries(project_files()))
     sha = push_commit(gh, repo, plan, head)
     tag_release(repo, sha, version)
@@ -145,9 +142,9 @@ def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | N
     real = bool(env.get("OPENROUTER_API_KEY"))
     openrouter_key = env["OPENROUTER_API_KEY"] if real else "sk-or-v1-" + secrets.token_hex(32)
 
+    # GitHub's own delays and limits (the emulator's defaults).
     github = start("github", "sandbox", "github", "--port", "0", "--pages-port", "0", "--user", USER,
-                   "--token", token, "--build-delay", str(build_delay), "--data", str(root / "github"),
-                   *IDEAL_UNTIL_ACTION_SURVIVES)
+                   "--token", token, "--build-delay", str(build_delay), "--data", str(root / "github"))
     info = requests.get(f"{github.url}/_sandbox/info", timeout=10).json()
     if real:
         openrouter_url = REAL_OPENROUTER

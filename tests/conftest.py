@@ -41,11 +41,9 @@ def services(tmp_path: Path) -> Iterator[Services]:
     assert not killed, f"servers did not stop cleanly on SIGTERM: {killed}"
 
 
-# The emulator with GitHub's behaviours on (issue 14), with test-sized delays instead of GitHub's seconds and minutes.
+# The emulator with GitHub's behaviours on (issue 14), with test-sized delays instead of GitHub's seconds and minutes:
+# every test's GitHub, unless a test turns one behaviour off and says why.
 REALISTIC = ("--creation-lag", "1", "--cdn-max-age", "2")
-# The action does not survive the realistic emulator yet (issue 14, next wave): until it does, the suite's
-# emulators run in the ideal world. The next wave makes REALISTIC the default here and removes this.
-IDEAL_UNTIL_ACTION_SURVIVES = ("--ideal",)
 
 
 @dataclass
@@ -72,7 +70,7 @@ class GitHub:
 
 
 def start_github(services: Services, data: Path, *extra: str, build_delay: float = 0.3,
-                 world: tuple[str, ...] = IDEAL_UNTIL_ACTION_SURVIVES) -> GitHub:
+                 world: tuple[str, ...] = REALISTIC) -> GitHub:
     svc = services.start(
         "github", "sandbox", "github", "--port", "0", "--pages-port", "0",
         "--user", "sandbox", "--token", "sandbox-token", "--user", "other", "--token", "other-token",

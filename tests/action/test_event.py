@@ -1,6 +1,11 @@
 """Reading the run's brief from each kind of event, and refusing what is not a brief."""
 
+import base64
 import json
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +62,28 @@ def test_accepted_at_parsing_is_tolerant() -> None:
     assert parse_accepted_at(None) is None
     stamp = parse_accepted_at("2026-11-26T10:00:00")
     assert stamp is not None and stamp.tzinfo is not None
+
+
+def test_a_brief_too_large_to_paste_is_read_from_brief_url(tmp_path: Path) -> None:
+    data = base64.b64encode(b"n,v\r\n" + b"a,1\r\n" * 12_000).decode()  # over GitHub's 65,535 characters per input
+    big = {**BRIEF, "secret": "s3cr3t-value", "attachments": [{"name": "d.csv", "url": f"data:text/csv;base64,{data}"}]}
+    (tmp_path / "brief.json").write_text(json.dumps(big))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/brief.json"
+        source = read_brief("workflow_dispatch", {"inputs": {"brief": "", "brief_url": url}}, "")
+        with pytest.raises(EventError, match="HTTP 404"):
+            read_brief("workflow_dispatch", {"inputs": {"brief_url": url + ".missing"}}, "")
+    finally:
+        server.shutdown()
+    assert len(json.dumps(big)) > 65_535 and source.brief.attachments[0].decode().data.count(b"a,1") == 12_000
+    assert source.brief.secret is None
+    assert source.dropped_secret == "s3cr3t-value" and source.origin == "workflow_dispatch (brief_url)"
+    with pytest.raises(EventError, match="http"):
+        read_brief("workflow_dispatch", {"inputs": {"brief_url": "file:///etc/passwd"}}, "")
+
+
+def test_a_manual_run_without_a_brief_says_how_to_give_a_large_one() -> None:
+    with pytest.raises(EventError, match=r"65,535 characters.*brief_url.*deployer send"):
+        read_brief("workflow_dispatch", {"inputs": {"brief": " "}}, "")

@@ -67,7 +67,7 @@ def test_file_blocks_become_a_complete_site(openrouter: OpenRouter) -> None:
                        "usage": {"prompt_tokens": 100, "completion_tokens": 40, "total_tokens": 140}})
     result = run(openrouter)
     assert set(result.site) == {"index.html", "app.js", "sales.csv", "logo.png", "LICENSE", "README.md",
-                                METADATA_PATH}
+                                METADATA_PATH, ".nojekyll"}
     assert result.site["index.html"] == PAGE.encode() and result.site["logo.png"] == PNG
     assert result.site["sales.csv"] == b"region,sales\nn,10\n"
     stats = result.stats

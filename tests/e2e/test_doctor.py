@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import requests
 
+from deployer.doctor import check_github, run_checks
 from deployer.models import DEFAULT_FALLBACKS, DEFAULT_MODEL
 from sandbox.world import World
+from tests.conftest import Services, start_github
 
 
 def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -80,3 +83,15 @@ def test_a_key_whose_credit_cannot_pay_one_answer_is_a_warning_with_the_figures(
     assert "valid (limit $0.06, $0.06 left)" in done.stdout
     [line] = [x for x in done.stdout.splitlines() if "openrouter credit" in x]
     assert line.startswith("WARN") and f"$0.06 left affords about 4000 answer tokens on {DEFAULT_MODEL}" in line
+
+
+def test_a_token_without_the_workflow_scope_is_named_before_going_live(services: Services, tmp_path: Path) -> None:
+    github = start_github(services, tmp_path / "gh", "--scopes", "repo")
+    checks = {c.name: c for c in check_github(github.url, github.token, None)}
+    assert checks["github scopes"].ok and checks["workflow scope"].warning
+    assert "404" in checks["workflow scope"].detail and "`workflow` scope" in checks["workflow scope"].fix
+    assert "WARN" in checks["workflow scope"].line()
+    out: list[str] = []
+    run_checks({"GITHUB_TOKEN": github.token, "GITHUB_API_URL": github.url}, None, out.append)
+    assert any(line.startswith("WARN  public url") for line in out)
+    assert out[-1].startswith("PASS  pages cdn") and "10 minutes" in out[-1]

@@ -1,7 +1,7 @@
 """One emulator per test module for the emulator's own tests (each test uses its own repositories), checked
-against GitHub's description at the end like the suite-wide `github` fixture: `gh` in the ideal world the suite
-runs in today, `real` with GitHub's behaviours on (test-sized delays); a test that switches a behaviour of `real`
-gets the settings it started with back afterwards."""
+against GitHub's description at the end like the suite-wide `github` fixture: `gh` in the ideal world (the
+REST surface's own tests: each behaviour has its tests on `real`), `real` with GitHub's behaviours on (test-sized
+delays); a test that switches a behaviour of `real` gets the settings it started with back afterwards."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from tests.conftest import REALISTIC, GitHub, Services, start_github
 def gh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHub]:
     services = Services(tmp_path_factory.mktemp("logs"))
     # Many writes per module: GitHub's secondary limit (80/min) has its own test with its own emulator.
-    emulator = start_github(services, tmp_path_factory.mktemp("github"), "--content-limit", "100000")
+    # Ideal: these tests check GitHub's answers, and each realistic behaviour has its own tests on `real`.
+    emulator = start_github(services, tmp_path_factory.mktemp("github"), "--content-limit", "100000",
+                            world=("--ideal",))
     yield emulator
     violations = emulator.sandbox("GET", "spec-violations").json()
     statuses = services.stop_all()

@@ -22,7 +22,6 @@ from receiver.payload import build_inline, encode, report_link
 from sandbox.runner.event import Repository, event_from_dispatch
 from sandbox.runner.run import run_title
 from sandbox.runner.workflow import load_workflow
-from tests.conftest import IDEAL_UNTIL_ACTION_SURVIVES
 from tests.faults.table import Ledger
 
 DISPATCH_ROUTE = "POST /repos/{owner}/{repo}/dispatches"
@@ -227,8 +226,7 @@ async def _post_all(url: str, briefs: list[dict[str, Any]]) -> list[tuple[int, d
 def test_200_concurrent_briefs_are_all_stored_and_dispatched(services: Any, tmp_path: Path) -> None:
     # An emulator of its own: GitHub's 80 content-creating requests a minute would make this test wait minutes.
     gh = services.start("github-burst", "sandbox", "github", "--port", "0", "--pages-port", "0", "--user", "sandbox",
-                        "--token", "sandbox-token", "--data", str(tmp_path / "github"), "--content-limit", "1000",
-                        *IDEAL_UNTIL_ACTION_SURVIVES)
+                        "--token", "sandbox-token", "--data", str(tmp_path / "github"), "--content-limit", "1000")
     github = SimpleNamespace(url=gh.url, token="sandbox-token",
                              sandbox=lambda method, route, **kw: requests.request(
                                  method, f"{gh.url}/_sandbox/{route}", timeout=10, **kw))

@@ -18,9 +18,10 @@ from deployer.limits import NAME_CHARS_CAP, TASK_CHARS, BriefLimits
 
 TASK_RE = re.compile(rf"[A-Za-z0-9._-]{{1,{TASK_CHARS}}}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-KNOWN_FIELDS = (
+CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
+KNOWN_FIELDS = frozenset((
     "email", "secret", "task", "round", "nonce", "brief", "checks", "evaluation_url", "attachments",
-)
+))
 MAX_ROUND = 2**31 - 1  # fits every integer type downstream: SQLite, JavaScript numbers, workflow inputs
 
 
@@ -123,7 +124,7 @@ def _base64_pieces(url: str, start: int, chunk: int) -> Iterator[bytes]:
             raw = unquote_to_bytes(raw).decode("ascii")
         pending += "".join(raw.split())
         padded = padded or "=" in pending
-        ready = 0 if padded else (len(pending) - 4) // 4 * 4
+        ready = 0 if padded or len(pending) < chunk else (len(pending) - 4) // 4 * 4  # small: one a2b call
         if ready > 0:
             yield _a2b(pending[:ready], decoded)
             decoded += ready
@@ -154,7 +155,7 @@ def check_file_name(name: str, max_chars: int = NAME_CHARS_CAP) -> str | None:
         return "must not be '.git' (GitHub refuses that name in a repository)"
     if "/" in name or "\\" in name:
         return "must be a plain file name, without '/' or '\\'"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if CONTROL_CHAR.search(name):
         return "must not contain control characters"
     return None
 
@@ -343,7 +344,7 @@ def parse_brief(data: object, *, require_secret: bool = True, limits: BriefLimit
     elif rnd > MAX_ROUND:
         errors.append(FieldError("round", f"must be at most {MAX_ROUND}"))
     nonce = _required_str(data, "nonce", errors, limits.nonce_chars if limits else None)
-    if nonce and any(ord(c) < 32 or ord(c) == 127 for c in nonce):
+    if nonce and CONTROL_CHAR.search(nonce):
         errors.append(FieldError("nonce", "must be one line without control characters (it is a commit trailer)"))
     text = _required_str(data, "brief", errors, limits.brief_chars if limits else None)
     url = _check_url(data.get("evaluation_url"), errors, limits)

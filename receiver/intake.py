@@ -18,7 +18,7 @@ from typing import Any
 
 from deployer.brief import Brief
 from receiver.outbox import Streamed
-from receiver.payload import encode, encode_pieces
+from receiver.payload import COMPACT, encode_pieces
 
 TEXT_CHUNK = 1 << 20  # bytes of a big body turned into text at a time
 ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -62,7 +62,7 @@ def stored_form(brief: Brief, *, streamed: bool) -> str | Streamed:
     """The brief's public JSON (no secret) as the outbox stores it: one string, or a big brief in pieces."""
     public = brief.public_dict()
     if not streamed:
-        return encode(public).decode()
+        return COMPACT.encode(public)
     return Streamed(sum(len(piece) for piece in encode_pieces(public)), lambda: encode_pieces(public))
 
 

@@ -87,7 +87,8 @@ CREATE TABLE IF NOT EXISTS big_briefs (
 # A brief written in pieces (Streamed) lives in big_briefs under its briefs.seq, and its briefs.brief is ''. Its blob
 # must be the last column of its row: SQLite keeps a zeroblob lazy only at the end of a record; anywhere else it
 # allocates the whole of it, then copies it into the record, before a single piece is written.
-INSERT_BRIEF = "INSERT INTO briefs (id, task, round, nonce, brief, accepted_at, accepted_ts) VALUES (?,?,?,?,?,?,?)"
+INSERT_BRIEF = ("INSERT INTO briefs (id, task, round, nonce, brief, accepted_at, accepted_ts) VALUES (?,?,?,?,?,?,?)"
+                " ON CONFLICT (task, round, nonce) DO NOTHING")
 # Columns added since the first release, for outboxes created before them: (column, its definition).
 ADDED_COLUMNS = (("inflight_since", "REAL"),)
 
@@ -168,8 +169,16 @@ def new_brief_id(now: float) -> str:
     return f"{int(now * 1000):012x}{_ids.getrandbits(64):016x}"
 
 
+_second: tuple[int, str] = (-1, "")  # the last second formatted by utc_iso
+
+
 def utc_iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """2026-01-01T12:00:00.123Z; the date and time formatted once a second (one accept per request calls this)."""
+    global _second
+    second = int(ts)
+    if second != _second[0]:
+        _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{int((ts - second) * 1000):03d}Z"
 
 
 @dataclass
@@ -177,6 +186,7 @@ class _Write:
     fn: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any]
     big: bool = False  # carries megabytes: committed off the loop even with `normal` sync
+    one_statement: bool = False  # writes with one statement, atomic by itself: no savepoint needed
 
 
 class Outbox:
@@ -267,7 +277,7 @@ class Outbox:
             conn = self._open_writer()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                outcomes = [(w.future, *_apply(conn, w.fn)) for w in batch]
+                outcomes = [(w.future, *_apply(conn, w.fn, w.one_statement)) for w in batch]
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -326,11 +336,12 @@ class Outbox:
         if conn is not None:
             conn.close()
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, big: bool = False) -> T:
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, big: bool = False,
+                     one_statement: bool = False) -> T:
         if not self._open:
             raise OutboxUnavailable("the outbox is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Write(fn, future, big))
+        self._pending.append(_Write(fn, future, big, one_statement))
         if self._flusher is None:  # everything queued before the flusher runs shares its commit
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -369,19 +380,19 @@ class Outbox:
         streamed = isinstance(brief_json, Streamed)
 
         def op(conn: sqlite3.Connection) -> Accepted:
-            row = conn.execute(
-                "SELECT id FROM briefs WHERE task = ? AND round = ? AND nonce = ?", (task, round_, nonce),
-            ).fetchone()
-            if row is not None:
-                return Accepted(row[0], duplicate=True)
             text = "" if isinstance(brief_json, Streamed) else brief_json
-            seq = conn.execute(INSERT_BRIEF, (new_id, task, round_, nonce, text, utc_iso(now), now)).lastrowid
+            inserted = conn.execute(INSERT_BRIEF, (new_id, task, round_, nonce, text, utc_iso(now), now))
+            if inserted.rowcount == 0:  # (task, round, nonce) is there already: a statement that changed nothing
+                row = conn.execute("SELECT id FROM briefs WHERE task = ? AND round = ? AND nonce = ?",
+                                   (task, round_, nonce)).fetchone()
+                return Accepted(row[0], duplicate=True)
             if isinstance(brief_json, Streamed):
-                conn.execute("INSERT INTO big_briefs (seq, json) VALUES (?, zeroblob(?))", (seq, brief_json.size))
-                _write_blob(conn, seq, brief_json)
+                conn.execute("INSERT INTO big_briefs (seq, json) VALUES (?, zeroblob(?))",
+                             (inserted.lastrowid, brief_json.size))
+                _write_blob(conn, inserted.lastrowid, brief_json)
             return Accepted(new_id, duplicate=False)
 
-        result = await self._write(op, big=streamed or len(brief_json) > BIG_WRITE_CHARS)
+        result = await self._write(op, big=streamed or len(brief_json) > BIG_WRITE_CHARS, one_statement=not streamed)
         if not result.duplicate:
             self.accepted.set()
         return result
@@ -575,21 +586,26 @@ def _write_blob(conn: sqlite3.Connection, seq: int | None, brief: Streamed) -> N
             raise ValueError(f"the brief's pieces are {blob.tell()} bytes, not its size, {brief.size}")
 
 
-def _apply(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> tuple[Any, BaseException | None]:
-    """Run one write inside a savepoint: a write that fails by itself (bad value, constraint) fails alone.
+def _apply(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any],
+           one_statement: bool = False) -> tuple[Any, BaseException | None]:
+    """Run one write inside a savepoint: a write that fails by itself (bad value, constraint) fails alone. A write
+    of one statement needs no savepoint: SQLite undoes a failed statement, and nothing else.
 
     Failures of the database as a whole (full disk, I/O error, lock) propagate and fail the batch.
     """
-    conn.execute("SAVEPOINT one_write")
+    if not one_statement:
+        conn.execute("SAVEPOINT one_write")
     try:
         result = fn(conn)
     except Exception as exc:
         if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
             raise
-        conn.execute("ROLLBACK TO one_write")
-        conn.execute("RELEASE one_write")
+        if not one_statement:
+            conn.execute("ROLLBACK TO one_write")
+            conn.execute("RELEASE one_write")
         return None, exc
-    conn.execute("RELEASE one_write")
+    if not one_statement:
+        conn.execute("RELEASE one_write")
     return result, None
 
 

@@ -19,8 +19,11 @@ PIECE_CHARS = 1 << 20
 PIECE_DEPTH = 8  # deeper containers are encoded whole: a big brief's big strings sit two or three levels down
 
 
+COMPACT = json.JSONEncoder(separators=(",", ":"))  # one encoder for every call: json.dumps builds one per call
+
+
 def encode(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode()
+    return COMPACT.encode(data).encode()
 
 
 def encode_pieces(data: Any, *, piece: int = PIECE_CHARS) -> Iterator[bytes]:
@@ -58,7 +61,7 @@ def _json_parts(value: Any, piece: int, depth: int) -> Iterator[str]:
             yield from _json_parts(item, piece, depth + 1)
         yield "]"
     else:
-        yield json.dumps(value, separators=(",", ":"))
+        yield COMPACT.encode(value)
 
 
 def mint_token() -> tuple[str, bytes]:

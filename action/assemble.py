@@ -63,7 +63,7 @@ def assemble(
 
     `kept` (later rounds): published files carried over unchanged under the generated ones, such as earlier
     attachments and the LICENSE, which keeps its first year. `rewritten`: attachments the brief asks to fix
-    (`workflows.fixable_attachments`); the model's version of one of those wins over the attachment."""
+    (the round plan's `rewritable`); the model's version of one of those wins over the attachment."""
     secrets = list(secrets)
     meta = metadata(brief, previous, secrets)
     site: dict[str, bytes] = dict(kept or {})
@@ -102,45 +102,10 @@ def metadata(brief: Brief, previous: Mapping[str, Any] | None, secrets: Iterable
     return {"task": brief.task, "rounds": sorted(rounds, key=lambda r: int(r.get("round", 0)))}
 
 
-def read_metadata(raw: bytes | str | None) -> dict[str, Any] | None:
-    """The metadata of earlier rounds from the repository's `.deployer/brief.json`; None when absent or unreadable."""
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("rounds"), list):
-        return None
-    return data
 
 
-def published_files(site: Mapping[str, bytes]) -> tuple[dict[str, str], dict[str, Any] | None]:
-    """From a site read back from the repository: the files the model wrote, and the metadata of earlier rounds.
-
-    Round 2 sends those files to the model to edit; code-written files, attachments of any round and files that
-    are not UTF-8 text are left out.
-    """
-    meta = read_metadata(site.get(METADATA_PATH))
-    attachments = {n for r in (meta or {}).get("rounds", []) if isinstance(r, dict) for n in r.get("attachments", [])}
-    files: dict[str, str] = {}
-    for path, data in sorted(site.items()):
-        if is_reserved(path) or path in attachments:
-            continue
-        try:
-            files[path] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-    return files, meta
 
 
-def earlier_checks(meta: Mapping[str, Any] | None, this_round: int) -> list[Any]:
-    """The checks of rounds before `this_round`, in order, without repeats: they must keep passing."""
-    checks: list[Any] = []
-    for entry in (meta or {}).get("rounds", []):
-        if isinstance(entry, dict) and isinstance(entry.get("round"), int) and entry["round"] < this_round:
-            checks += [c for c in entry.get("checks", []) if c not in checks]
-    return checks
 
 
 def readme(
@@ -152,7 +117,8 @@ def readme(
     summary = "This site was generated from the following brief:\n\n" + _quote(str(first.get("brief", "")))
     for entry in later:
         summary += f"\n\nChanges asked for in round {entry.get('round')}:\n\n" + _quote(str(entry.get("brief", "")))
-    rows = [f"| `{_cell(p)}` | {_cell(describe(p, c))} |" for p, c in sorted(site_files.items()) if not is_reserved(p)]
+    rows = [f"| `{_cell(p)}` | {_cell(file_summary(p, c))} |" for p, c in sorted(site_files.items())
+            if not is_reserved(p)]
     rows += [f"| `{_cell(name)}` | Attachment supplied with the brief, committed unchanged. |" for name in attachments]
     rows += ["| `LICENSE` | The MIT License. |", f"| `{METADATA_PATH}` | The brief and checks of each round. |"]
     usage = "Everything runs in the browser; no account, key or server is needed."
@@ -163,7 +129,7 @@ def readme(
     )
 
 
-def describe(path: str, content: str) -> str:
+def file_summary(path: str, content: str) -> str:
     """One line on what a generated file is, read from the file itself."""
     ext = posixpath.splitext(path)[1].lower()
     if ext in (".html", ".htm"):

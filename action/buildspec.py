@@ -69,14 +69,13 @@ def find_build(files: Mapping[str, str]) -> BuildSpec | None:
     script = files.get(BUILD_SCRIPT)
     if script is None:
         return None
-    meta = script_metadata(script)
-    tool = meta.get("tool") if meta else None
+    meta = script_metadata(script) or {}
+    tool = meta.get("tool")
     settings = tool.get("deployer") if isinstance(tool, dict) else None
     if settings is None:
         return None
     if not isinstance(settings, dict):
         raise BuildSpecError("[tool.deployer] must be a table")
-    assert meta is not None
     unknown = sorted(set(settings) - {"outputs", "commit_script"})
     if unknown:
         raise BuildSpecError(f"[tool.deployer] has unknown keys {unknown}; only `outputs` and `commit_script`")

@@ -16,11 +16,19 @@ from typing import Any
 from github import Github
 from github.Repository import Repository
 
-from action.pages import poll_delays
+from deployer.retry import backoff
 
 
 class CIError(RuntimeError):
-    pass
+    """The repository's workflows did not pass on our commit; the subclass names why."""
+
+
+class WorkflowFailed(CIError):
+    """A workflow run on our commit concluded other than success."""
+
+
+class WorkflowsUnfinished(CIError):
+    """Some workflow runs on our commit did not finish before the deadline."""
 
 
 def wait_for_runs(
@@ -30,7 +38,7 @@ def wait_for_runs(
 ) -> dict[str, dict[str, Any]]:
     """path -> the completed, successful run of that workflow on `commit_sha`."""
     wanted = set(paths)
-    delays = poll_delays(1.0, 5.0)
+    delays = backoff(1.0, 5.0, 1.5)
     seen: dict[str, str] = {}
     while True:
         _, answer = gh.requester.requestJsonAndCheck(
@@ -49,14 +57,14 @@ def wait_for_runs(
         failed = {p: r for p, r in done.items() if r.get("conclusion") != "success"}
         if failed:
             path, run = sorted(failed.items())[0]
-            raise CIError(f"workflow {path} concluded {run.get('conclusion')} on {commit_sha[:12]}: "
-                          f"{run.get('html_url')}")
+            raise WorkflowFailed(f"workflow {path} concluded {run.get('conclusion')} on {commit_sha[:12]}: "
+                                 f"{run.get('html_url')}")
         if set(done) == wanted:
             return done
         wait = next(delays)
         if clock() + wait > deadline:
             missing = sorted(wanted - set(done))
             states = ", ".join(f"{p}: {seen.get(p, 'not started')}" for p in missing)
-            raise CIError(f"workflow run(s) of {', '.join(missing)} on {commit_sha[:12]} did not finish before the "
-                          f"deadline ({states})")
+            raise WorkflowsUnfinished(f"workflow run(s) of {', '.join(missing)} on {commit_sha[:12]} did not finish "
+                                      f"before the deadline ({states})")
         sleep(wait)

@@ -10,8 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-DEFAULT_MODEL = "anthropic/claude-sonnet-4"
-DEFAULT_FALLBACKS = ("openai/gpt-4o-mini",)
+from deployer.models import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, MIN_ANSWER_TOKENS, configured
+
 DEFAULT_OPENROUTER = "https://openrouter.ai/api/v1"
 DEFAULT_DEADLINE_MINUTES = 10.0
 # Seconds one GitHub API request may take before it is abandoned and retried (DEPLOYER_GITHUB_TIMEOUT).
@@ -39,6 +39,8 @@ class RunConfig:
     verify: bool = True  # run the brief's checks in a browser before publishing (input `verify`)
     verify_local_only: bool = False  # the browser may load only from 127.0.0.1 (the sandbox: no CDN requests)
     github_timeout: int = DEFAULT_GITHUB_TIMEOUT_S  # per GitHub API request; a slower answer is retried
+    temperature: float = DEFAULT_TEMPERATURE  # DEPLOYER_TEMPERATURE, 0 to 2
+    max_tokens: int = DEFAULT_MAX_TOKENS  # DEPLOYER_MAX_TOKENS: one answer's budget before it is continued
 
 
 def _first(env: Mapping[str, str], *names: str) -> str:
@@ -58,6 +60,22 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float | None, *,
+            whole: bool = False) -> float:
+    text = _first(env, name)
+    if not text:
+        return default
+    kind = "a whole number" if whole else "a number"
+    span = f"from {low:g} to {high:g}" if high is not None else f"of at least {low:g}"
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be {kind} {span}, not {text!r}") from None
+    if not low <= value <= (high if high is not None else value):
+        raise ConfigError(f"{name} must be {kind} {span}, not {text!r}")
+    return value
+
+
 def load(env: Mapping[str, str] | None = None) -> RunConfig:
     env = os.environ if env is None else env
     token = _first(env, "DEPLOYER_GITHUB_TOKEN", "GITHUB_TOKEN")
@@ -66,13 +84,7 @@ def load(env: Mapping[str, str] | None = None) -> RunConfig:
     if missing:
         raise ConfigError(f"missing input {' and '.join(missing)} (action input, or DEPLOYER_GITHUB_TOKEN / "
                           "DEPLOYER_OPENROUTER_API_KEY in the environment)")
-    model = _first(env, "DEPLOYER_MODEL") or DEFAULT_MODEL
-    fallbacks_text = env.get("DEPLOYER_FALLBACK_MODELS")
-    fallbacks = (
-        tuple(m.strip() for m in fallbacks_text.split(",") if m.strip()) if fallbacks_text is not None
-        else DEFAULT_FALLBACKS
-    )
-    models = tuple(dict.fromkeys((model, *fallbacks)))
+    models = configured(_first(env, "DEPLOYER_MODEL"), env.get("DEPLOYER_FALLBACK_MODELS"))
     try:
         deadline = float(_first(env, "DEPLOYER_DEADLINE_MINUTES") or DEFAULT_DEADLINE_MINUTES)
     except ValueError:
@@ -83,6 +95,8 @@ def load(env: Mapping[str, str] | None = None) -> RunConfig:
         raise ConfigError("DEPLOYER_GITHUB_TIMEOUT must be a whole number of seconds") from None
     if github_timeout < 1:
         raise ConfigError("DEPLOYER_GITHUB_TIMEOUT must be at least 1 second")
+    temperature = _number(env, "DEPLOYER_TEMPERATURE", DEFAULT_TEMPERATURE, 0.0, 2.0)  # [PAR]: 0.0 to 2.0
+    max_tokens = int(_number(env, "DEPLOYER_MAX_TOKENS", DEFAULT_MAX_TOKENS, MIN_ANSWER_TOKENS, None, whole=True))
     return RunConfig(
         github_token=token, openrouter_key=key, models=models,
         openrouter_base_url=(_first(env, "DEPLOYER_OPENROUTER_BASE_URL", "OPENROUTER_BASE_URL")
@@ -95,5 +109,5 @@ def load(env: Mapping[str, str] | None = None) -> RunConfig:
         deadline_minutes=deadline,
         verify=_flag(env, "DEPLOYER_VERIFY", default=True),
         verify_local_only=_flag(env, "DEPLOYER_VERIFY_LOCAL_ONLY", default=False),
-        github_timeout=github_timeout,
+        github_timeout=github_timeout, temperature=temperature, max_tokens=max_tokens,
     )

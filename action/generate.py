@@ -1,13 +1,18 @@
-"""Brief -> Site: prompt, ask the model, parse, validate, ask again with the problems (at most `max_repairs` times),
-then assemble. The model client is a parameter, so any `complete(messages) -> Completion` works.
+"""Brief -> Site: ask the model, take its answer through the round's edit format, validate, ask again with the
+problems (at most `MAX_REPAIRS` times), then assemble. The model client is a parameter, so any
+`complete(messages) -> Completion` works.
 
-Soft checks (optional, e.g. the brief's checks run in a browser): once a site passes validation, `soft_check(site)`
-may return problems; they go back to the model like validation problems, at most `max_check_repairs` times and only
-while `repair_allowed()` (the deadline), and whatever is left is returned in `Generated.unresolved` rather than
-raised. From then on the model can only make things better: a later answer that fails, or no answer at all, gives
-back the last site that passed validation.
+The edit format is a coder (`action/coders/`): whole files when nothing is published to edit, edit blocks on a
+published site. This loop is the same for both: it knows a coder only through the `Coder` protocol.
 
-Sites that need more than text (`prepare`, see `action/prepare.py`): workflows are linted and a declared build
+Soft checks (optional, e.g. the brief's checks run in a browser): once a site passes validation, the check may
+return problems; they go back to the model like validation problems, at most `max_repairs` times and only while
+`allowed()` (the deadline), and whatever is left is returned in `Generated.unresolved` rather than raised. From then
+on the model can only make things better: the site kept is the one with the fewest failing checks
+(`action/verify/score.py`; a tie goes to the newer), and a later answer that fails, or no answer at all, gives it
+back.
+
+Sites that need more than text (`build`, see `action/lint_and_build.py`): workflows are linted and a declared build
 script runs once a site passes validation; its problems (a failing script's stderr) are repaired the same way.
 
 Secrets: the model never sees one (the prompt does not read the brief's secret); what goes back to it in a repair
@@ -17,181 +22,138 @@ more before it is returned, so a token-like string never reaches a commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-from action.assemble import assemble, earlier_checks, is_reserved
-from action.llm import Completion, LLMError
-from action.parse import ParseError, parse_files
-from action.prepare import Prepare
-from action.prompt import build_messages, repair_messages
-from action.revise import Revision, earlier_attachments
-from action.validate import Problem, find_secrets, redact_secrets, validate
-from action.workflows import fixable_attachments
+from action.assemble import assemble
+from action.coders.base import ChatModel, Coder, GenerationError, Session, Stats, redacted
+from action.coders.edit_blocks import EditBlockCoder
+from action.coders.whole_files import WholeFileCoder
+from action.lint_and_build import LintAndBuild
+from action.llm import LLMError
+from action.published import Published
+from action.round_plan import RoundPlan, plan_round
+from action.validate import Problem, find_secrets
+from action.verify.score import failing, replaces
 from deployer.brief import Brief
+
+__all__ = ["ChatModel", "Generated", "GenerationError", "SoftChecks", "Stats", "generate"]
 
 MAX_REPAIRS = 2
 MAX_CHECK_REPAIRS = 2
 SoftCheck = Callable[[dict[str, bytes]], list[Problem]]
 
 
-class ChatModel(Protocol):
-    def complete(self, messages: list[dict[str, Any]]) -> Completion: ...
+@dataclass(frozen=True)
+class SoftChecks:
+    """Checks of a site that passed validation; their failures are repaired while `allowed()`, never raised."""
 
-
-@dataclass
-class Stats:
-    model: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    completions: int = 0  # answers received: 1 + repairs
-    requests: int = 0  # HTTP attempts behind them, retries included
-    repairs: int = 0  # every repair request, check repairs included
-    check_repairs: int = 0  # repairs asked for by the soft check
-    ignored: list[str] = field(default_factory=list)  # reserved paths the model wrote; code writes those
-
-    def add(self, completion: Completion) -> None:
-        self.model = completion.model
-        self.prompt_tokens += completion.usage.prompt_tokens
-        self.completion_tokens += completion.usage.completion_tokens
-        self.total_tokens += completion.usage.total_tokens
-        self.completions += 1
-        self.requests += completion.attempts
+    check: SoftCheck
+    max_repairs: int = MAX_CHECK_REPAIRS
+    allowed: Callable[[], bool] = lambda: True
 
 
 @dataclass(frozen=True)
 class Generated:
     site: dict[str, bytes]
-    files: dict[str, str]  # what the model wrote (merged over `existing`), before assembly
+    files: dict[str, str]  # what the model wrote (over the published files it edited), before assembly
     stats: Stats
     unresolved: list[Problem] = field(default_factory=list)  # soft-check problems left after the repairs
 
 
-class GenerationError(RuntimeError):
-    """The model's last answer still had problems after every repair; `problems` says which."""
-
-    def __init__(self, problems: list[Problem], stats: Stats):
-        self.problems = problems
-        self.stats = stats
-        listed = "; ".join(str(p) for p in problems)
-        super().__init__(f"the generated site still has {len(problems)} problem(s) after {stats.repairs} "
-                         f"repair(s): {listed}")
+def coder_for(brief: Brief, published: Published, plan: RoundPlan, secrets: Sequence[str],
+              log: Callable[[str], None]) -> Coder:
+    """Edit blocks when the repository holds files the model wrote, else whole files."""
+    if published.model_files:
+        return EditBlockCoder(brief, published, secrets, plan.workflows_allowed, log=log)
+    readonly = {a.name for a in brief.attachments} - plan.rewritable
+    return WholeFileCoder(brief, published.earlier_checks, readonly, secrets, plan.workflows_allowed)
 
 
 def generate(
-    brief: Brief,
-    llm: ChatModel,
-    *,
-    owner: str,
-    year: int,
-    secrets: Iterable[str | None] = (),
-    existing: Mapping[str, str] | None = None,
-    previous_metadata: Mapping[str, Any] | None = None,
-    published: Mapping[str, bytes] | None = None,
-    allow_workflows: bool = False,
-    max_repairs: int = MAX_REPAIRS,
-    node: str | None = None,
+    brief: Brief, llm: ChatModel, published: Published, plan: RoundPlan | None = None, *, year: int,
+    secrets: Iterable[str | None] = (), soft_checks: SoftChecks | None = None, build: LintAndBuild | None = None,
     log: Callable[[str], None] = lambda _message: None,
-    soft_check: SoftCheck | None = None,
-    max_check_repairs: int = MAX_CHECK_REPAIRS,
-    repair_allowed: Callable[[], bool] = lambda: True,
-    prepare: Prepare | None = None,
 ) -> Generated:
-    """The site for `brief`; raises GenerationError (problems left) or LLMError (no model answered) unless a site
-    already passed validation (see soft checks above). `prepare` (workflow lint, build step) runs on files that
-    passed validation; its problems are repaired like validation problems."""
-    secret_values = [s for s in (*secrets, brief.secret) if s]
-    fixable = fixable_attachments(brief)  # attachments the brief asks to fix: the model may rewrite them
-    attachments = {a.name for a in brief.attachments} - fixable
-    stats = Stats()
-    existing = dict(existing or {})
-    earlier = earlier_checks(previous_metadata, brief.round)
-    # A later round with a published site edits it (action/revise.py); `published` is the whole tree read back.
-    revision = Revision(
-        brief, existing, published or {p: c.encode("utf-8") for p, c in existing.items()}, earlier,
-        earlier_attachments(published or {}, previous_metadata, brief), secret_values, allow_workflows, node,
-        max_repairs, log,
-    ) if existing else None
-    messages = revision.first_messages() if revision else build_messages(brief, existing, earlier)
-    best: Generated | None = None  # the last site that passed validation
-    static_repairs = 0
-    while True:
-        try:
-            completion = llm.complete(messages)
-        except LLMError as exc:
-            if best is None:
-                raise
-            log(f"no answer to the check repair ({exc}); keeping the last valid site")
-            return best
-        stats.add(completion)
-        if revision is not None:
+    """The site for `brief` on top of what is `published`, as `plan` (default: the brief's sentence patterns)
+    allows; raises GenerationError (problems left) or LLMError (no model answered) unless a site already passed
+    validation (see soft checks above)."""
+    plan = plan or plan_round(brief, published)
+    hidden = [s for s in (*secrets, brief.secret) if s]
+    generation = _Generation(brief, published, plan, hidden, soft_checks, build, year, log)
+    return generation.run(coder_for(brief, published, plan, hidden, log), Session(llm))
+
+
+@dataclass
+class _Generation:
+    brief: Brief
+    published: Published
+    plan: RoundPlan
+    secrets: list[str]
+    soft_checks: SoftChecks | None
+    build: LintAndBuild | None
+    year: int
+    log: Callable[[str], None]
+    best: Generated | None = None  # the site with the fewest problems so far
+
+    def run(self, coder: Coder, session: Session) -> Generated:
+        messages, answers_repaired = coder.first_messages(), 0
+        while True:
             try:
-                completion, files, problems = revision.take(llm, completion, stats)
-            except GenerationError:  # edits that never applied, even as whole files
-                if best is None:
+                taken = coder.take(session.ask(messages), session)
+            except (LLMError, GenerationError) as exc:  # no answer, or one that can never be used
+                if self.best is None:
                     raise
-                log("the edits of the check repair did not apply; keeping the last valid site")
-                return best
-        else:
-            files, problems = _check(completion.content, existing, attachments, secret_values, allow_workflows,
-                                     node, stats)
-        rebuilt: set[str] = set()
-        if not problems and prepare is not None:
-            files, problems = prepare(files)
-            problems = [Problem(redact_secrets(p.path, secret_values), redact_secrets(p.message, secret_values))
-                        for p in problems]
-            rebuilt = prepare.last_outputs
-        if not problems:
-            site = assemble(brief, files, owner=owner, year=year, previous=previous_metadata, secrets=secret_values,
-                            kept=revision.kept if revision else None, rewritten=fixable)
-            leaks = [
-                Problem(path, message) for path, data in site.items() if path not in attachments
-                for message in find_secrets(data.decode("utf-8", errors="replace"), secret_values)
-            ] + [p for p in (revision.regressions(site) if revision else []) if p.path not in rebuilt]
-            if leaks:
-                if best is not None:
-                    return best
-                raise GenerationError(leaks, stats)
-            unresolved = [Problem(redact_secrets(p.path, secret_values), redact_secrets(p.message, secret_values))
-                          for p in (soft_check(site) if soft_check else [])]
-            best = Generated(site, files, stats, unresolved)
-            if not unresolved or stats.check_repairs >= max_check_repairs or not repair_allowed():
-                return best
-            stats.check_repairs += 1
-            problems = unresolved
-        else:
-            log(f"answer {stats.completions} from {completion.model} has {len(problems)} problem(s):\n"
-                + "\n".join(f"  {p}" for p in problems))
-            if static_repairs >= max_repairs:
-                if best is not None:
-                    return best
-                raise GenerationError(problems, stats)
-            static_repairs += 1
-        stats.repairs += 1
-        messages = revision.repair_messages(completion.content, problems) if revision else repair_messages(
-            brief, redact_secrets(completion.content, secret_values), [str(p) for p in problems], existing, earlier,
-        )
+                self.log(f"no usable answer to the check repair ({exc}); keeping the last valid site")
+                return self.best
+            files, problems = self._built(taken.files, taken.problems)
+            if problems:
+                self.log(f"answer {session.stats.completions} from {taken.completion.model} has {len(problems)} "
+                         "problem(s):\n" + "\n".join(f"  {p}" for p in problems))
+                if answers_repaired >= MAX_REPAIRS:
+                    return self._best_or_raise(problems, session.stats)
+                answers_repaired += 1
+            else:
+                done = self._assembled(coder, files, session.stats)
+                if isinstance(done, Generated):
+                    return done
+                problems = done
+            session.stats.repairs += 1
+            messages = coder.repair_messages(taken.completion.content, problems)
 
+    def _built(self, files: dict[str, str], problems: list[Problem]) -> tuple[dict[str, str], list[Problem]]:
+        """The files after the build step (when the answer had no problems), and the problems."""
+        if problems or self.build is None:
+            return files, problems
+        files, problems = self.build(files)
+        return files, redacted(problems, self.secrets)
 
-def _check(
-    answer: str,
-    existing: Mapping[str, str],
-    attachments: set[str],
-    secrets: list[str],
-    allow_workflows: bool,
-    node: str | None,
-    stats: Stats,
-) -> tuple[dict[str, str], list[Problem]]:
-    """The files of an answer (over the existing ones) and their problems; messages are free of secrets."""
-    try:
-        parsed = parse_files(answer)
-    except ParseError as exc:
-        return {}, [Problem("(answer)", redact_secrets(str(exc), secrets))]
-    for path in parsed:
-        if is_reserved(path) and path not in stats.ignored:
-            stats.ignored.append(path)
-    files = {**existing, **{p: c for p, c in parsed.items() if not is_reserved(p)}}
-    problems = validate(files, attachments=attachments, secrets=secrets, allow_workflows=allow_workflows, node=node)
-    return files, [Problem(redact_secrets(p.path, secrets), redact_secrets(p.message, secrets)) for p in problems]
+    def _assembled(self, coder: Coder, files: dict[str, str], stats: Stats) -> Generated | list[Problem]:
+        """Assemble the site and check it: the result when generation is over, else the soft-check problems to
+        repair (the site is kept as `best` meanwhile)."""
+        site = assemble(self.brief, files, owner=self.published.owner, year=self.year,
+                        previous=self.published.metadata, secrets=self.secrets, kept=coder.kept,
+                        rewritten=self.plan.rewritable)
+        attachments = {a.name for a in self.brief.attachments} - self.plan.rewritable
+        rebuilt = self.build.last_outputs if self.build is not None else set()
+        leaks = [Problem(path, message) for path, data in site.items() if path not in attachments
+                 for message in find_secrets(data.decode("utf-8", errors="replace"), self.secrets)]
+        leaks += [p for p in coder.regressions(site) if p.path not in rebuilt]
+        if leaks:
+            return self._best_or_raise(leaks, stats)
+        soft = self.soft_checks
+        unresolved = redacted(soft.check(site) if soft else [], self.secrets)
+        if replaces(unresolved, self.best.unresolved if self.best else None):  # a worse repair keeps the better
+            self.best = Generated(site, files, stats, unresolved)
+        elif self.best is not None:
+            self.log(f"the repaired site fails {failing(unresolved)} check(s), the kept one "
+                     f"{failing(self.best.unresolved)}: keeping the better site")
+        if not unresolved or soft is None or stats.check_repairs >= soft.max_repairs or not soft.allowed():
+            return self.best
+        stats.check_repairs += 1
+        return unresolved
+
+    def _best_or_raise(self, problems: list[Problem], stats: Stats) -> Generated:
+        if self.best is None:
+            raise GenerationError(problems, stats)
+        return self.best

@@ -7,17 +7,19 @@ the deadline (not a retry count) is what graders enforce.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from deployer.retry import backoff
+
 FIELDS = ("email", "task", "round", "nonce", "repo_url", "commit_sha", "pages_url")
 
 
 class NotifyError(RuntimeError):
-    pass
+    """The evaluator was not reached before the deadline; the message says how it last answered."""
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,6 @@ def payload(**values: Any) -> dict[str, Any]:
     return {f: values[f] for f in FIELDS}
 
 
-def backoff_delays(first: float = 1.0, cap: float = 60.0) -> Iterator[float]:
-    """1, 2, 4, 8, ... seconds, each at most `cap`."""
-    delay = first
-    while True:
-        yield min(delay, cap)
-        delay *= 2
-
-
 def notify(
     url: str,
     body: dict[str, Any],
@@ -56,7 +50,7 @@ def notify(
 ) -> Delivery:
     """Deliver `body`; `deadline` is a `clock()` timestamp. Raise NotifyError naming the last failure."""
     http = session or requests.Session()
-    delays = backoff_delays(first_delay, cap)
+    delays = backoff(first_delay, cap)  # 1, 2, 4, 8, ... s, as DESIGN.md says
     attempt = 0
     while True:
         attempt += 1

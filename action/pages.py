@@ -1,4 +1,5 @@
-"""Pages: switch it on, wait until GitHub has built *our* commit, and until the page itself serves it.
+"""Pages: switch it on, wait until GitHub has built *our* commit, and until the page itself serves it: a `Commit`
+becomes a `Deployment` (`deploy`).
 
 `pages_url` is always the API's `html_url`, never assembled by hand (custom domains and org sites differ).
 A build of an older commit, or a page still serving the previous round, is not "live": we wait for ours.
@@ -7,7 +8,7 @@ A build of an older commit, or a page still serving the previous round, is not "
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,23 +16,56 @@ import requests
 from github import Github, GithubException
 from github.Repository import Repository
 
+from action.publish import Commit, later_head
+from deployer.retry import backoff
+
 
 class PagesError(RuntimeError):
-    pass
+    """Pages did not deploy our commit; the subclass names why."""
+
+
+class PagesNotEnabled(PagesError):
+    """GitHub refused to switch Pages on."""
+
+
+class BuildErrored(PagesError):
+    """The Pages build of our commit kept failing, rebuilds included."""
+
+
+class BuildNotDone(PagesError):
+    """Pages did not build our commit before the deadline."""
+
+
+class NotLive(PagesError):
+    """The page did not serve our commit before the deadline."""
 
 
 @dataclass(frozen=True)
 class Deployment:
     pages_url: str
-    build_status: str
-    polls: int
+    built: str | None  # the commit whose build serves the site: ours, or a later head that contains it; None when
+    # not waited for (a re-run whose round is no longer the head)
+    requests: int  # GETs until the page answered
 
 
-def poll_delays(first: float = 0.5, cap: float = 5.0) -> Iterator[float]:
-    delay = first
-    while True:
-        yield delay
-        delay = min(cap, delay * 1.5)
+def deploy(gh: Github, commit: Commit, *, deadline: float, log: Callable[[str], None]) -> Deployment:
+    """Pages on for the commit's repository, its build waited for (when the commit is the head), then the page."""
+    build_type = commit.plan.pages_build_type if commit.plan else None  # None: as the site already is
+    page = enable_pages(gh, commit.repo, known_new=commit.created_repo and build_type != "workflow",
+                        build_type=build_type)
+    pages_url = str(page["html_url"])
+    # A workflow deploys an artifact, not the tree: only a branch build must serve our index.html.
+    expected = commit.plan.content("index.html") if commit.plan and build_type == "legacy" else None
+    built = None
+    if commit.is_head:
+        status, polls, built = wait_for_build(gh, commit.repo, commit.sha, deadline=deadline,
+                                              moved_on=lambda: later_head(commit.repo, commit.sha))
+        log(f"Pages build {status} for {commit.sha[:12]} after {polls} polls")
+        if built != commit.sha:
+            expected = None  # a later head's page is served: it contains this round, not this round's index.html
+    requests_made = wait_live(pages_url, expected, deadline=deadline, cache_key=commit.sha[:12])
+    log(f"{pages_url} is live ({requests_made} requests)")
+    return Deployment(pages_url, built, requests_made)
 
 
 def enable_pages(gh: Github, repo: Repository, *, known_new: bool,
@@ -57,7 +91,7 @@ def enable_pages(gh: Github, repo: Repository, *, known_new: bool,
         return page
     except GithubException as exc:
         if exc.status != 409:
-            raise PagesError(f"could not enable Pages: HTTP {exc.status} {exc.data}") from None
+            raise PagesNotEnabled(f"could not enable Pages: HTTP {exc.status} {exc.data}") from None
     _, page = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages")
     return fix_source(gh, repo, page, source, build_type)
 
@@ -91,7 +125,7 @@ def wait_for_build(
     another run committed on top (two rounds racing); then that head's build is the one waited for. Returns the
     status, the polls and the commit built."""
     polls = rebuilds = 0
-    delays = poll_delays()
+    delays = backoff(0.5, 5.0, 1.5)
     last = "no build yet"
     while True:
         polls += 1
@@ -108,7 +142,7 @@ def wait_for_build(
             if status == "errored":
                 if rebuilds >= max_rebuilds:
                     message = (build.get("error") or {}).get("message")
-                    raise PagesError(f"Pages build of {commit_sha[:12]} errored {rebuilds + 1} times: {message}")
+                    raise BuildErrored(f"Pages build of {commit_sha[:12]} errored {rebuilds + 1} times: {message}")
                 rebuilds += 1
                 gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages/builds")
         elif moved_on is not None and (later := moved_on()) is not None:
@@ -116,7 +150,7 @@ def wait_for_build(
         last = f"latest build {status or 'none'} for {str(built_commit or '-')[:12]}"
         wait = next(delays)
         if clock() + wait > deadline:
-            raise PagesError(f"Pages did not build {commit_sha[:12]} before the deadline ({last})")
+            raise BuildNotDone(f"Pages did not build {commit_sha[:12]} before the deadline ({last})")
         sleep(wait)
 
 
@@ -130,7 +164,7 @@ def wait_live(
     """
     http = session or requests.Session()
     url = pages_url if not cache_key else f"{pages_url}?deployer={cache_key}"
-    delays = poll_delays(0.25, 3.0)
+    delays = backoff(0.25, 3.0, 1.5)
     attempts = 0
     while True:
         attempts += 1
@@ -143,5 +177,5 @@ def wait_live(
             last = type(exc).__name__
         wait = next(delays)
         if clock() + wait > deadline:
-            raise PagesError(f"{pages_url} did not serve the new commit before the deadline (last: {last})")
+            raise NotLive(f"{pages_url} did not serve the new commit before the deadline (last: {last})")
         sleep(wait)

@@ -1,14 +1,14 @@
-"""Turn a model's answer into files, accepting the shapes models actually produce.
+"""Turn a model's answer into whole files, accepting the shapes models actually produce. Pure.
 
 Shapes, tried in this order (the first that yields files wins):
 1. `<file path="...">...</file>` blocks (what the system prompt asks for; `name=` is accepted for `path=`).
 2. A JSON object of files: `{"files": {path: text}}`, `{"files": [{"path", "content"}]}` or `{path: text}` (every
    key a path with an extension or a directory), bare or inside one fence that names no path.
-3. Fenced blocks that name their path: in the info string (```html index.html, ```index.html, ```js title="app.js"),
-   or on the line before the fence (`path: app.js`, `**index.html**`, `### index.html`, `` `style.css` ``, `app.js:`).
-   If no fence names a path, a single HTML fence is taken as `index.html`.
+3. Fenced blocks that name their path, in the info string or on the line before the fence (`action.markdown` lists
+   the labels and sentences understood). If no fence names a path, a single HTML fence is taken as `index.html`.
 4. One bare HTML document (from `<!doctype html>` or `<html>` to the last `</html>`), taken as `index.html`.
-A reasoning preamble is ignored, and so is any `<think>`/`<thinking>`/`<reasoning>` block.
+Reasoning is never the answer (`action.reasoning`): a `<think>` block, or everything before an orphan `</think>`,
+is dropped first, so a draft written while thinking never becomes a file. Prose around the files is ignored.
 
 `</file>` inside a file: a block ends at the last `</file>` before the next `<file path=` opener (or the end of the
 answer), so file content may contain a literal `</file>` (in a string, a regex, a code sample) as long as no
@@ -22,22 +22,23 @@ from __future__ import annotations
 import json
 import re
 
-_THINK_RE = re.compile(r"<(think|thinking|reasoning)>.*?</\1>\s*", re.DOTALL | re.IGNORECASE)
+from action.markdown import (
+    FENCE_OPEN_RE,
+    PATH_RE,
+    fences,
+    info_path,
+    is_html_language,
+    label_path,
+    sentence_path,
+)
+from action.reasoning import strip_reasoning
+
 _FILE_OPEN_RE = re.compile(r"""<file\s+(?:path|name)\s*=\s*(["'])(.*?)\1\s*>""", re.IGNORECASE)
 _FILE_CLOSE = "</file>"
-_FENCE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$", re.MULTILINE)
-_PATH_PATTERN = r"[\w.][\w.\-/]*\.[A-Za-z0-9]+|[\w.\-/]*/[\w.\-]+"
-_PATH_RE = re.compile(rf"^(?:{_PATH_PATTERN})$")
-_INFO_ATTR_RE = re.compile(r"""(?:title|file|filename|path)\s*=\s*["']?([^"'\s]+)""", re.IGNORECASE)
-_LABEL_RE = re.compile(
-    r"^\s*(?:#{1,6}\s*)?(?:[-*]\s*)?(?:(?:file(?:name)?|path)\s*:\s*)?[*_`\"']*"
-    rf"(?P<path>{_PATH_PATTERN})"
-    r"[*_`\"']*\s*:?\s*[*_]*\s*$",
-    re.IGNORECASE,
-)
+SEARCH_MARKER = r" {0,3}<{5,9} ?SEARCH\s*"  # the line that opens an edit block (action.edits)
+_EDIT_MARKER_RE = re.compile(rf"^{SEARCH_MARKER}$", re.MULTILINE)
 _HTML_START_RE = re.compile(r"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
 _HTML_END_RE = re.compile(r"</html\s*>", re.IGNORECASE)
-_HTML_LANGS = {"html", "htm", "xhtml"}
 
 
 class ParseError(ValueError):
@@ -46,8 +47,13 @@ class ParseError(ValueError):
 
 def parse_files(text: str) -> dict[str, str]:
     """Files named in a model's answer; raise ParseError when there are none."""
-    text = _THINK_RE.sub("", text.replace("\r\n", "\n"))
-    for finder in (_file_blocks, _json_files, _named_fences, _bare_html):
+    return files_in(strip_reasoning(text.replace("\r\n", "\n")))
+
+
+def files_in(text: str) -> dict[str, str]:
+    """`parse_files` for an answer whose reasoning is already dropped (once is all: dropping again could cut a file
+    at a closing tag it holds)."""
+    for finder in (_tagged_files, _json_files, _fenced_files, _bare_html):
         files = finder(text)
         if files:
             return files
@@ -58,9 +64,37 @@ def parse_files(text: str) -> dict[str, str]:
     )
 
 
-def _file_blocks(text: str) -> dict[str, str]:
-    openers = list(_FILE_OPEN_RE.finditer(text))
+def named_files(text: str) -> dict[str, tuple[str, bool]]:
+    """path -> (content, tagged) for the files an answer names explicitly: `<file>` blocks (tagged) and fences that
+    name their path (a fence inside a `<file>` block is that file's content, not a file). No guessing: no JSON, no
+    unnamed HTML. For answers that mix files with other things, such as edit blocks."""
+    found = {path: (content, False) for path, content in named_fences(_without_tags(text)).items()}
+    found.update({path: (content, True) for path, content in _tagged_files(text).items()})
+    return found
+
+
+def named_fences(text: str) -> dict[str, str]:
+    """Fences that name their path, in the info string, on a label line or in a sentence before the fence; fences
+    holding edit blocks are not files."""
     files: dict[str, str] = {}
+    for fence in fences(text):
+        if _EDIT_MARKER_RE.search(fence.content):
+            continue
+        if path := info_path(fence.info) or label_path(fence.label):
+            files[path] = fence.content  # a later labelled fence restates the file
+        elif (path := sentence_path(fence.label, fence.info)) and path not in files:
+            files[path] = fence.content
+    return files
+
+
+def _tagged_files(text: str) -> dict[str, str]:
+    return {path: content for path, content, _ in _tags(text)}
+
+
+def _tags(text: str) -> list[tuple[str, str, tuple[int, int]]]:
+    """(path, content, span) of each `<file>` block."""
+    openers = list(_FILE_OPEN_RE.finditer(text))
+    blocks: list[tuple[str, str, tuple[int, int]]] = []
     for i, opener in enumerate(openers):
         path = opener.group(2).strip()
         end = openers[i + 1].start() if i + 1 < len(openers) else len(text)
@@ -70,8 +104,15 @@ def _file_blocks(text: str) -> dict[str, str]:
             raise ParseError(f'the <file path="{path}"> block has no closing </file> (was the answer cut off?)')
         if not path:
             raise ParseError("a <file> block has an empty path attribute")
-        files[path] = _unwrap_fence(_trim_newlines(segment[:close]))
-    return files
+        span = (opener.start(), opener.end() + close + len(_FILE_CLOSE))
+        blocks.append((path, _unwrap_fence(_trim_newlines(segment[:close])), span))
+    return blocks
+
+
+def _without_tags(text: str) -> str:
+    for _, _, (start, end) in reversed(_tags(text)):
+        text = text[:start] + text[end:]
+    return text
 
 
 def _trim_newlines(content: str) -> str:
@@ -88,7 +129,7 @@ def _unwrap_fence(content: str) -> str:
     lines = content.strip("\n").split("\n")
     if len(lines) >= 2:
         first, last = lines[0].strip(), lines[-1].strip()
-        opener = _FENCE_OPEN_RE.match(first)
+        opener = FENCE_OPEN_RE.match(first)
         if opener and last == opener.group("fence"):
             return "\n".join(lines[1:-1]) + "\n"
     return content
@@ -96,12 +137,11 @@ def _unwrap_fence(content: str) -> str:
 
 def _json_files(text: str) -> dict[str, str]:
     candidate = text.strip()
-    fences = list(_fences(text))
-    if len(fences) == 1:
-        info = fences[0][0]
-        if _path_from_info(info):
+    found = fences(text)
+    if len(found) == 1:
+        if info_path(found[0].info):
             return {}  # one file that happens to be JSON, such as ```json data.json
-        candidate = fences[0][2].strip()
+        candidate = found[0].content.strip()
     if not candidate.startswith("{"):
         return {}
     try:
@@ -119,51 +159,17 @@ def _json_files(text: str) -> dict[str, str]:
         return {}
     if not pairs or not all(isinstance(p, str) and isinstance(c, str) for p, c in pairs):
         return {}
-    if not wrapped and not all(_PATH_RE.match(str(p)) for p, _ in pairs):
+    if not wrapped and not all(PATH_RE.match(str(p)) for p, _ in pairs):
         return {}  # a JSON object, but not one keyed by file paths
     return {str(p): str(c) for p, c in pairs}
 
 
-def _fences(text: str) -> list[tuple[str, str, str, str]]:
-    """(info, label line before the fence, content, raw fence) for each fenced block, CommonMark-style closing."""
-    blocks: list[tuple[str, str, str, str]] = []
-    pos = 0
-    while (opener := _FENCE_OPEN_RE.search(text, pos)) is not None:
-        fence = opener.group("fence")
-        closer = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
-        close = closer.search(text, opener.end())
-        if close is None:
-            break
-        before = text[: opener.start()].rstrip("\n").rsplit("\n", 1)[-1]
-        content = text[opener.end() + 1 : close.start()]
-        blocks.append((opener.group("info").strip(), before, content, fence))
-        pos = close.end()
-    return blocks
-
-
-def _path_from_info(info: str) -> str | None:
-    if (attr := _INFO_ATTR_RE.search(info)) is not None:
-        return attr.group(1)
-    for token in re.split(r"[\s:]+", info):
-        token = token.strip("{}")
-        if _PATH_RE.match(token) and token.lower() not in _HTML_LANGS:
-            return token
-    return None
-
-
-def _named_fences(text: str) -> dict[str, str]:
-    files: dict[str, str] = {}
-    html_blocks: list[str] = []
-    for info, before, content, _ in _fences(text):
-        label = _LABEL_RE.match(before)
-        path = _path_from_info(info) or (label.group("path") if label else None)
-        if path:
-            files[path] = content
-        elif (info.split() or [""])[0].lower() in _HTML_LANGS or _HTML_START_RE.search(content[:200]):
-            html_blocks.append(content)
-    if not files and len(html_blocks) == 1:
-        return {"index.html": html_blocks[0]}
-    return files
+def _fenced_files(text: str) -> dict[str, str]:
+    files = named_fences(text)
+    if files:
+        return files
+    html = [f.content for f in fences(text) if is_html_language(f.info) or _HTML_START_RE.search(f.content[:200])]
+    return {"index.html": html[0]} if len(html) == 1 else {}
 
 
 def _bare_html(text: str) -> dict[str, str]:

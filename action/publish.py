@@ -1,4 +1,5 @@
-"""Publishing: the task's public repository and one commit per round, through PyGithub and the Git Data API.
+"""The task's public repository, through PyGithub and the Git Data API: read its state once (`read_published` ->
+`Published`), create it when needed, and make one commit per round (`push_commit` of a `CommitPlan` -> `Commit`).
 
 A new repository is created with `auto_init`, since GitHub refuses Git Data writes in an empty repository;
 our commit replaces that initial tree entirely. Blobs, trees and commits are content-addressed, so retrying
@@ -13,23 +14,36 @@ from dataclasses import dataclass
 from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
 from github.Repository import Repository
 
-from action.plan import FILE_MODE, TRAILER_TASK, CommitPlan, is_round_commit, trailers
+from action.clone import read_files
+from action.plan import FILE_MODE, TRAILER_TASK, CommitPlan, is_round_commit, repo_description, trailers
+from action.published import Published
 from deployer.brief import Brief
 
 RECENT_COMMITS = 30
 
 
 @dataclass(frozen=True)
-class Published:
-    repo_url: str
-    commit_sha: str
-    created_repo: bool
-    reused_commit: bool
-    branch: str
+class Commit:
+    """This round's commit on the default branch: made by this run (`plan`), or found (an earlier run made it)."""
+
+    repo: Repository
+    sha: str
+    plan: CommitPlan | None = None  # None: found, not made; the site stays as it is
+    created_repo: bool = False  # this run created the repository
+    is_head: bool = True  # the branch head when read or made: its Pages build is the one to wait for
+
+    @property
+    def push_workflows(self) -> list[str]:
+        """The workflows our push started, whose runs on this commit are waited for."""
+        return self.plan.push_workflows(self.repo.default_branch) if self.plan else []
 
 
 class PublishError(RuntimeError):
-    pass
+    """Publishing cannot go on; the subclass names why."""
+
+
+class EmptyRepository(PublishError):
+    """The repository has no commit on its default branch to build on (GitHub refuses Git Data writes there)."""
 
 
 class BranchMoved(PublishError):
@@ -82,6 +96,41 @@ def create_repo(gh: Github, owner: str, login: str, name: str, description: str)
         raise
 
 
+def read_published(gh: Github, brief: Brief, *, owner: str, login: str, token: str) -> Published:
+    """The repository of `brief` as this round finds it. The tree is read (one shallow clone) only when there is
+    something to build on and the round is not already committed."""
+    repo = get_repo(gh, owner, brief.repo_name)
+    if repo is None:
+        return Published.of(brief, owner, login=login)
+    round_commit, head = find_round_commit(repo, brief)
+    readable = head is not None and round_commit is None
+    files = read_files(repo.clone_url, token, repo.default_branch)[1] if readable else {}
+    return Published.of(brief, owner, files, login=login, repo=repo, head=head, round_commit=round_commit)
+
+
+def committed_round(published: Published) -> Commit | None:
+    """This round's commit when an earlier run of the round made it (a re-run notifies it again), else None."""
+    if published.repo is None or published.round_commit is None:
+        return None
+    return Commit(published.repo, published.round_commit, is_head=published.round_commit == published.head)
+
+
+def repository_to_build_on(gh: Github, published: Published, brief: Brief) -> tuple[Repository, str, bool]:
+    """(the repository, the head to commit on, whether this run created it), creating the repository if need be.
+
+    Raises BranchMoved when another run created it and published to it meanwhile, EmptyRepository when there is
+    no commit to build on."""
+    repo, head = published.repo, published.head
+    if repo is None:
+        repo = create_repo(gh, published.owner, published.login, published.name, repo_description(brief))
+        _, head = find_round_commit(repo, brief)
+        if head is not None and is_deployer_commit(repo, head):
+            raise BranchMoved(f"another run created {repo.full_name} and published to it meanwhile")
+    if head is None:
+        raise EmptyRepository(f"{repo.full_name} has no commit on {repo.default_branch} to build on")
+    return repo, head, published.repo is None
+
+
 def find_round_commit(repo: Repository, brief: Brief) -> tuple[str | None, str | None]:
     """(sha of this round's earlier commit or None, the default branch's head sha or None when empty)."""
     head = None
@@ -97,6 +146,8 @@ def find_round_commit(repo: Repository, brief: Brief) -> tuple[str | None, str |
         if exc.status != 409:  # 409: the repository is empty
             raise
     return None, head
+
+
 
 
 def push_commit(gh: Github, repo: Repository, plan: CommitPlan, parent_sha: str) -> str:

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from action.checkout import read_files
+from action.clone import read_files
 from bench.action_env import start_action_world
 from bench.baselines.contents_api import ContentsError, ContentsPublisher
 from bench.common import USER, CannotMeasure, Target, main_guard, parser, ratio, table, verdict

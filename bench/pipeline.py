@@ -128,7 +128,7 @@ def replay_s(world: World, body: dict[str, Any]) -> float:
 
 def follow(world: World, path: Path, build_delay: float) -> RoundTimes:
     brief_task = json.loads(path.read_text())["task"]
-    page_url = f"{world.pages_url}/{world.user}/{brief_task}/"
+    page_url = world.site(brief_task)
     runs_before = len(requests.get(f"{world.actions_url}/runs", timeout=10).json())
     watcher = Watcher(world, page_url, runs_before)
     watcher.start()

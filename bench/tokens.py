@@ -21,13 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from action.assemble import published_files
 from action.edits import apply_answer, parse_answer
 from action.generate import generate
 from action.llm import Completion, OpenRouterClient
 from action.parse import parse_files
 from action.prompt import build_messages
-from action.revise import earlier_attachments
+from action.published import Published
 from bench.common import SAMPLES, CannotMeasure, Target, main_guard, parser, ratio, start, table, verdict
 from deployer.brief import parse_brief
 from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
@@ -82,9 +81,9 @@ def run(args: argparse.Namespace) -> None:
 
 def measure(client: OpenRouterClient) -> tuple[list[list[str]], float, str, float]:
     r1, r2 = (parse_brief(json.loads((SAMPLES / f"sum-of-sales.r{n}.json").read_text())) for n in (1, 2))
-    first = generate(r1, client, owner="octo", year=2026)
-    existing, meta = published_files(first.site)
-    context = earlier_attachments(first.site, meta, r2)
+    first = generate(r1, client, Published.of(r1, "octo"), year=2026)
+    published = Published.of(r2, "octo", first.site)
+    existing, context = published.model_files, published.earlier_attachments
     asked: dict[str, tuple[list[dict[str, Any]], Completion]] = {}
     for name, edits in (("edit blocks", True), ("full rewrite", False)):
         messages = build_messages(r2, existing, r1.checks, earlier_attachments=context, edits=edits)
@@ -95,8 +94,7 @@ def measure(client: OpenRouterClient) -> tuple[list[list[str]], float, str, floa
         raise CannotMeasure(f"the stand-in's edit blocks do not apply: {edited.failures[0]}")
     differ = sorted(p for p, text in rewritten.items() if edited.files.get(p) != text)
     same = "yes: the edits give the rewrite's files" if not differ else f"no: {', '.join(differ)} differ"
-    real = generate(r2, client, owner="octo", year=2026, existing=existing, previous_metadata=meta,
-                    published=first.site)
+    real = generate(r2, client, published, year=2026)
     counter = real_counter()
     full = asked["full rewrite"][1].usage
     full_real = (prompt_tokens(asked["full rewrite"][0], counter) + counter(asked["full rewrite"][1].content)

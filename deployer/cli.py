@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from deployer import ACTION_MAJOR_TAG, __version__
 from deployer.limits import SETTINGS as LIMIT_SETTINGS
 from deployer.limits import TASK_CHARS
+from deployer.models import DEFAULT_FALLBACKS, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 SERVE_ENV = f"""\
 environment:
@@ -31,18 +32,26 @@ environment:
   DISPATCH_TIMEOUT_SECONDS default 30 (how long to wait for GitHub's answer to one request; no answer
                      leaves the dispatch in doubt, settled by that lookup)
   RATE_LIMIT_PER_MINUTE default 600 (POSTs per minute per client address; 0 turns it off)
-  BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the token that opens an oversize brief)
+  BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the tokens a dispatch carries: the one that opens an oversize
+                     brief, the one its run reports progress with)
   OUTBOX_SYNC        default normal (a kill -9 loses nothing; full: also survives a power cut, fsync per commit)
+  STATUS_LOOKUP_SECONDS default 10 (the status page asks GitHub's Actions API about runs at most this often;
+                     answers are conditional requests, and a 304 costs no rate limit)
+the status page: /status (log in with SHARED_SECRET; a session cookie, never the secret in a URL); JSON for
+`deployer status`: GET /briefs, GET /briefs/ID/story (Authorization: Bearer SHARED_SECRET)
 limits on each brief (a brief over one is a 400 naming the field and the limit; `deployer run` applies the same
 names to a brief pasted by hand; the task is at most {TASK_CHARS} characters, GitHub's rule for a repository name):
 """ + "\n".join(limit.help_line() for limit in LIMIT_SETTINGS) + "\n"
 
-RUN_ENV = """\
+RUN_ENV = f"""\
 environment (action.yml maps its inputs to these; set them by hand for a local run):
   DEPLOYER_GITHUB_TOKEN        required (or GITHUB_TOKEN); may create repositories and enable Pages
   DEPLOYER_OPENROUTER_API_KEY  required (or OPENROUTER_API_KEY)
-  DEPLOYER_MODEL               default anthropic/claude-sonnet-4
-  DEPLOYER_FALLBACK_MODELS     comma-separated; default openai/gpt-4o-mini
+  DEPLOYER_MODEL               default {DEFAULT_MODEL}
+  DEPLOYER_FALLBACK_MODELS     comma-separated; default {",".join(DEFAULT_FALLBACKS)}
+                               (a model OpenRouter's model list lacks is skipped)
+  DEPLOYER_TEMPERATURE         default {DEFAULT_TEMPERATURE} (0 to 2)
+  DEPLOYER_MAX_TOKENS          default {DEFAULT_MAX_TOKENS}: one answer's budget (a longer answer is continued)
   DEPLOYER_OPENROUTER_BASE_URL default https://openrouter.ai/api/v1 (or OPENROUTER_BASE_URL)
   DEPLOYER_OWNER               default: the token's user
   DEPLOYER_BRIEF               the brief as JSON; default: read it from the event
@@ -82,6 +91,13 @@ def _sandbox(target: str) -> Handler:
         return handler(args)
 
     return run
+
+
+def _sandbox_arguments(parser: argparse.ArgumentParser, module: str) -> None:
+    """Options a sandbox part declares itself (`add_arguments` in `module`), when the sandbox is here; without it
+    the subcommand only says where it runs, so it needs none."""
+    if importlib.util.find_spec("sandbox") is not None:
+        importlib.import_module(module).add_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     github = parts.add_parser(
         "github", help="the GitHub REST emulator and its Pages host",
-        description="A GitHub REST emulator on real bare git repositories, with a Pages host.",
+        description="A GitHub REST emulator on real bare git repositories, with a Pages host per owner behind a "
+        "caching CDN. It behaves as GitHub does, inconvenient behaviours included (each option below turns one "
+        "off or tunes it; --ideal turns them all off). Test-only routes: GET/PATCH /_sandbox/settings and more, "
+        "see sandbox/github/README.md.",
     )
     github.add_argument("--port", type=int, default=0, help="REST port (0 = any free port)")
     github.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -134,15 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the token of the --user at the same position (default: sandbox-token)")
     github.add_argument("--org", action="append", default=[], metavar="ORG=USER[,USER]",
                         help="an organization and its members")
-    github.add_argument("--pages-port", type=int, default=0, help="Pages host port (0 = any free port)")
+    github.add_argument("--pages-port", type=int, default=0,
+                        help="port of the first owner's Pages host; the next owners (users, then orgs) take the "
+                        "following ports (0 = any free port for each)")
     github.add_argument("--build-delay", type=float, default=1.0, help="seconds a Pages build takes (default 1)")
     github.add_argument("--data", metavar="DIR", help="where the bare repositories live (default: a temp dir)")
     github.add_argument("--rate-limit", type=int, default=5000, metavar="N",
                         help="primary rate limit: requests per hour per token (default 5000, as GitHub)")
-    github.add_argument("--content-limit", type=int, default=80, metavar="N",
-                        help="secondary rate limit: content-creating requests per minute per user (default 80)")
     github.add_argument("--scopes", default="repo,workflow", metavar="S[,S]",
                         help="OAuth scopes the tokens report in X-OAuth-Scopes (default repo,workflow)")
+    _sandbox_arguments(github, "sandbox.github.settings")
     github.set_defaults(handler=_sandbox("sandbox.github.server:main"))
 
     openrouter = parts.add_parser(
@@ -212,12 +232,30 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--url", default="http://127.0.0.1:8000/api-endpoint", help="receiver endpoint")
     send.set_defaults(handler=_lazy("deployer.send:main"))
 
+    status = sub.add_parser(
+        "status", help="what became of briefs: a table, or one brief's steps and timeline",
+        formatter_class=raw,
+        description="Show recent briefs with their stage (accepted, dispatched, run, published, live, notified), or "
+        "one brief's steps, links and timeline, from a receiver's JSON API (the status page's facts).",
+        epilog="environment: SHARED_SECRET (required; sent as a Bearer token), RECEIVER_URL (default "
+        "http://127.0.0.1:8000)\nexit status: 0; 1 when the receiver cannot be read or the brief ID failed",
+    )
+    status.add_argument("id", nargs="?", metavar="ID", help="one brief: its steps and timeline")
+    status.add_argument("--watch", action="store_true", help="redraw every 2 s until nothing shown is in flight")
+    status.add_argument("--url", help="the receiver's base URL (overrides RECEIVER_URL)")
+    status.add_argument("--task", help="only briefs of this task")
+    status.add_argument("--state", choices=("in_flight", "succeeded", "failed"), help="only briefs in this state")
+    status.add_argument("--limit", type=int, default=20, help="how many recent briefs (default 20, at most 200)")
+    status.set_defaults(handler=_lazy("deployer.status:main"))
+
     doctor = sub.add_parser(
         "doctor", help="check a real configuration before going live", formatter_class=raw,
         description="Check the settings, the GitHub token's user and scopes, DEPLOYER_REPO and its workflow, the "
-        "OpenRouter key and the receiver's health; one line per check with its fix.",
+        "OpenRouter key, its credit and the models a run would use, and the receiver's health; one line per check "
+        "with its fix.",
         epilog="environment: SHARED_SECRET, GITHUB_TOKEN (or GITHUB_PAT), DEPLOYER_REPO, OPENROUTER_API_KEY,\n"
-        "  GITHUB_API_URL, OPENROUTER_BASE_URL, PUBLIC_URL (the receiver, unless --receiver is given)",
+        "  GITHUB_API_URL, OPENROUTER_BASE_URL, PUBLIC_URL (the receiver, unless --receiver is given),\n"
+        "  DEPLOYER_MODEL, DEPLOYER_FALLBACK_MODELS (the models the deploy workflow uses, when not the defaults)",
     )
     doctor.add_argument("--receiver", metavar="URL", help="the receiver's base URL (default PUBLIC_URL)")
     doctor.set_defaults(handler=_lazy("deployer.doctor:main"))

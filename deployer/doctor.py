@@ -2,8 +2,10 @@
 
 It reads the same settings as the receiver and the action (see `deployer serve --help` and `deployer run --help`)
 and asks the services themselves: who the GitHub token is and what it may do (the `X-OAuth-Scopes` header of a
-classic token), whether the deployer repository and its workflow are there, whether OpenRouter accepts the key,
-and whether the receiver answers. Secrets are never printed.
+classic token), whether the deployer repository and its workflow are there, whether OpenRouter accepts the key and
+lists the configured models (DEPLOYER_MODEL, DEPLOYER_FALLBACK_MODELS: the action's `model` and `fallback-models`,
+defaults in deployer/models.py), which one a run would use, and whether the receiver answers. Secrets are never
+printed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import requests
+
+from deployer.models import DEFAULT_MAX_TOKENS, Model, configured, parse_listing, plan
 
 WORKFLOW = ".github/workflows/deploy.yml"
 
@@ -88,18 +92,58 @@ def check_github(api: str, token: str, repo: str | None) -> list[Check]:
     return checks
 
 
-def check_openrouter(base: str, key: str) -> Check:
+def check_openrouter(base: str, key: str) -> tuple[Check, float | None]:
+    """The key check, and the credit the key has left when it has a limit (None: no limit, or unknown)."""
     try:
         answer = _get(f"{base}/key", key, scheme="Bearer")
     except requests.RequestException as exc:
         return Check("openrouter key", False, f"{base} unreachable: {type(exc).__name__}",
-                     fix="check OPENROUTER_BASE_URL and the network")
+                     fix="check OPENROUTER_BASE_URL and the network"), None
     if answer.status_code != 200:
         return Check("openrouter key", False, f"GET /key answered {answer.status_code}",
-                     fix="create a key at openrouter.ai/keys and set OPENROUTER_API_KEY")
+                     fix="create a key at openrouter.ai/keys and set OPENROUTER_API_KEY"), None
     data = answer.json().get("data", {})
-    remaining = data.get("limit_remaining")
-    return Check("openrouter key", True, f"valid ({'no limit' if remaining is None else f'{remaining} left'})")
+    limit, remaining = data.get("limit"), data.get("limit_remaining")
+    if not isinstance(remaining, (int, float)) or isinstance(remaining, bool):
+        return Check("openrouter key", True, "valid (no credit limit)"), None
+    return Check("openrouter key", True, f"valid (limit ${limit}, ${remaining:.2f} left)"), float(remaining)
+
+
+def check_models(base: str, key: str, models: tuple[str, ...], credit: float | None) -> list[Check]:
+    """Is each configured model in OpenRouter's list, which one would a run use, and can the credit pay for it."""
+    try:
+        answer = _get(f"{base}/models", key, scheme="Bearer")
+        listing = parse_listing(answer.json()) if answer.status_code == 200 else None
+    except (requests.RequestException, ValueError) as exc:
+        return [Check("openrouter models", False, f"GET /models failed: {type(exc).__name__}",
+                      fix="check OPENROUTER_BASE_URL and the network")]
+    if listing is None:
+        return [Check("openrouter models", False, f"GET /models answered {answer.status_code}",
+                      fix="check OPENROUTER_BASE_URL")]
+    chosen = plan(models, listing)
+    first = chosen.models[0]
+    if not first.listed:
+        return [Check("openrouter models", False, f"none of {', '.join(models)} is in OpenRouter's model list",
+                      fix="set DEPLOYER_MODEL (the action's `model` input) to a model listed at "
+                          "https://openrouter.ai/models")]
+    detail = f"a run uses {first.id}" + "".join(f", then {m.id}" for m in chosen.models[1:])
+    skipped = [f"{model} is {why}" for model, why in chosen.skipped]
+    checks = [Check("openrouter models", True, "; ".join([detail, *skipped]), warning=bool(skipped),
+                    fix="remove or replace the skipped ids in `model` / `fallback-models`")]
+    if credit is not None:
+        checks.append(_credit_check(first, credit))
+    return checks
+
+
+def _credit_check(model: Model, credit: float) -> Check:
+    affords = model.affordable(credit)
+    if affords is None:
+        return Check("openrouter credit", True, f"${credit:.2f} left; {model.id}'s price is not listed")
+    detail = f"${credit:.2f} left affords about {affords} answer tokens on {model.id}"
+    short = affords < DEFAULT_MAX_TOKENS
+    return Check("openrouter credit", True, detail + (
+        f" (under one answer's {DEFAULT_MAX_TOKENS}: answers will be shortened, then continued)" if short else ""),
+        fix="add credit at https://openrouter.ai/settings/credits, or raise the key's limit", warning=short)
 
 
 def check_receiver(url: str) -> Check:
@@ -122,7 +166,9 @@ def run_checks(env: Mapping[str, str], receiver_url: str | None, out: Callable[[
     if token:
         checks += check_github(api, token, env.get("DEPLOYER_REPO"))
     if env.get("OPENROUTER_API_KEY"):
-        checks.append(check_openrouter(openrouter, env["OPENROUTER_API_KEY"]))
+        key_check, credit = check_openrouter(openrouter, env["OPENROUTER_API_KEY"])
+        models = configured(env.get("DEPLOYER_MODEL", ""), env.get("DEPLOYER_FALLBACK_MODELS"))
+        checks += [key_check, *check_models(openrouter, env["OPENROUTER_API_KEY"], models, credit)]
     url = receiver_url or env.get("PUBLIC_URL")
     if url:
         checks.append(check_receiver(url))

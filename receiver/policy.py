@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from deployer.retry import parse_retry_after
 
 MAX_WAIT_S = 900.0
 MAX_BACKOFF_S = 60.0
@@ -40,17 +41,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def retry_after_s(headers: Mapping[str, str], now: float) -> float | None:
     """Retry-After as seconds (delta or HTTP date), None when absent or unreadable."""
-    value = _header(headers, "retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
+    return parse_retry_after(_header(headers, "retry-after"), now)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

@@ -24,7 +24,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +33,12 @@ from typing import Any
 import requests
 from aiohttp import web
 
-from action.checkout import git_auth_env
+from action.clone import git_auth_env
 from deployer.serving import base_url, bind_socket, run_servers
+from sandbox.runner.commands import Annotation
 from sandbox.runner.concurrency import ConcurrencyRegistry
 from sandbox.runner.remote import RemoteActionResolver
+from sandbox.runner.results import RunResult
 from sandbox.runner.run import (
     RunOptions,
     dispatch_titles,
@@ -61,6 +63,7 @@ class RunRecord:
     error: str | None = None
     log: list[str] = field(default_factory=list)
     summaries: list[dict[str, str]] = field(default_factory=list)  # {"workflow", "job", "summary"} per job
+    jobs: list[dict[str, Any]] = field(default_factory=list)  # what the emulator shows at actions/runs/{id}/jobs
     started: float = field(default_factory=time.time)
     finished: float | None = None
 
@@ -162,8 +165,8 @@ class ActionsService:
         """GitHub starts a run per workflow whose `on.push` matches, and nothing (no run at all) otherwise."""
         if not str(push.get("ref", "")).startswith(("refs/heads/", "refs/tags/")) or set(push["after"]) == {"0"}:
             return
-        if not push.get("has_workflows"):
-            return
+        if not push.get("has_workflows") or not push.get("starts_workflows", True):
+            return  # a push made with a run's GITHUB_TOKEN starts no run (the emulator says so)
         repo = self.http.get(f"{self.config.api_url}/repos/{push['owner']}/{push['repo']}", timeout=10).json()
         with self.lock:
             scratch = self.config.work_dir / f"push-{len(self.runs) + 1}-{push['after'][:12]}"
@@ -195,10 +198,12 @@ class ActionsService:
             }, timeout=10)
             run.emulator_run_id = answer.json().get("id") if answer.ok else None
             run.status = "in_progress"
-            options = self.run_options(run, self.config.work_dir / f"run-{run.number}" / "runner")
-            result = run_workflow(repo_dir, path, "push", payload, options=options)
+            with self.job_token(d["owner"], d["repo"]) as token:
+                options = self.run_options(run, self.config.work_dir / f"run-{run.number}" / "runner", token)
+                result = run_workflow(repo_dir, path, "push", payload, options=options)
             run.summaries = [{"workflow": result.workflow, "job": job_id, "summary": job.summary}
                              for job_id, job in result.jobs.items()]
+            run.jobs = jobs_of([result])
             run.conclusion = result.conclusion
         except Exception as exc:  # a run that cannot start is a failed run, never a dead service
             run.conclusion, run.error = "failure", f"{type(exc).__name__}: {exc}"
@@ -207,12 +212,13 @@ class ActionsService:
             run.status, run.finished = "completed", time.time()
             if run.emulator_run_id is not None:
                 with contextlib.suppress(requests.RequestException):
-                    self.emulator_run(run, status="completed", conclusion=run.conclusion)
+                    self.emulator_run(run, status="completed", conclusion=run.conclusion, jobs=run.jobs)
 
-    def run_options(self, run: RunRecord, runner_root: Path) -> RunOptions:
-        """One run's options: the service's secrets, machine, concurrency groups, actions and cache store."""
+    def run_options(self, run: RunRecord, runner_root: Path, token: str) -> RunOptions:
+        """One run's options: the service's secrets, machine, concurrency groups, actions and cache store; `token`
+        is the run's GITHUB_TOKEN (a job token the emulator revokes when the run ends)."""
         return RunOptions(
-            secrets=dict(self.config.secrets), env=self.config.machine_env, token=self.config.token,
+            secrets=dict(self.config.secrets), env=self.config.machine_env, token=token,
             runner_root=runner_root, concurrency=self.registry, timeout=self.config.run_timeout,
             on_log=run.log.append, run_id=run.emulator_run_id, resolver=self.resolver,
             cache_dir=self.config.work_dir / "caches",
@@ -240,9 +246,12 @@ class ActionsService:
             clone(repo["clone_url"], self.config.token, branch, repo_dir)
             run.status = "in_progress"
             self.emulator_run(run, status="in_progress", head_sha=git_head(repo_dir))
-            results = run_dispatch(repo_dir, d, self.run_options(run, root / "runner"), default_branch=branch)
+            with self.job_token(d["owner"], d["repo"]) as token:
+                results = run_dispatch(repo_dir, d, self.run_options(run, root / "runner", token),
+                                       default_branch=branch)
             run.summaries = [{"workflow": r.workflow, "job": job_id, "summary": job.summary}
                              for r in results for job_id, job in r.jobs.items()]
+            run.jobs = jobs_of(results)
             conclusions = {r.conclusion for r in results}
             run.conclusion = "success" if conclusions <= {"success"} else (
                 "failure" if "failure" in conclusions else sorted(conclusions)[0])
@@ -254,7 +263,21 @@ class ActionsService:
         finally:
             run.status, run.finished = "completed", time.time()
             with contextlib.suppress(requests.RequestException):
-                self.emulator_run(run, status="completed", conclusion=run.conclusion)
+                self.emulator_run(run, status="completed", conclusion=run.conclusion, jobs=run.jobs)
+
+    @contextlib.contextmanager
+    def job_token(self, owner: str, repo: str) -> Iterator[str]:
+        """The run's GITHUB_TOKEN, minted by the emulator for this repository only and revoked when the run ends
+        ("The GITHUB_TOKEN expires when a job finishes", docs.github.com)."""
+        answer = self.http.post(f"{self.config.api_url}/_sandbox/job-tokens", json={"owner": owner, "repo": repo},
+                                timeout=10)
+        answer.raise_for_status()
+        token = str(answer.json()["token"])
+        try:
+            yield token
+        finally:
+            with contextlib.suppress(requests.RequestException):
+                self.http.delete(f"{self.config.api_url}/_sandbox/job-tokens", json={"token": token}, timeout=10)
 
     async def poll_forever(self) -> None:
         while True:
@@ -288,6 +311,23 @@ class ActionsService:
         app.router.add_get(r"/runs/{number:\d+}/log", run_log)
         app.router.add_get(r"/runs/{number:\d+}/summary", run_summary)
         return app
+
+
+def jobs_of(results: list[RunResult]) -> list[dict[str, Any]]:
+    """The jobs of finished runs, with their steps and `::error`/`::warning`/`::notice` annotations, as the
+    emulator's `/_sandbox/runs` takes them."""
+    def annotation(a: Annotation) -> dict[str, Any]:
+        props = a.properties
+        numbers = {key: int(props[name]) for key, name in (("line", "line"), ("end_line", "endLine"),
+                                                          ("col", "col"), ("end_column", "endColumn"))
+                   if props.get(name, "").isdigit()}
+        return {"level": a.level, "message": a.message, "title": props.get("title"), "file": props.get("file"),
+                **numbers}
+
+    return [{"name": job.name, "status": "completed", "conclusion": job.conclusion,
+             "steps": [{"name": s.name, "conclusion": s.conclusion} for s in job.steps],
+             "annotations": [annotation(a) for a in job.annotations]}
+            for result in results for job in result.jobs.values()]
 
 
 def clone(clone_url: str, token: str, branch: str, dest: Path) -> None:

@@ -1,8 +1,9 @@
-"""Serve an assembled site (path -> bytes) on 127.0.0.1 under a Pages-like prefix (`/<owner>/<repo>/`), in a thread.
+"""Serve an assembled site (path -> bytes) on 127.0.0.1 under the path Pages will serve it at, in a thread: `/<repo>/`
+for a project site, `/` for a user site (`action/round_plan.py` `site_prefix`; any prefix works).
 
 The browser then sees what a grader sees on GitHub Pages: relative URLs resolve under the prefix, `/` is not the
-site root, a directory answers its `index.html`, a missing file is a 404, and `/<owner>/<repo>` redirects to
-`/<owner>/<repo>/`. The port is ephemeral; nothing outside the loopback interface can connect.
+site root of a project site, a directory answers its `index.html`, a missing file is a 404, and the prefix without
+its slash redirects to it. The port is ephemeral; nothing outside the loopback interface can connect.
 """
 
 from __future__ import annotations

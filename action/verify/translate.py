@@ -1,9 +1,11 @@
 """Plain-English page checks -> JavaScript, with one LLM request for all of them.
 
 The request is recognisable by its `<translate-checks>` block (one JSON line per check: id, statement, the query the
-page is opened with); the instructions are `prompts/translate.md`. The answer must be one JSON object
-`{"checks": [{"id", "js" | null, "reason"?}]}` (a single fenced block around it is tolerated): anything else leaves
-every check "not checkable" with the reason, never a crash and never a guess.
+page is opened with); the instructions are `prompts/translate.md`. The answer holds one JSON object
+`{"checks": [{"id", "js" | null, "reason"?}]}`: bare, in a ```json fence, or with prose before and after it (models
+add a preamble, and structured output is not honoured by every model); reasoning is dropped first. The first JSON
+object that has a "checks" key is taken; anything else leaves every check "not checkable" with the reason, never a
+crash and never a guess.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from action.generate import ChatModel
-from action.llm import LLMError
+from action.llm import ChatClient, LLMError
 from action.prompt import load
+from action.reasoning import strip_reasoning
 from action.verify.checks import Check
 
-FENCE_RE = re.compile(r"^```[\w-]*\n(.*)\n```$", re.S)
 MAX_BRIEF_CHARS = 4000
+# The answer's size: JSON around one expression (an async function at most) per check.
+ANSWER_TOKENS_BASE = 1000
+ANSWER_TOKENS_PER_CHECK = 400
+_KEY = "checks"
 
 
 class TranslationError(ValueError):
@@ -42,17 +47,7 @@ def parse_translation(answer: str, ids: Sequence[int]) -> dict[int, tuple[str | 
     """id -> (JavaScript, "") or (None, the model's reason); raises TranslationError when the answer is malformed.
 
     Entries for unknown ids are ignored; ids the answer does not mention are missing from the result."""
-    text = answer.strip()
-    fenced = FENCE_RE.match(text)
-    if fenced:
-        text = fenced.group(1).strip()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TranslationError(f"the answer is not JSON ({exc.msg} at line {exc.lineno})") from None
-    entries = data.get("checks") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise TranslationError('the answer is not an object with a "checks" list')
+    entries = _checks_list(strip_reasoning(answer))
     wanted = set(ids)
     found: dict[int, tuple[str | None, str]] = {}
     for entry in entries:
@@ -69,15 +64,52 @@ def parse_translation(answer: str, ids: Sequence[int]) -> dict[int, tuple[str | 
     return found
 
 
+def translation_format() -> dict[str, object]:
+    """The `response_format` of a translation request: a strict JSON schema of the answer ([SO]), which the client
+    sends only to models that support structured outputs; the others still get the prompt's instructions."""
+    return {"type": "json_schema", "json_schema": {"name": "check_translations", "strict": True,
+                                                   "schema": json.loads(load("translate.schema.json"))}}
+
+
+def _checks_list(text: str) -> list[object]:
+    """The "checks" list of the first JSON object in `text` that has one, wherever the object starts."""
+    decoder = json.JSONDecoder()
+    failed: json.JSONDecodeError | None = None  # the attempt that got furthest, as the likeliest object
+    reach = biggest = 0
+    after = 0  # inside an object already read: its inner objects are not candidates
+    for start in (m.start() for m in re.finditer(r"\{", text)):
+        if start < after:
+            continue
+        try:
+            data, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError as exc:
+            if exc.pos - start > reach:
+                failed, reach = exc, exc.pos - start
+            continue
+        if isinstance(data, dict) and _KEY in data:
+            if not isinstance(data[_KEY], list):
+                raise TranslationError(f'"checks" is {type(data[_KEY]).__name__}, not a list')
+            return list(data[_KEY])
+        after, biggest = end, max(biggest, end - start)
+    preview = " ".join(text.split())[:120]
+    if failed is not None and reach > biggest:
+        raise TranslationError(f"the answer is not JSON: its object does not parse ({failed.msg} at line "
+                               f"{failed.lineno}, column {failed.colno})")
+    if biggest:
+        raise TranslationError(f'the answer is not an object with a "checks" list (it begins: {preview!r})')
+    raise TranslationError(f'the answer is not JSON: it holds no {{"checks": [...]}} object (it begins: {preview!r})')
+
+
 def translate(
-    checks: Sequence[Check], llm: ChatModel, *, brief: str, files: Sequence[str],
+    checks: Sequence[Check], llm: ChatClient, *, brief: str, files: Sequence[str],
     log: Callable[[str], None] = lambda _message: None,
 ) -> tuple[list[Check], dict[int, str]]:
     """The checks with `js` set where the model could translate them, and why the others are not checkable."""
     if not checks:
         return [], {}
     try:
-        completion = llm.complete(translation_messages(checks, brief, files))
+        completion = llm.complete(translation_messages(checks, brief, files), response_format=translation_format(),
+                                  max_tokens=ANSWER_TOKENS_BASE + ANSWER_TOKENS_PER_CHECK * len(checks))
         found = parse_translation(completion.content, [c.index for c in checks])
     except (LLMError, TranslationError) as exc:
         log(f"checks: translation failed: {exc}")

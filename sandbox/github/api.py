@@ -16,12 +16,14 @@ import binascii
 import hmac
 import json
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
 
+from sandbox.github.consistency import lag_error
 from sandbox.github.errors import ApiError, not_found
 from sandbox.github.faults import Faults
 from sandbox.github.ratelimit import RateLimits
@@ -81,11 +83,13 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     return data
 
 
-_TYPE_NAMES = {str: "a string", bool: "a boolean", int: "an integer", dict: "an object", list: "an array"}
+_TYPE_NAMES = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", dict: "an object",
+               list: "an array"}
 
 
 def typed(body: dict[str, Any], name: str, kind: type, *, required: bool = False, nullable: bool = False) -> Any:
-    """One body field of the given JSON type, or GitHub's 422 'Invalid request' naming the field."""
+    """One body field of the given JSON type (`float`: any JSON number), or GitHub's 422 'Invalid request'
+    naming the field."""
     if name not in body:
         if required:
             raise ApiError(422, f'Invalid request.\n\n"{name}" wasn\'t supplied.')
@@ -93,7 +97,8 @@ def typed(body: dict[str, Any], name: str, kind: type, *, required: bool = False
     value = body[name]
     if value is None and nullable:
         return None
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    accepted = (int, float) if kind is float else kind
+    if not isinstance(value, accepted) or (kind in (int, float) and isinstance(value, bool)):
         raise ApiError(422, f"Invalid request.\n\nFor 'properties/{name}', {json.dumps(value)[:80]} is not "
                             f"{_TYPE_NAMES.get(kind, kind.__name__)}.")
     return value
@@ -108,11 +113,22 @@ def repository(request: web.Request, need: Literal["read", "write", "admin"] = "
     permission = c.state.permission(request.get("user"), repo)
     if permission is None:
         raise not_found()
-    if need != "read" and permission != "admin":
-        if need == "admin":
-            raise ApiError(403, "Must have admin rights to Repository.")
+    if need == "admin" and permission != "admin":
+        raise ApiError(403, "Must have admin rights to Repository.")
+    if need == "write" and permission == "read":
         raise not_found()
+    lagging(request, repo)
     return repo
+
+
+def lagging(request: web.Request, repo: Repository) -> None:
+    """Raise what GitHub answers while a new repository is still settling (`consistency.py`)."""
+    if time.monotonic() >= repo.ready_at:
+        return
+    resource = request.match_info.route.resource
+    error = lag_error(request.method, resource.canonical if resource else None, request.match_info.get("ref"))
+    if error is not None:
+        raise error
 
 
 def authenticate(header: str | None, state: State) -> Account | None:

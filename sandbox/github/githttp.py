@@ -33,7 +33,7 @@ def _allowed(request: web.Request, repo: Repository) -> bool:
         user = authenticate(request.headers.get("Authorization"), ctx(request).state)
     except ApiError:
         return False
-    return ctx(request).state.permission(user, repo) == "admin"
+    return ctx(request).state.permission(user, repo) is not None
 
 
 async def git_backend(request: web.Request) -> web.StreamResponse:

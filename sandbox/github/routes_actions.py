@@ -1,11 +1,13 @@
-"""repository_dispatch, workflow_dispatch and the workflow-run list, validated as api.github.com does."""
+"""repository_dispatch, workflow_dispatch, workflow runs (list, one run, its jobs) and check-run annotations,
+validated as api.github.com does. Runs, their jobs and annotations are registered by the local runner through
+`/_sandbox/runs` (GitHub's Actions service is not part of the REST API)."""
 
 from __future__ import annotations
 
 import json
 import time
 import zlib
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -18,6 +20,7 @@ from sandbox.github.state import Repository, State, WorkflowRun, now_iso
 MAX_PAYLOAD_PROPERTIES = 10
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_INPUTS = 25
+T = TypeVar("T")
 
 
 def workflow_id_of(path: str) -> int:
@@ -141,6 +144,13 @@ def link_header(request: web.Request, page: int, last: int) -> dict[str, str]:
     return {"Link": ", ".join(links)}
 
 
+def paginate(request: web.Request, items: list[T]) -> tuple[list[T], dict[str, str]]:
+    """The page of `items` the query asks for, and its `Link` header."""
+    per_page, page = page_params(request)
+    last = max(1, -(-len(items) // per_page))
+    return items[(page - 1) * per_page: page * per_page], link_header(request, page, last)
+
+
 async def list_runs(request: web.Request) -> web.Response:
     c = ctx(request)
     repo = repository(request)
@@ -152,11 +162,9 @@ async def list_runs(request: web.Request) -> web.Response:
     if "status" in q:
         runs = [r for r in runs if q["status"] in (r.data.get("status"), r.data.get("conclusion"))]
     runs.sort(key=lambda r: r.id, reverse=True)
-    per_page, page = page_params(request)
-    chunk = runs[(page - 1) * per_page: page * per_page]
-    last = max(1, -(-len(runs) // per_page))
+    chunk, links = paginate(request, runs)
     return respond({"total_count": len(runs), "workflow_runs": [shapes.workflow_run(r, c.state.urls) for r in chunk]},
-                   headers=link_header(request, page, last))
+                   headers=links)
 
 
 def update_run(run: WorkflowRun, data: dict[str, Any]) -> None:
@@ -164,8 +172,51 @@ def update_run(run: WorkflowRun, data: dict[str, Any]) -> None:
     run.updated = time.time()
 
 
+def _run(request: web.Request, repo: Repository, run_id: str) -> WorkflowRun:
+    run = ctx(request).state.runs.get(int(run_id)) if run_id.isdigit() else None
+    if run is None or run.repo is not repo:
+        raise not_found()
+    return run
+
+
+async def get_run(request: web.Request) -> web.Response:
+    repo = repository(request)
+    run = _run(request, repo, request.match_info["run_id"])
+    return respond(shapes.workflow_run(run, ctx(request).state.urls))
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    repo = repository(request)
+    run = _run(request, repo, request.match_info["run_id"])
+    jobs = run.data.get("jobs") or []
+    chunk, links = paginate(request, list(enumerate(jobs)))
+    urls = ctx(request).state.urls
+    return respond({"total_count": len(jobs), "jobs": [shapes.job(run, i, job, urls) for i, job in chunk]},
+                   headers=links)
+
+
+async def list_annotations(request: web.Request) -> web.Response:
+    """A check run is a job here (their ids are the same, as on GitHub)."""
+    repo = repository(request)
+    check_id = request.match_info["check_run_id"]
+    run_id, index = shapes.job_of_check_run(int(check_id)) if check_id.isdigit() else (0, -1)
+    run = ctx(request).state.runs.get(run_id)
+    jobs = run.data.get("jobs") or [] if run is not None and run.repo is repo else []
+    if not 0 <= index < len(jobs):
+        raise not_found()
+    assert run is not None
+    annotations = jobs[index].get("annotations") or []
+    chunk, links = paginate(request, annotations)
+    sha = run.data.get("head_sha") or ""
+    urls = ctx(request).state.urls
+    return respond([shapes.annotation(repo, sha, a, urls) for a in chunk], headers=links)
+
+
 ROUTES = [
     ("POST", "/repos/{owner}/{repo}/dispatches", repository_dispatch),
     ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", workflow_dispatch),
     ("GET", "/repos/{owner}/{repo}/actions/runs", list_runs),
+    ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}", get_run),
+    ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs", list_jobs),
+    ("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations", list_annotations),
 ]

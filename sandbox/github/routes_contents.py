@@ -111,8 +111,8 @@ async def put_content(request: web.Request) -> web.Response:
             raise ApiError(409, f"{path} does not match {expected}")
     blob = repo.git.add_blob(data)
     tree = repo.git.build_tree(base_tree, [(path, (existing[0] if existing else MODE_FILE, blob))])
+    check_workflow_scope(request, repo, base_tree, tree)
     sha = repo.git.add_commit(tree, [head] if head else [], message, author, committer)
-    check_workflow_scope(request, repo, head, sha)
     ok = repo.git.move_ref(ref, head, sha) if head else repo.git.create_ref(ref, sha)
     if not ok:
         raise ApiError(409, f"{path} does not match {expected or 'the branch head'}")  # the branch moved meanwhile

@@ -3,7 +3,8 @@
 GitHub refuses Git Data writes in an empty repository (no branch yet) with 409 "Git Repository is empty.";
 create-ref needs a `refs/...` name with two slashes (else 422 "Reference update failed", GitHub's message for a
 name it refuses, also when it clashes with an existing ref such as `a` vs `a/b`); update-ref refuses a
-non-fast-forward unless `force`.
+non-fast-forward unless `force`. A tree request body over `tree_size_limit` bytes times out inside GitHub, and
+a token without the `workflow` scope may not change `.github/workflows/` (see `check_workflow_scope`).
 A ref moves only with a compare-and-swap, after every object it points at is stored.
 """
 
@@ -104,9 +105,19 @@ def _tree_change(repo: Repository, entry: Any, index: int) -> tuple[str, tuple[i
     return path, (mode, sha)
 
 
+# GitHub's words when a tree is too large to build in one request (qoomon/actions--create-commit#90); the same
+# body answers the same every time.
+TREE_TOO_LARGE = ("Sorry, your request timed out.  It's likely that your input was too large to process.  Consider "
+                  "building the tree incrementally, or building the commits you need in a local clone of the "
+                  "repository and then pushing them to GitHub.")
+
+
 async def create_tree(request: web.Request) -> web.Response:
     c = ctx(request)
     repo = writable(request)
+    limit = c.state.settings.tree_size_limit
+    if limit and len(await request.read()) > limit:
+        raise unprocessable(TREE_TOO_LARGE)
     body = await read_json(request)
     entries = typed(body, "tree", list, required=True)
     base_tree = typed(body, "base_tree", str)
@@ -118,6 +129,7 @@ async def create_tree(request: web.Request) -> web.Response:
         sha = repo.git.build_tree(base_tree, changes)
     except BadPath as exc:
         raise unprocessable(f"tree.path {str(exc)!r} contains a malformed path component") from None
+    check_workflow_scope(request, repo, base_tree, sha)
     data = shapes.git_tree(repo, repo.git, sha, c.state.urls, recursive=False)
     return respond(data, 201, {"Location": data["url"]})
 
@@ -178,6 +190,7 @@ async def create_commit(request: web.Request) -> web.Response:
     for parent in parents:
         if not isinstance(parent, str) or repo.git.get_commit(parent) is None:
             raise unprocessable("Parent SHA does not exist or is not a commit object")
+    check_workflow_scope(request, repo, repo.git.tree_of(parents[0]) if parents else None, tree)
     author = identity_from(body, "author", default_identity(user))
     committer = identity_from(body, "committer", author)
     sha = repo.git.add_commit(tree, parents, message, author, committer)
@@ -211,30 +224,41 @@ async def get_ref(request: web.Request) -> web.Response:
     return respond(_ref_body(request, repo, ref, sha))
 
 
-def check_workflow_scope(request: web.Request, repo: Repository, old: str | None, new: str) -> None:
-    """A classic token without the `workflow` scope may not create or change `.github/workflows/` files: GitHub
-    answers 403 with the message git pushes show ("refusing to allow a Personal Access Token to create or
-    update workflow ... without `workflow` scope")."""
-    if "workflow" in (s.strip() for s in ctx(request).state.scopes.split(",")):
+def check_workflow_scope(request: web.Request, repo: Repository, old_tree: str | None, new_tree: str | None) -> None:
+    """A token without the `workflow` scope (a classic token lacking it, or a workflow's GITHUB_TOKEN, which
+    cannot have it) may not create or change `.github/workflows/` files. GitHub answers a bare 404 at create-tree,
+    create-commit, the ref update or contents PUT (wadackel/files-sync-action#201, octokit/rest.js#368,
+    octokit/octokit.rb#1184); in the ideal world, a 403 with the words a `git push` shows."""
+    user = caller(request)
+    scopes = {s.strip() for s in ctx(request).state.scopes.split(",")} if user.type != "Bot" else set()
+    if "workflow" in scopes:
         return
-    path = repo.git.changed_under(old, new, WORKFLOWS_DIR)
-    if path is not None:
-        raise ApiError(403, f"refusing to allow a Personal Access Token to create or update workflow `{path}` "
-                            f"without `workflow` scope")
+    path = repo.git.changed_under(old_tree, new_tree, WORKFLOWS_DIR)
+    if path is None:
+        return
+    if ctx(request).state.settings.scope_errors_as_404:
+        raise not_found()
+    who = "a GitHub App" if user.type == "Bot" else "a Personal Access Token"
+    needs = "`workflows` permission" if user.type == "Bot" else "`workflow` scope"
+    raise ApiError(403, f"refusing to allow {who} to create or update workflow `{path}` without {needs}")
 
 
 def moved(request: web.Request, repo: Repository, ref: str, sha: str, before: str | None = None) -> None:
     """After a ref moved: note the push (`/_sandbox/pushes`, the local runner's `push` events), start a Pages
     build when it is the source branch."""
     repo.pushed_at = now_iso()
+    c = ctx(request)
     user = request.get("user")
     commit = repo.git.get_commit(sha)
     workflows = commit is not None and repo.git.lookup(commit.tree.decode(), WORKFLOWS_DIR) is not None
-    ctx(request).state.pushes.append({
+    # "events triggered by the GITHUB_TOKEN ... will not create a new workflow run" (docs.github.com, GITHUB_TOKEN)
+    silent = user is not None and user.type == "Bot" and c.state.settings.job_token_pushes_are_silent
+    c.state.pushes.append({
         "owner": repo.owner.login, "repo": repo.name, "ref": ref, "before": before or "0" * 40, "after": sha,
         "sender": user.login if user is not None else None, "received_at": now_iso(), "has_workflows": workflows,
+        "starts_workflows": not silent,
     })
-    pages.on_push(ctx(request), repo, ref, sha, user)
+    pages.on_push(c, repo, ref, sha, user)
 
 
 async def create_ref(request: web.Request) -> web.Response:
@@ -248,6 +272,8 @@ async def create_ref(request: web.Request) -> web.Response:
         raise unprocessable("Object does not exist")
     if repo.git.ref(ref) is not None:
         raise unprocessable("Reference already exists")
+    default_head = repo.git.ref(f"refs/heads/{repo.default_branch}")
+    check_workflow_scope(request, repo, repo.git.tree_of(default_head), repo.git.tree_of(sha))
     if not repo.git.create_ref(ref, sha):
         raise unprocessable("Reference update failed")
     moved(request, repo, ref, sha)
@@ -270,7 +296,7 @@ async def update_ref(request: web.Request) -> web.Response:
     if not force and old != sha and (new.type_name != b"commit" or not repo.git.is_ancestor(old, sha)):
         raise unprocessable("Update is not a fast forward")
     if old != sha:
-        check_workflow_scope(request, repo, old, sha)
+        check_workflow_scope(request, repo, repo.git.tree_of(old), repo.git.tree_of(sha))
         if not repo.git.move_ref(ref, old, sha):
             raise unprocessable("Reference cannot be updated")  # it moved meanwhile (GitHub's 422 words)
         moved(request, repo, ref, sha, old)

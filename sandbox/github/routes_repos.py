@@ -10,6 +10,7 @@ from aiohttp import web
 
 from sandbox.github import shapes
 from sandbox.github.api import caller, ctx, no_content, read_json, repository, respond, typed
+from sandbox.github.consistency import lag_seconds
 from sandbox.github.errors import ApiError, invalid, not_found
 from sandbox.github.state import Account, Repository, State, now_iso
 from sandbox.github.store import MODE_FILE, GitRepo, Identity
@@ -67,6 +68,8 @@ def create_repository(state: State, owner: Account, creator: Account, body: dict
                       **{k: v for k, v in flags.items() if v is not None})
     if auto_init:
         initial_commit(git, repo, creator)
+    repo.ready_at = time.monotonic() + lag_seconds(state.settings.creation_lag, state.settings.lag_seed,
+                                                   repo.full_name)
     state.repos[repo.key] = repo
     return repo
 
@@ -77,16 +80,24 @@ def _created(request: web.Request, repo: Repository) -> web.Response:
     return respond(data, 201, {"Location": data["url"]})
 
 
+def a_user(request: web.Request) -> Account:
+    """The caller, when it is a user: a workflow's GITHUB_TOKEN is not one, and may not act as one."""
+    user = caller(request)
+    if user.type == "Bot":
+        raise ApiError(403, "Resource not accessible by integration")
+    return user
+
+
 async def get_user(request: web.Request) -> web.Response:
     c = ctx(request)
-    user = caller(request)
+    user = a_user(request)
     mine = [r for r in c.state.repos.values() if r.owner is user]
     return respond(shapes.private_user(user, c.state.urls, sum(not r.private for r in mine),
                                        sum(r.private for r in mine)))
 
 
 async def create_for_user(request: web.Request) -> web.Response:
-    user = caller(request)
+    user = a_user(request)
     body = await read_json(request)
     return _created(request, create_repository(ctx(request).state, user, user, body))
 

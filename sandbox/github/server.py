@@ -1,4 +1,5 @@
-"""`deployer sandbox github`: the GitHub REST emulator (plus smart-HTTP git and the web URLs) and the Pages host.
+"""`deployer sandbox github`: the GitHub REST emulator (plus smart-HTTP git and the web URLs) and one Pages host per
+owner (README.md says what each address serves and which GitHub behaviours are switched how).
 
 One middleware does, for every call to a GitHub path, what api.github.com does around its handlers: injected
 faults first, then authentication (`token X`, `Bearer X` or Basic with the token as password), then the primary
@@ -27,24 +28,29 @@ from aiohttp import web
 from deployer.serving import base_url, bind_socket, run_servers
 from sandbox.github import (
     githttp,
-    pages,
+    pages_host,
     routes_actions,
     routes_contents,
     routes_git,
     routes_pages,
     routes_repos,
     routes_sandbox,
+    routes_sandbox_actions,
+    routes_statuses,
 )
 from sandbox.github.api import CTX, JSON_TYPE, Context, authenticate, log
 from sandbox.github.errors import ApiError, default_error_body
 from sandbox.github.faults import Faults
 from sandbox.github.ratelimit import RateLimits
+from sandbox.github.settings import from_arguments
 from sandbox.github.spec import BackgroundChecker, Operation, Spec
 from sandbox.github.state import Account, State, Urls
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Statuses before contents: `/commits/{ref}/status` must not be read as a commit named `x/status`.
 REST_ROUTES: list[tuple[str, str, Handler]] = [
-    *routes_repos.ROUTES, *routes_actions.ROUTES, *routes_git.ROUTES, *routes_contents.ROUTES, *routes_pages.ROUTES,
+    *routes_repos.ROUTES, *routes_actions.ROUTES, *routes_git.ROUTES, *routes_statuses.ROUTES,
+    *routes_contents.ROUTES, *routes_pages.ROUTES,
 ]
 # Path parameters that may contain '/' (`x-multi-segment` in the description, or a file path).
 _MULTI_SEGMENT = {"{ref}": "{ref:.+}", "{path}": "{path:.*}"}
@@ -131,7 +137,8 @@ async def _answer(request: web.Request, handler: Handler, c: Context, op: Operat
         if op is None:
             raise ApiError(404, "Not Found")
         if not free:
-            c.limits.charge(user.login if user else None, user.id if user else None, request.method, request_id)
+            c.limits.charge(user.login if user else None, user.id if user else None, request.method, request.path,
+                            request_id, c.state.settings)
         return await handler(request)
     except ApiError as exc:
         return _error_response(exc, op.docs_url if op else None)
@@ -148,7 +155,7 @@ def build_app(context: Context) -> web.Application:
     app = web.Application(middlewares=[github_middleware], client_max_size=200 * 1024 * 1024)
     app[CTX] = context
     app[WEB_KEY] = set()
-    for method, path, test_only in routes_sandbox.ROUTES:
+    for method, path, test_only in [*routes_sandbox.ROUTES, *routes_sandbox_actions.ROUTES]:
         app.router.add_route(method, path, test_only)
     for method, template, rest in REST_ROUTES:
         app.router.add_route(method, aiohttp_path(template), rest)
@@ -185,7 +192,8 @@ def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     try:
         users, orgs = parse_accounts(list(args.user), list(args.token), list(args.org))
-    except BadAccounts as exc:
+        settings = from_arguments(args)
+    except (BadAccounts, argparse.ArgumentTypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     data_dir = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="sandbox-github-"))
@@ -193,9 +201,13 @@ def main(args: argparse.Namespace) -> int:
 
     async def make() -> tuple[list[tuple[web.Application, Any]], str]:
         api_sock = bind_socket(args.host, args.port)
-        pages_sock = bind_socket(args.host, args.pages_port)
+        # One Pages host per owner, as <owner>.github.io: a port each, so any client reaches it by URL alone.
+        owners = [login for login, _ in users] + [org for org, _ in orgs]
+        pages_socks = {owner.lower(): bind_socket(args.host, args.pages_port + i if args.pages_port else 0)
+                       for i, owner in enumerate(owners)}
         api = base_url(api_sock)
-        state = State(Urls(api, api, base_url(pages_sock)), data_dir, args.build_delay,
+        urls = Urls(api, api, {owner: base_url(sock) for owner, sock in pages_socks.items()})
+        state = State(urls, data_dir, args.build_delay, settings=settings,
                       scopes=", ".join(s.strip() for s in args.scopes.split(",") if s.strip()))
         for login, token in users:
             state.add_user(login, token)
@@ -204,10 +216,10 @@ def main(args: argparse.Namespace) -> int:
         adopted = state.adopt_existing()
         if adopted:
             log.info("adopted %d existing repositories under %s", adopted, data_dir)
-        limits = RateLimits(args.rate_limit, args.content_limit)
         spec = Spec()
-        context = Context(state, spec, Faults(), limits, BackgroundChecker(spec))
-        return [(build_app(context), api_sock), (pages.build_host(context), pages_sock)], api
+        context = Context(state, spec, Faults(), RateLimits(args.rate_limit), BackgroundChecker(spec))
+        hosts = [(pages_host.build_host(context, owner), sock) for owner, sock in pages_socks.items()]
+        return [(build_app(context), api_sock), *hosts], api
 
     try:
         return run_servers(make)

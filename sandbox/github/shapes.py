@@ -11,7 +11,7 @@ from typing import Any
 
 from dulwich.objects import Commit
 
-from sandbox.github.state import Account, PageBuild, Repository, Urls, WorkflowRun, now_iso
+from sandbox.github.state import Account, CommitStatus, PageBuild, Repository, Urls, WorkflowRun, now_iso
 from sandbox.github.store import TYPE_OF_MODE, GitRepo, mode_str
 
 
@@ -187,14 +187,12 @@ def content_entry(r: Repository, path: str, mode: int, sha: str, size: int, ref:
     }
 
 
-def page(r: Repository, urls: Urls) -> dict[str, Any]:
+def page(r: Repository, urls: Urls, html_url: str) -> dict[str, Any]:
     site = r.pages
     assert site is not None
-    latest = site.builds[-1].status if site.builds else None
-    status = {"queued": "building"}.get(latest, latest) if latest else None
     out: dict[str, Any] = {
-        "url": f"{urls.api}/repos/{r.full_name}/pages", "status": status, "cname": None,
-        "custom_404": False, "html_url": f"{urls.pages}/{r.owner.login}/{r.name}/",
+        "url": f"{urls.api}/repos/{r.full_name}/pages", "status": site.status, "cname": None,
+        "custom_404": False, "html_url": html_url,
         "build_type": site.build_type, "source": {"branch": site.branch, "path": site.path}, "public": True,
         "protected_domain_state": None, "pending_domain_unverified_at": None, "https_enforced": False,
     }
@@ -237,4 +235,66 @@ def workflow_run(run: WorkflowRun, urls: Urls) -> dict[str, Any]:
         "workflow_url": f"{urls.api}/repos/{r.full_name}/actions/workflows/{d.get('workflow_id', 1)}",
         "head_commit": None, "repository": repo, "head_repository": repo,
         "referenced_workflows": [],
+    }
+
+
+def status(r: Repository, st: CommitStatus, urls: Urls) -> dict[str, Any]:
+    """The `status` schema (what create-commit-status and list-commit-statuses-for-ref answer)."""
+    return simple_status(r, st, urls) | {"creator": simple_user(st.creator, urls)}
+
+
+def simple_status(r: Repository, st: CommitStatus, urls: Urls) -> dict[str, Any]:
+    return {
+        "url": f"{urls.api}/repos/{r.full_name}/statuses/{st.sha}",
+        "avatar_url": f"{urls.server}/{st.creator.login}.png",
+        "id": st.id, "node_id": node_id("SC", st.id), "state": st.state, "description": st.description,
+        "target_url": st.target_url, "context": st.context, "created_at": now_iso(st.created),
+        "updated_at": now_iso(st.created),
+    }
+
+
+def job(run: WorkflowRun, index: int, data: dict[str, Any], urls: Urls) -> dict[str, Any]:
+    """The `job` schema; a job's id is also its check run's id, as on GitHub."""
+    r = run.repo
+    job_id = job_id_of(run, index)
+    api = f"{urls.api}/repos/{r.full_name}"
+    steps = [{"name": s["name"], "status": "completed", "conclusion": s.get("conclusion"), "number": n,
+              "started_at": now_iso(run.created), "completed_at": now_iso(run.updated)}
+             for n, s in enumerate(data.get("steps") or [], 1)]
+    status_ = data.get("status") or ("completed" if data.get("conclusion") else "in_progress")
+    return {
+        "id": job_id, "run_id": run.id, "run_url": f"{api}/actions/runs/{run.id}", "run_attempt": 1,
+        "node_id": node_id("CR", job_id), "head_sha": run.data.get("head_sha") or "",
+        "url": f"{api}/actions/jobs/{job_id}",
+        "html_url": f"{urls.server}/{r.full_name}/actions/runs/{run.id}/job/{job_id}", "status": status_,
+        "conclusion": data.get("conclusion"), "created_at": now_iso(run.created), "started_at": now_iso(run.created),
+        "completed_at": now_iso(run.updated) if status_ == "completed" else None, "name": data["name"],
+        "steps": steps, "check_run_url": f"{api}/check-runs/{job_id}", "labels": ["ubuntu-latest"],
+        "runner_id": 1, "runner_name": "sandbox", "runner_group_id": 1, "runner_group_name": "sandbox",
+        "workflow_name": run.data.get("name"), "head_branch": run.data.get("head_branch"),
+    }
+
+
+def job_id_of(run: WorkflowRun, index: int) -> int:
+    """A job's id (also its check run's): the run's id and the job's place, so one can be read from the other."""
+    return run.id * 1000 + index + 1
+
+
+def job_of_check_run(check_run_id: int) -> tuple[int, int]:
+    """(run id, index of the job) of a check run's id, the inverse of `job_id_of`."""
+    run_id, place = divmod(check_run_id, 1000)
+    return run_id, place - 1
+
+
+def annotation(r: Repository, sha: str, data: dict[str, Any], urls: Urls) -> dict[str, Any]:
+    """The `check-annotation` schema from a runner annotation `{level, message, title, file, line, ...}`;
+    an annotation without a file is shown on `.github`, as GitHub shows workflow-command annotations."""
+    path = data.get("file") or ".github"
+    start = int(data.get("line") or 1)
+    level = {"error": "failure", "warning": "warning", "notice": "notice"}.get(str(data.get("level")), "failure")
+    return {
+        "path": path, "blob_href": f"{urls.server}/{r.full_name}/blob/{sha}/{path}", "start_line": start,
+        "end_line": int(data.get("end_line") or start), "start_column": data.get("col"),
+        "end_column": data.get("end_column"), "annotation_level": level, "title": data.get("title") or "",
+        "message": data.get("message") or "", "raw_details": None,
     }

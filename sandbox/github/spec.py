@@ -30,6 +30,9 @@ CUSTOM_MEDIA = "application/vnd.github."  # e.g. `.raw` for file contents, chose
 UNDOCUMENTED = frozenset({
     # "No ref found for: X", "Workflow does not have 'workflow_dispatch' trigger", too many inputs.
     ("actions/create-workflow-dispatch", 422),
+    # A state outside the enum, a SHA that is no commit, "more than 1000 statuses will result in a validation
+    # error" (the operation's own description), while its responses list only the 201.
+    ("repos/create-commit-status", 422),
 })
 
 

@@ -1,6 +1,6 @@
 """What the emulator knows besides git objects: users, organizations, repositories, Pages sites, workflow runs.
 
-Everything lives in memory (the git data lives on disk); `Urls` holds the three bases every payload points at.
+Everything lives in memory (the git data lives on disk); `Urls` holds the bases every payload points at.
 """
 
 from __future__ import annotations
@@ -11,9 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.github.settings import Settings
 from sandbox.github.store import GitRepo, ref_name
 
 _ids = itertools.count(1000)
+JOB_TOKEN_LOGIN = "github-actions[bot]"  # noqa: S105 - a login, not a secret
+JOB_TOKEN_BOT_ID = 41898282  # github-actions[bot]'s id on github.com
+
+
+def next_id() -> int:
+    """A fresh id for an account, repository or artifact (GitHub's ids are opaque integers)."""
+    return next(_ids)
 
 
 def now_iso(ts: float | None = None) -> str:
@@ -24,15 +32,16 @@ def now_iso(ts: float | None = None) -> str:
 class Urls:
     api: str  # the REST root, like https://api.github.com
     server: str  # web root, like https://github.com (same port as the API here)
-    pages: str  # the Pages host root
+    pages: dict[str, str]  # lower-case login -> that owner's Pages host, like https://<owner>.github.io
 
 
 @dataclass
 class Account:
     login: str
-    type: str  # "User" or "Organization"
+    type: str  # "User", "Organization", or "Bot" (a workflow's GITHUB_TOKEN)
     token: str | None = None
     members: set[str] = field(default_factory=set)  # lower-case logins (organizations only)
+    repository: tuple[str, str] | None = None  # the only repository a Bot's token may write (lower-case key)
     id: int = field(default_factory=lambda: next(_ids))
     created_at: str = field(default_factory=now_iso)
 
@@ -43,15 +52,27 @@ class Account:
 
 @dataclass
 class PageBuild:
-    id: int
-    status: str  # queued -> building -> built | errored
+    """A branch build (legacy), or a deployment's build when `/pages/builds` shows deployments (ideal world)."""
+
+    id: int  # also its place in the order of publications (a later one never loses to an earlier one)
+    status: str  # building -> built | errored
     commit: str
     pusher: Account | None
     created: float
     updated: float
+    path: str = "/"  # the source folder when the build started (a later PUT does not change what it builds)
     error: str | None = None
     duration: int = 0
-    served: str | None = None  # a Pages artifact's commit (deploy-pages), served instead of `commit`'s tree
+
+
+@dataclass
+class PagesDeployment:
+    """What `actions/deploy-pages` creates (`POST /pages/deployments`): an artifact published as the site."""
+
+    id: str  # GitHub's id is the deployed commit (`pages_build_version`)
+    seq: int  # place in the order of publications, shared with builds
+    tree: str  # the artifact's files, stored as a git tree of the repository
+    status: str = "deployment_in_progress"  # ... -> succeed | deployment_failed
 
 
 @dataclass
@@ -60,9 +81,13 @@ class PagesSite:
     branch: str
     path: str  # "/" or "/docs"
     builds: list[PageBuild] = field(default_factory=list)
-    built_commit: str | None = None  # the commit of the last build (its Pages version)
-    served_commit: str | None = None  # what the Pages host serves: built_commit, or its artifact's commit
+    deployments: dict[str, PagesDeployment] = field(default_factory=dict)
+    built_commit: str | None = None  # the commit of the last publication (its Pages version)
+    served_tree: str | None = None  # what the host serves: the last publication's output
+    published_seq: int = 0  # `id`/`seq` of the last publication
+    built_at: float = 0.0
     fail_next: int = 0  # armed through /_sandbox/pages/faults
+    status: str | None = None  # GET /pages `status`: the latest publication's (built, building or errored)
 
 
 @dataclass
@@ -82,6 +107,8 @@ class Repository:
     updated_at: str = field(default_factory=now_iso)
     pushed_at: str = field(default_factory=now_iso)
     pages: PagesSite | None = None
+    statuses: list[CommitStatus] = field(default_factory=list)  # oldest first
+    ready_at: float = 0.0  # time.monotonic() from which a new repository reads consistently (creation lag)
 
     @property
     def full_name(self) -> str:
@@ -90,6 +117,29 @@ class Repository:
     @property
     def key(self) -> tuple[str, str]:
         return self.owner.login.lower(), self.name.lower()
+
+
+@dataclass
+class Artifact:
+    """A workflow run's artifact, uploaded through `/_sandbox/artifacts` (GitHub's artifact service is not REST)."""
+
+    id: int
+    repo: Repository
+    name: str
+    data: bytes = field(repr=False)
+    run_id: int | None = None
+
+
+@dataclass
+class CommitStatus:
+    id: int
+    sha: str
+    state: str  # error | failure | pending | success
+    context: str
+    description: str | None
+    target_url: str | None
+    creator: Account
+    created: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -108,6 +158,7 @@ class State:
     urls: Urls
     data_dir: Path
     build_delay: float
+    settings: Settings = field(default_factory=Settings)  # the behaviours, switchable at /_sandbox/settings
     scopes: str = "repo, workflow"  # what X-OAuth-Scopes reports for every token
     accounts: dict[str, Account] = field(default_factory=dict)  # lower-case login -> account
     tokens: dict[str, Account] = field(default_factory=dict)
@@ -116,6 +167,7 @@ class State:
     pushes: list[dict[str, Any]] = field(default_factory=list)  # branch/tag moves, for the local runner's `push`
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     run_ids: itertools.count = field(default_factory=lambda: itertools.count(7000))
+    artifacts: dict[str, Artifact] = field(default_factory=dict)  # by id, as a string
 
     def add_user(self, login: str, token: str) -> Account:
         user = Account(login, "User", token=token)
@@ -151,7 +203,18 @@ class State:
         return self.data_dir / owner / f"{name}.git"
 
     def permission(self, user: Account | None, repo: Repository) -> str | None:
-        """'admin' for the owner and the owning organization's members, 'read' for others on a public repo."""
-        if user is not None and (user is repo.owner or user.login.lower() in repo.owner.members):
+        """'admin' for the owner and the owning organization's members, 'write' for a workflow's GITHUB_TOKEN
+        in its own repository, 'read' for others on a public repository."""
+        if user is not None and user.type == "Bot":
+            if user.repository == repo.key:
+                return "write"
+        elif user is not None and (user is repo.owner or user.login.lower() in repo.owner.members):
             return "admin"
         return None if repo.private else "read"
+
+    def add_job_token(self, repo: Repository, token: str) -> Account:
+        """A workflow run's GITHUB_TOKEN: github-actions[bot], writing only `repo` (docs.github.com, 'GITHUB_TOKEN':
+        "The token's permissions are limited to the repository that contains your workflow")."""
+        bot = Account(JOB_TOKEN_LOGIN, "Bot", token=token, repository=repo.key, id=JOB_TOKEN_BOT_ID)
+        self.tokens[token] = bot
+        return bot

@@ -243,16 +243,19 @@ class GitRepo:
             if recursive and stat.S_ISDIR(e.mode):
                 yield from self.entries(e.sha.decode(), True, path + "/")
 
-    def changed_under(self, old_commit: str | None, new_commit: str, prefix: str) -> str | None:
-        """The first path under `prefix` that differs between two commits' trees (None when none does)."""
-        def subtree(commit_sha: str | None) -> dict[str, str]:
-            commit = self.get_commit(commit_sha) if commit_sha else None
-            found = self.lookup(commit.tree.decode(), prefix) if commit is not None else None
+    def tree_of(self, commit_sha: str | None) -> str | None:
+        commit = self.get_commit(commit_sha) if commit_sha else None
+        return commit.tree.decode() if commit is not None else None
+
+    def changed_under(self, old_tree: str | None, new_tree: str | None, prefix: str) -> str | None:
+        """The first path under `prefix` that differs between two trees (None when none does)."""
+        def subtree(tree_sha: str | None) -> dict[str, str]:
+            found = self.lookup(tree_sha, prefix) if tree_sha and self.get_tree(tree_sha) is not None else None
             if found is None or found[0] != MODE_TREE:
                 return {}
             return {path: sha for path, mode, sha in self.entries(found[1], recursive=True) if mode != MODE_TREE}
 
-        before, after = subtree(old_commit), subtree(new_commit)
+        before, after = subtree(old_tree), subtree(new_tree)
         if before == after:
             return None
         return next(f"{prefix}/{p}" for p in sorted(before.keys() | after.keys()) if before.get(p) != after.get(p))

@@ -5,19 +5,21 @@
   `enablement: true`, a missing site is created with `build_type: workflow`; outputs `base_url`, `origin`, `host`,
   `base_path` from the site's `html_url`; a missing site without enablement fails with the action's message.
 - `actions/upload-pages-artifact`: `tar --dereference` of the `path` input (default `_site/`) without `.git`,
-  `.github` and (unless `include-hidden-files`) dot-files, gzipped, kept as the run's artifact `name` (default
-  `github-pages`) for later jobs of the same run; output `artifact_id`. An empty or missing path fails as
+  `.github` and (unless `include-hidden-files`) dot-files, gzipped, uploaded as the run's artifact `name` (default
+  `github-pages`) to the emulator's artifact store (`POST /_sandbox/artifacts`, standing for GitHub's artifact
+  service); output `artifact_id`, kept by name for later jobs of the same run. An empty or missing path fails as
   `upload-artifact` does (`if-no-files-found: error`).
-- `actions/deploy-pages`: needs the job's `pages: write` and `id-token: write`; sends the artifact to the emulator
-  (`POST /_sandbox/pages/deploy` with `sha` = the run's commit, GitHub's `pages_build_version`), waits for that
-  Pages build within the `timeout` input (ms), and outputs `page_url`.
+- `actions/deploy-pages`: needs the job's `pages: write` and `id-token: write`; `POST /repos/{repo}/pages/deployments`
+  with `artifact_id`, `pages_build_version` (the run's commit) and an `oidc_token`, then polls
+  `GET .../pages/deployments/{id}` until `succeed` (a failed state fails the step) within the `timeout` input (ms),
+  and outputs `page_url`, as the action does (`src/internal/deployment.js`).
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import itertools
+import json
 import tarfile
 import time
 from pathlib import Path
@@ -27,8 +29,10 @@ import requests
 
 from sandbox.runner.builtins import BuiltinCall, BuiltinResult
 
-_artifact_ids = itertools.count(1000)
 POLL_S = 0.5
+# Deployment states that end it without success (schema `pages-deployment-status`).
+FAILED = frozenset({"deployment_cancelled", "deployment_failed", "deployment_content_failed",
+                    "deployment_attempt_error", "deployment_lost"})
 
 
 def _api(call: BuiltinCall) -> tuple[str, dict[str, str]]:
@@ -88,14 +92,29 @@ def upload_pages_artifact(call: BuiltinCall) -> BuiltinResult:
     if count == 0:
         return BuiltinResult(error=f"No files were found with the provided path: {given}. No artifacts will be "
                                    "uploaded.")
+    api, _ = _api(call)
+    owner, repo = call.repository.split("/", 1)
+    run_id = call.env.get("GITHUB_RUN_ID", "")
+    uploaded = requests.post(f"{api}/_sandbox/artifacts", timeout=60, json={
+        "owner": owner, "repo": repo, "name": name, "run_id": int(run_id) if run_id.isdigit() else None,
+        "data": base64.b64encode(buffer.getvalue()).decode("ascii")})
+    if uploaded.status_code != 201:
+        return BuiltinResult(error=f"Failed to upload artifact {name} (status: {uploaded.status_code}): "
+                                   f"{uploaded.text[:300]}")
+    artifact_id = str(uploaded.json()["id"])
     target = _artifact_dir(call, name)
     target.mkdir(parents=True, exist_ok=True)
-    (target / "artifact.tar.gz").write_bytes(buffer.getvalue())
-    artifact_id = str(next(_artifact_ids))
     (target / "id").write_text(artifact_id)
     return BuiltinResult(outputs={"artifact_id": artifact_id},
                          log=[f"{call.uses}: uploaded {count} files from {given} as artifact {name} "
                               f"({len(buffer.getvalue())} bytes, id {artifact_id})"])
+
+
+def _oidc_token(call: BuiltinCall) -> str:
+    """A JWT-shaped stand-in for the job's OIDC token (the emulator requires one and does not verify it)."""
+    claims = json.dumps({"repository": call.repository, "sha": call.sha, "aud": "https://github.com"})
+    return ".".join(base64.urlsafe_b64encode(part.encode()).decode().rstrip("=")
+                    for part in ('{"alg":"none"}', claims, "sandbox"))
 
 
 def deploy_pages(call: BuiltinCall) -> BuiltinResult:
@@ -105,30 +124,27 @@ def deploy_pages(call: BuiltinCall) -> BuiltinResult:
                 'Ensure GITHUB_TOKEN has permission "id-token: write".' if scope == "id-token" else
                 'Ensure GITHUB_TOKEN has permission "pages: write".'))
     name = call.inputs.get("artifact_name") or "github-pages"
-    archive = _artifact_dir(call, name) / "artifact.tar.gz"
-    if not archive.is_file():
+    stored = _artifact_dir(call, name) / "id"
+    if not stored.is_file():
         return BuiltinResult(error=f"No artifacts named {name} were found for this workflow run. Ensure artifacts "
                                    "are uploaded with actions/upload-pages-artifact.")
     api, headers = _api(call)
-    owner, repo = call.repository.split("/", 1)
-    body = {"owner": owner, "repo": repo, "sha": call.sha,
-            "artifact": base64.b64encode(archive.read_bytes()).decode("ascii")}
-    created = requests.post(f"{api}/_sandbox/pages/deploy", json=body, timeout=60)
-    if created.status_code != 201:
+    body = {"artifact_id": int(stored.read_text()), "pages_build_version": call.sha, "oidc_token": _oidc_token(call)}
+    created = requests.post(f"{api}/repos/{call.repository}/pages/deployments", json=body, headers=headers,
+                            timeout=60)
+    if created.status_code != 200:
         return BuiltinResult(error=f"Failed to create deployment (status: {created.status_code}) with build "
-                                   f"version {call.sha}: {created.text[:300]}")
-    build_url = str(created.json()["url"])
-    log = [f"{call.uses}: created deployment for {call.sha}"]
+                                   f"version {call.sha}. {created.json().get('message', '')}".rstrip())
+    deployment = created.json()
+    log = [f"{call.uses}: created deployment for {call.sha}, status: deployment_in_progress"]
     deadline = time.monotonic() + int(call.inputs.get("timeout") or 600000) / 1000
     while True:
-        status = requests.get(build_url, headers=headers, timeout=30).json().get("status")
-        if status == "built":
+        status = requests.get(str(deployment["status_url"]), headers=headers, timeout=30).json().get("status")
+        if status == "succeed":
             break
-        if status == "errored" or time.monotonic() > deadline:
-            return BuiltinResult(log=log, error="Deployment failed, try again later." if status == "errored" else
+        if status in FAILED or time.monotonic() > deadline:
+            return BuiltinResult(log=log, error="Deployment failed, try again later." if status in FAILED else
                                  "Timeout reached, aborting!")
         time.sleep(POLL_S)
-    page_url = str(requests.get(f"{api}/repos/{call.repository}/pages", headers=headers, timeout=30)
-                   .json()["html_url"])
-    log.append(f"{call.uses}: Reported success! {page_url}")
-    return BuiltinResult(outputs={"page_url": page_url}, log=log)
+    log.append(f"{call.uses}: Reported success! {deployment['page_url']}")
+    return BuiltinResult(outputs={"page_url": str(deployment["page_url"])}, log=log)

@@ -8,15 +8,8 @@ from typing import Any
 
 import pytest
 
-from action.assemble import (
-    METADATA_PATH,
-    assemble,
-    describe,
-    earlier_checks,
-    license_text,
-    published_files,
-    read_metadata,
-)
+from action.assemble import METADATA_PATH, assemble, file_summary, license_text
+from action.published import earlier_checks, published_files, read_metadata
 from deployer.brief import Brief, parse_brief
 
 BINARY = bytes(range(256))
@@ -137,12 +130,12 @@ def test_same_inputs_give_the_same_bytes() -> None:
     assert site() == site()
 
 
-def test_describe_other_kinds() -> None:
-    assert describe("data/x.json", "{}") == "Data (JSON)."
-    assert describe("a.mjs", "export async function load() {}\n") == "JavaScript defining `load()`."
-    assert describe("a.js", "1;") == "JavaScript."
-    assert describe("page.html", "<p>x</p>") == "HTML page."
-    assert describe("font.woff2", "") == "Site file."
+def test_file_summary_of_other_kinds() -> None:
+    assert file_summary("data/x.json", "{}") == "Data (JSON)."
+    assert file_summary("a.mjs", "export async function load() {}\n") == "JavaScript defining `load()`."
+    assert file_summary("a.js", "1;") == "JavaScript."
+    assert file_summary("page.html", "<p>x</p>") == "HTML page."
+    assert file_summary("font.woff2", "") == "Site file."
 
 
 def test_published_files_are_the_generated_ones_and_the_metadata() -> None:

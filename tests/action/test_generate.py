@@ -12,6 +12,8 @@ import pytest
 from action.assemble import METADATA_PATH
 from action.generate import GenerationError, generate
 from action.llm import LLMError, OpenRouterClient, RetryPolicy
+from action.published import Published
+from action.round_plan import RoundPlan
 from deployer.brief import Brief, parse_brief
 from tests.conftest import OpenRouter
 
@@ -48,14 +50,16 @@ def client(openrouter: OpenRouter, *models: str) -> OpenRouterClient:
                             retry=RetryPolicy(attempts=3, backoff=0.05, max_wait=2, sleep=Waits()))
 
 
-def run(openrouter: OpenRouter, brief: Brief | None = None, *models: str, **kwargs: Any) -> Any:
-    return generate(brief or make_brief(), client(openrouter, *models), owner="octo", year=2026,
+def run(openrouter: OpenRouter, brief: Brief | None = None, *models: str,
+        published: dict[str, bytes] | None = None, **kwargs: Any) -> Any:
+    brief = brief or make_brief()
+    return generate(brief, client(openrouter, *models), Published.of(brief, "octo", published), year=2026,
                     secrets=[openrouter.key], **kwargs)
 
 
 def last_user_text(request: dict[str, Any]) -> str:
     user = [m for m in request["body"]["messages"] if m["role"] == "user"][-1]
-    return user["content"][0]["text"]
+    return user["content"][-1]["text"]  # the brief's part: images come first
 
 
 def test_file_blocks_become_a_complete_site(openrouter: OpenRouter) -> None:
@@ -110,7 +114,7 @@ def test_parent_path_and_workflow_are_rejected_then_repaired(openrouter: OpenRou
 
 def test_workflows_pass_when_the_brief_asks_for_one(openrouter: OpenRouter) -> None:
     openrouter.script({"content": GOOD + '<file path=".github/workflows/x.yml">\non: push\n</file>\n'})
-    assert ".github/workflows/x.yml" in run(openrouter, allow_workflows=True).site
+    assert ".github/workflows/x.yml" in run(openrouter, plan=RoundPlan(workflows_allowed=True)).site
 
 
 def test_a_token_is_repaired_away_and_never_sent_back(openrouter: OpenRouter) -> None:
@@ -139,7 +143,8 @@ def test_the_api_key_value_is_caught_even_without_a_known_pattern(openrouter: Op
     secret = "plain-shared-secret-value"
     leaky = GOOD.replace(APP, f"const k = '{secret}';\n")
     openrouter.script({"content": leaky}, {"content": GOOD})
-    result = generate(make_brief(secret=secret), client(openrouter), owner="octo", year=2026)
+    brief = make_brief(secret=secret)
+    result = generate(brief, client(openrouter), Published.of(brief, "octo"), year=2026)
     assert result.stats.repairs == 1
     assert secret not in json.dumps(openrouter.requests()[1]["body"])
 
@@ -176,7 +181,8 @@ def test_round_two_edits_the_published_files(openrouter: OpenRouter) -> None:
                                                     "checks": ["#total shows 10"],
                                                     "nonce": "n-1", "attachments": []}]}
     brief = make_brief(round=2, nonce="n-2", brief="Change the title.")
-    result = run(openrouter, brief, existing={"index.html": PAGE, "app.js": APP}, previous_metadata=previous)
+    published = {"index.html": PAGE.encode(), "app.js": APP.encode(), METADATA_PATH: json.dumps(previous).encode()}
+    result = run(openrouter, brief, published=published)
     assert result.files == {"index.html": PAGE, "app.js": 'document.title = "Sales v2";\n'}
     assert [r["round"] for r in json.loads(result.site[METADATA_PATH])["rounds"]] == [1, 2]
     text = last_user_text(openrouter.requests()[0])

@@ -1,23 +1,17 @@
 """Notification: exactly the evaluator's fields, retried with backoff until delivered or the deadline."""
 
-import itertools
 import time
 
 import pytest
 import requests
 
-from action.notify import NotifyError, backoff_delays, notify, payload
+from action.notify import NotifyError, notify, payload
 
 FIELDS = {
     "email": "a@example.com", "task": "demo-1", "round": 1, "nonce": "n1",
     "repo_url": "http://127.0.0.1:9/sandbox/demo-1", "commit_sha": "a" * 40,
     "pages_url": "http://127.0.0.1:9/sandbox/demo-1/",
 }
-
-
-def test_backoff_doubles_from_one_second_and_is_capped() -> None:
-    assert list(itertools.islice(backoff_delays(), 8)) == [1, 2, 4, 8, 16, 32, 60, 60]
-    assert list(itertools.islice(backoff_delays(1, 5), 4)) == [1, 2, 4, 5]
 
 
 def test_payload_is_exactly_the_seven_fields() -> None:

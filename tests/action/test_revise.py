@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from action.assemble import METADATA_PATH, assemble, published_files
-from action.generate import GenerationError, generate
+from action.assemble import METADATA_PATH, assemble
+from action.coders.edit_blocks import EditBlockCoder
+from action.generate import GenerationError, SoftChecks, generate
 from action.llm import OpenRouterClient
 from action.prompt import build_messages
-from action.revise import Revision, earlier_attachments
-from action.validate import Problem
+from action.published import Published, earlier_attachments, published_files
+from action.validate import Problem, ProblemKind
 from deployer.brief import Brief, parse_brief
 from tests.conftest import OpenRouter
 
@@ -50,10 +51,9 @@ def block(path: str, search: str, replace: str) -> str:
 
 def revise(openrouter: OpenRouter, **kwargs: Any) -> Any:
     site = published()
-    existing, meta = published_files(site)
+    second = brief(2, "Add a table #by-region with the sales of each region.")
     client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
-    result = generate(brief(2, "Add a table #by-region with the sales of each region."), client, owner="octo",
-                      year=2026, existing=existing, previous_metadata=meta, published=site, **kwargs)
+    result = generate(second, client, Published.of(second, "octo", site), year=2026, **kwargs)
     return site, result
 
 
@@ -86,7 +86,7 @@ def test_an_edit_that_applies(openrouter: OpenRouter) -> None:
 
 
 def test_a_search_that_does_not_match_is_sent_back_then_corrected(openrouter: OpenRouter) -> None:
-    wrong = block("index.html", '<p id="total">10</p>\n<a href="sales.csv">data</a>\n', TABLE)
+    wrong = block("index.html", '  <p id="total">10</p>\n  <a href="data.csv">data</a>\n', TABLE)  # not sales.csv
     openrouter.script({"content": wrong}, {"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
     site, result = revise(openrouter)
     assert_round_two(site, result, EXPECTED)
@@ -132,7 +132,7 @@ def test_edit_round_tokens_against_a_full_rewrite_of_the_same_change(openrouter:
     """The sum-of-sales round 2 sample on round 1's published site, answered by the built-in model both ways."""
     r1, r2 = (parse_brief(json.loads((SAMPLES / f"sum-of-sales.r{n}.json").read_text())) for n in (1, 2))
     client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
-    first = generate(r1, client, owner="octo", year=2026)
+    first = generate(r1, client, Published.of(r1, "octo"), year=2026)
     existing, meta = published_files(first.site)
     context = earlier_attachments(first.site, meta, r2)
     assert [name for name, _, _ in context] == ["data.csv"]
@@ -150,11 +150,12 @@ def test_edit_round_tokens_against_a_full_rewrite_of_the_same_change(openrouter:
 
 
 def test_a_check_repair_whose_edits_never_apply_keeps_the_valid_site(openrouter: OpenRouter) -> None:
-    wrong = {"content": block("index.html", "<p>nowhere</p>\n", TABLE)}
+    # the REPLACE text is not TABLE, which the first answer applied (a block whose REPLACE is there is applied)
+    wrong = {"content": block("index.html", "<p>nowhere</p>\n", TABLE.replace("north", "south"))}
     openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)}, wrong, wrong, wrong,
                       {"content": '<file path="other.js">\nx();\n</file>\n'})
     failing = Problem("(checks)", "#by-region has no rows for south")
-    site, result = revise(openrouter, soft_check=lambda _site: [failing], max_check_repairs=1)
+    site, result = revise(openrouter, soft_checks=SoftChecks(lambda _site: [failing], max_repairs=1))
     assert_round_two(site, result, EXPECTED)
     assert result.unresolved == [failing] and result.stats.completions == 5
     assert "#by-region has no rows for south" in last_user_text(openrouter.requests()[1])
@@ -162,14 +163,12 @@ def test_a_check_repair_whose_edits_never_apply_keeps_the_valid_site(openrouter:
 
 def test_a_new_rounds_attachments_are_committed_byte_exact_over_earlier_ones(openrouter: OpenRouter) -> None:
     site = published()
-    existing, meta = published_files(site)
     openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
     client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
     newer = brief(2, "Use the new sales.csv and show logo.svg.", attachments=[
         {"name": "sales.csv", "url": "data:text/csv,region%2Csales%0Aeast%2C7%0A"},
         {"name": "logo.svg", "url": "data:image/svg+xml,%3Csvg%2F%3E"}])
-    result = generate(newer, client, owner="octo", year=2026, existing=existing, previous_metadata=meta,
-                      published=site)
+    result = generate(newer, client, Published.of(newer, "octo", site), year=2026)
     assert result.site["sales.csv"] == b"region,sales\neast,7\n" and result.site["logo.svg"] == b"<svg/>"
     assert result.site["app.js"] == site["app.js"] and result.site["LICENSE"] == site["LICENSE"]
     text = last_user_text(openrouter.requests()[0])
@@ -178,9 +177,8 @@ def test_a_new_rounds_attachments_are_committed_byte_exact_over_earlier_ones(ope
 
 def test_regressions_name_files_changed_or_dropped_without_an_edit() -> None:
     site = published()
-    existing, meta = published_files(site)
     second = brief(2, "Change nothing.")
-    revision = Revision(second, existing, site, [], earlier_attachments(site, meta, second), [])
+    revision = EditBlockCoder(second, Published.of(second, "octo", site))
     revision.changed.add("index.html")
     changed = {**site, "index.html": b"<html>new</html>", "app.js": b"tampered();\n"}
     del changed["sales.csv"]
@@ -193,11 +191,10 @@ def test_regressions_name_files_changed_or_dropped_without_an_edit() -> None:
 def test_round_three_edits_round_twos_site_and_keeps_every_earlier_round(openrouter: OpenRouter) -> None:
     openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
     _, second = revise(openrouter)
-    existing, meta = published_files(second.site)
     openrouter.script({"content": block("index.html", "  <h1>Sales</h1>\n", "  <h1>Regional sales</h1>\n")})
     client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
-    third = generate(brief(3, "Rename the heading to Regional sales."), client, owner="octo", year=2027,
-                     existing=existing, previous_metadata=meta, published=second.site)
+    rename = brief(3, "Rename the heading to Regional sales.")
+    third = generate(rename, client, Published.of(rename, "octo", second.site), year=2027)
     assert third.site["index.html"] == EXPECTED.replace("<h1>Sales</h1>", "<h1>Regional sales</h1>").encode()
     for untouched in ("app.js", "sales.csv", "LICENSE"):
         assert third.site[untouched] == second.site[untouched]
@@ -212,10 +209,22 @@ def test_round_three_edits_round_twos_site_and_keeps_every_earlier_round(openrou
 def test_a_published_workflow_is_kept_but_not_offered_for_editing(openrouter: OpenRouter) -> None:
     workflow = b"on: push\njobs: {}\n"
     site = {**published(), ".github/workflows/ci.yml": workflow}
-    existing, meta = published_files(site)
     openrouter.script({"content": block("index.html", '  <p id="total">10</p>\n', TABLE)})
     client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
-    result = generate(brief(2, "Add a table."), client, owner="octo", year=2026, existing=existing,
-                      previous_metadata=meta, published=site)
+    table = brief(2, "Add a table.")
+    result = generate(table, client, Published.of(table, "octo", site), year=2026)
     assert result.site[".github/workflows/ci.yml"] == workflow
     assert ".github/workflows/ci.yml" not in last_user_text(openrouter.requests()[0])
+
+
+def test_a_later_rounds_check_repair_says_which_checks_failed_not_that_edits_failed() -> None:
+    site = published()
+    second = brief(2, "Change nothing.")
+    revision = EditBlockCoder(second, Published.of(second, "octo", site))
+    failing = Problem("browser check", "check #total -> failed: returned false", ProblemKind.CHECK)
+    text = revision.repair_messages("answer", [failing])[-1]["content"][0]["text"]
+    assert "These checks failed:\n\n<problems>\n- browser check: check #total -> failed" in text
+    assert "could not be applied" not in text and "could not be used" not in text and "SEARCH/REPLACE" in text
+    edit = Problem("index.html", "SEARCH was not found", ProblemKind.EDIT)
+    both = revision.repair_messages("answer", [failing, edit])[-1]["content"][0]["text"]
+    assert both.index("Some of your edit blocks could not be applied") < both.index("These checks failed")

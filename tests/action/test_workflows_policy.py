@@ -1,5 +1,6 @@
 """Generated CI workflows: when they are allowed, our policy (least permissions, no secrets), the lint, and the
-files a brief keeps out of the repository."""
+files a brief keeps out of the repository (read from the brief by `action/brief_patterns.py`, kept out by the commit
+plan)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,9 @@ from typing import Any
 
 import pytest
 
-from action.workflows import (
-    assert_not_committed,
-    deploys_pages,
-    excluded_files,
-    fixable_attachments,
-    lint_problems,
-    push_workflows,
-    wants_workflow,
-    without_excluded,
-    workflow_problems,
-)
+from action.brief_patterns import excluded_files, fixable_attachments, wants_workflow
+from action.plan import CommitPlan, ExcludedFileInCommit, plan_commit, tree_entries
+from action.workflow_policy import deploys_pages, lint_problems, push_workflows, workflow_problems
 from deployer.brief import Brief, parse_brief
 
 GOOD = """name: ci
@@ -101,11 +94,10 @@ def test_files_the_brief_keeps_out_are_found_dropped_and_proved_absent() -> None
                        "result.json. Commit uid.txt as-is.", ["logs.txt is NOT committed", "data.csv exists"])
     assert excluded_files(brief) == {"result.json", "logs.txt"}
     site = {"index.html": b"x", "result.json": b"{}", "data.csv": b"a\n"}
-    kept = without_excluded(site, excluded_files(brief))
-    assert set(kept) == {"index.html", "data.csv"}
-    assert_not_committed(kept, excluded_files(brief))
-    with pytest.raises(ValueError, match=r"result\.json must not be committed"):
-        assert_not_committed(site, excluded_files(brief))
+    kept = plan_commit(brief, site, excluded_files(brief))
+    assert {e.path for e in kept.entries} == {"index.html", "data.csv"}
+    with pytest.raises(ExcludedFileInCommit, match=r"result\.json must not be committed"):
+        CommitPlan(kept.message, tree_entries(site), kept.excluded)  # however a plan is made, it cannot hold one
     assert excluded_files(make_brief("Never commit data.xlsx; do not commit index.html")) == set()
 
 

@@ -42,7 +42,7 @@ def test_round_one_from_dispatch_to_notification(deployer: Deployer, tmp_path: P
     out = result.outputs
     owner, task = deployer.github.user, brief["task"]
     assert out["repo-url"] == f"{deployer.github.server_url}/{owner}/{task}"
-    assert out["pages-url"].startswith(deployer.github.pages_url)
+    assert out["pages-url"] == deployer.github.site(task)
 
     repo = clone(f"{deployer.github.server_url}/{owner}/{task}.git", tmp_path / "clone")
     history = log_of(repo)

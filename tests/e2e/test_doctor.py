@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 
+import requests
+
+from deployer.models import DEFAULT_FALLBACKS, DEFAULT_MODEL
 from sandbox.world import World
 
 
@@ -28,8 +31,9 @@ def test_a_good_configuration_passes_every_check(world: World) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     for name in ("setting SHARED_SECRET", "github token", "github scopes", "deployer repo", "openrouter key",
-                 "receiver"):
+                 "openrouter models", "openrouter credit", "receiver"):
         assert any(line.startswith("PASS") and name in line for line in lines), name
+    assert f"a run uses {DEFAULT_MODEL}, then {', then '.join(DEFAULT_FALLBACKS)}" in done.stdout
     assert f"user {world.user}" in done.stdout and "workflow" in done.stdout
     for value in world.secret_values.values():
         assert value not in done.stdout + done.stderr
@@ -49,3 +53,30 @@ def test_each_broken_setting_fails_with_its_fix(world: World) -> None:
 
     wrong_token = doctor({**good_env(world), "GITHUB_TOKEN": "ghp_" + "0" * 36})
     assert wrong_token.returncode == 1 and "GET /user answered 401" in wrong_token.stdout
+
+
+def test_the_model_check_names_the_model_a_run_uses_and_the_ones_it_skips(world: World) -> None:
+    retired = doctor({**good_env(world), "DEPLOYER_MODEL": "anthropic/claude-sonnet-4",
+                      "DEPLOYER_FALLBACK_MODELS": "nobody/typo-1,openai/gpt-5.4-mini"})
+    assert retired.returncode == 0, retired.stdout  # a warning: runs still have a model
+    [line] = [x for x in retired.stdout.splitlines() if "openrouter models" in x]
+    assert line.startswith("WARN") and "a run uses openai/gpt-5.4-mini" in line
+    assert "anthropic/claude-sonnet-4 is not in OpenRouter's model list" in line and "nobody/typo-1 is" in line
+
+    none = doctor({**good_env(world), "DEPLOYER_MODEL": "anthropic/claude-sonnet-4", "DEPLOYER_FALLBACK_MODELS": ""})
+    assert none.returncode == 1
+    assert "FAIL  openrouter models" in none.stdout and "none of anthropic/claude-sonnet-4" in none.stdout
+    assert "fix: set DEPLOYER_MODEL" in none.stdout
+
+
+def test_a_key_whose_credit_cannot_pay_one_answer_is_a_warning_with_the_figures(world: World) -> None:
+    account = f"{world.openrouter_url.removesuffix('/api/v1')}/_sandbox/credits"
+    requests.post(account, json={"credits": 0.06}, timeout=10).raise_for_status()
+    try:
+        done = doctor(good_env(world))
+    finally:
+        requests.post(account, json={"credits": 1000}, timeout=10).raise_for_status()
+    assert done.returncode == 0, done.stdout
+    assert "valid (limit $0.06, $0.06 left)" in done.stdout
+    [line] = [x for x in done.stdout.splitlines() if "openrouter credit" in x]
+    assert line.startswith("WARN") and f"$0.06 left affords about 4000 answer tokens on {DEFAULT_MODEL}" in line

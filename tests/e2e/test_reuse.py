@@ -107,7 +107,7 @@ def test_consumer_repositories_run_the_action_by_tag_and_by_sha(world: World, tm
                  if n["body"]["task"] == brief["task"]]
         assert len(notes) == 1 and notes[0]["nonce"] == brief["nonce"]
         pages_url = notes[0]["pages_url"]
-        assert pages_url == f"{world.pages_url}/{world.user}/{brief['task']}/"
+        assert pages_url == world.site(brief["task"])
         assert requests.get(pages_url, timeout=10).status_code == 200
 
         # the consumer workflow's later step read the action's outputs into the job summary

@@ -45,7 +45,7 @@ def test_two_rounds_from_post_to_live_page(world: World, tmp_path: Path) -> None
         assert note == {
             "email": brief["email"], "task": brief["task"], "round": brief["round"], "nonce": brief["nonce"],
             "repo_url": f"{world.server_url}/{world.user}/{brief['task']}", "commit_sha": note["commit_sha"],
-            "pages_url": f"{world.pages_url}/{world.user}/{brief['task']}/",
+            "pages_url": world.site(brief["task"]),
         }
     notes = requests.get(f"{world.evaluator_url}/notifications", timeout=10).json()
     assert [n["body"] for n in notes] == [r1, r2]  # each round notified exactly once

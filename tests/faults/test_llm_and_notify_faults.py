@@ -44,8 +44,9 @@ OPENROUTER_FAULTS: list[tuple[str, list[dict[str, Any]], str]] = [
     ("OpenRouter 429 with Retry-After", [{"status": 429, "headers": {"Retry-After": "1"}}], "sandbox/primary"),
     ("OpenRouter 502", [{"status": 502, "headers": {"Retry-After": "1"}}], "sandbox/primary"),
     ("OpenRouter 200 with an error object", [{"status": 200, "body": {"error": ERROR}}], "sandbox/fallback"),
+    # Cut at max_tokens: continued on the same model (here the model answers afresh after the prefill).
     ("OpenRouter finish_reason length", [{"content": '<file path="index.html"><!doctype html><html><head><title>',
-                                          "finish_reason": "length"}], "sandbox/fallback"),
+                                          "finish_reason": "length"}], "sandbox/primary"),
     ("OpenRouter empty content", [{"content": ""}], "sandbox/fallback"),
     ("OpenRouter primary failing hard, fallback answers",
      [{"status": 400, "model": "sandbox/primary",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import tarfile
 import time
 
 import requests
@@ -23,6 +26,28 @@ def make_repo(gh: GitHub, name: str = "site", token: str | None = None, **body: 
     return r.json()
 
 
+def put_file(gh: GitHub, repo: str, path: str, data: bytes, token: str | None = None) -> str:
+    """Create or update one file of `sandbox/<repo>` with the Contents API; the new commit."""
+    current = call(gh, "GET", f"/repos/sandbox/{repo}/contents/{path}", token)
+    body = {"message": f"write {path}", "content": base64.b64encode(data).decode()}
+    if current.status_code == 200:
+        body["sha"] = current.json()["sha"]
+    r = call(gh, "PUT", f"/repos/sandbox/{repo}/contents/{path}", token, json=body)
+    assert r.status_code in (200, 201), r.text
+    return r.json()["commit"]["sha"]
+
+
+def artifact(files: dict[str, bytes]) -> str:
+    """A Pages artifact as upload-pages-artifact makes it (gzipped tar), base64 for /_sandbox/artifacts."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"./{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
 def wait_for_build(gh: GitHub, full_name: str, commit: str, deadline_s: float = 30) -> dict:
     """Poll the latest Pages build until it settled for `commit` (as the deployer does); return it."""
     end = time.monotonic() + deadline_s
@@ -33,3 +58,20 @@ def wait_for_build(gh: GitHub, full_name: str, commit: str, deadline_s: float = 
             return build
         assert time.monotonic() < end, f"no settled build of {commit}: {build}"
         time.sleep(0.05)
+
+
+def wait_until(predicate, deadline_s: float = 30, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it returns something truthy; that value."""
+    end = time.monotonic() + deadline_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def settle(gh: GitHub, full_name: str) -> None:
+    """Wait out a new repository's creation lag: the repository and its default branch read."""
+    wait_until(lambda: call(gh, "GET", f"/repos/{full_name}").status_code == 200
+               and call(gh, "GET", f"/repos/{full_name}/commits/main").status_code == 200, what=f"{full_name} to read")

@@ -197,7 +197,8 @@ def test_bad_bodies_never_cause_a_server_error(gh: GitHub) -> None:
 WRONG_VALUES = [None, 0, "", "x" * 300, True, [1], {"a": {}}]
 PATH_VALUES = {"owner": "sandbox", "repo": "typed", "org": "sandbox", "ref": "heads/main", "path": "a/b.txt",
                "file_sha": "0" * 40, "tree_sha": "main", "commit_sha": "0" * 40, "build_id": "1",
-               "workflow_id": "deploy.yml"}
+               "workflow_id": "deploy.yml", "sha": "0" * 40, "pages_deployment_id": "0" * 40, "run_id": "1",
+               "check_run_id": "1"}
 
 
 def test_every_body_field_with_a_wrong_value_is_a_client_error(gh: GitHub) -> None:

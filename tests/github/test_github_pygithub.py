@@ -64,7 +64,7 @@ def test_publish_site_with_pygithub_clone_and_pages(github: GitHub, tmp_path: Pa
     # Enable Pages through the requester (PyGithub has no method for it) and read html_url.
     pages_path = f"{repo.url}/pages"
     _, page = repo._requester.requestJsonAndCheck("POST", pages_path, input={"source": {"branch": "main"}})
-    assert page["html_url"] == f"{github.pages_url}/sandbox/site/"
+    assert page["html_url"] == github.site("site")
     assert page["source"] == {"branch": "main", "path": "/"}
     build = wait_for_build(github, "sandbox/site", commit.sha)
     assert build["status"] == "built"

@@ -12,7 +12,7 @@ import pytest
 import requests
 from runner_support import machine_env, manual, options
 
-from action.checkout import git_auth_env
+from action.clone import git_auth_env
 from sandbox.runner import RunResult, run_workflow
 from sandbox.runner.remote import RemoteActionResolver
 from tests.conftest import GitHub

@@ -14,7 +14,7 @@ from tests.conftest import Evaluator, Services
 GOOD = {
     "email": "someone@example.com", "task": "sum-of-sales-49008", "round": 1, "nonce": "aa124428",
     "repo_url": "http://127.0.0.1:9/sandbox/sum-of-sales-49008", "commit_sha": "a" * 40,
-    "pages_url": "http://127.0.0.1:9/sandbox/sum-of-sales-49008/",
+    "pages_url": "http://127.0.0.1:10/sum-of-sales-49008/",
 }
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from action.generate import generate
+from action.generate import SoftChecks, generate
 from action.llm import OpenRouterClient, RetryPolicy
+from action.published import Published
 from action.verify.browser import Browser, Outcome
 from action.verify.checks import Kind
 from action.verify.verifier import Verifier
@@ -39,7 +40,8 @@ def test_captcha_sample_passes_its_translated_checks(openrouter: OpenRouter, bro
     verifier = Verifier.prepare(brief, [], llm=model, prefix="/sandbox/captcha/", browser=browser)
     assert [(c.kind, c.js is not None) for c in verifier.plan.checks] == [
         (Kind.REPO, False), (Kind.REPO, False), (Kind.PAGE, True), (Kind.PAGE, True)]
-    result = generate(brief, model, owner="sandbox", year=2026, soft_check=verifier.soft_check)
+    result = generate(brief, model, Published.of(brief, "sandbox"), year=2026,
+                      soft_checks=SoftChecks(verifier.soft_check))
     assert result.unresolved == [] and result.stats.repairs == 0
     [checked] = verifier.local
     assert [(r.outcome, r.check.kind) for r in checked] == [(Outcome.PASSED, Kind.REPO)] * 2 + [

@@ -1,9 +1,13 @@
-"""The local copy of the site answers like GitHub Pages under /<owner>/<repo>/."""
+"""The local copy of the site answers like GitHub Pages: under the prefix Pages serves it at (`/<repo>/` for a project
+site, `/` for a user site; any prefix works)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
 
+from action.round_plan import site_prefix
 from action.verify.server import SiteServer
 
 SITE = {"index.html": b"<!doctype html><title>x</title>", "data.csv": b"a,b\n", "docs/index.html": b"<p>docs",
@@ -27,3 +31,15 @@ def test_serves_the_site_under_the_pages_prefix() -> None:
         # The site is not at the host's root, exactly as on Pages: absolute paths miss.
         assert requests.get(server.url.split("/octo/")[0] + "/index.html", timeout=5).status_code == 404
         assert requests.get(server.url + "../../etc/passwd", timeout=5).status_code == 404
+
+
+def test_a_user_site_is_served_at_the_root_and_a_project_site_under_its_repository() -> None:
+    """As Pages does on the owner's host (`site_prefix`): the same site, two layouts."""
+    with SiteServer(SITE, site_prefix("octo", "octo.github.io")) as server:
+        assert urlsplit(server.url).path == "/"
+        assert requests.get(server.url, timeout=5).content == SITE["index.html"]
+        assert requests.get(server.url + "docs/", timeout=5).content == b"<p>docs"
+    with SiteServer(SITE, site_prefix("octo", "my-app")) as server:
+        assert server.url.endswith("/my-app/") and "/octo/" not in server.url
+        assert requests.get(server.url, timeout=5).content == SITE["index.html"]
+        assert requests.get(server.url.removesuffix("my-app/") + "index.html", timeout=5).status_code == 404

@@ -1,5 +1,5 @@
-"""The step between a valid answer and assembly, for sites that need more than the model's text: lint the
-workflows it wrote (when the brief asked for CI) and run its build script (`action/build.py`), merging the
+"""`LintAndBuild`: the step between a valid answer and assembly, for sites that need more than the model's text:
+lint the workflows it wrote (when the brief asked for CI) and run its build script (`action/build.py`), merging the
 script's outputs into the files. Problems come back phrased for the model, like validation problems, so
 `generate` repairs them the same way (a failing build script's stderr is one of them).
 """
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from action.build import BuildFailed, BuildLimits, BuildResult, run_build
 from action.buildspec import BuildSpecError, find_build
 from action.validate import Problem, check_files
-from action.workflows import WorkflowLintUnavailable, lint_problems, workflow_paths, workflow_problems
+from action.workflow_policy import WorkflowLintUnavailable, lint_problems, workflow_paths, workflow_problems
 
 
 @dataclass
-class Prepare:
+class LintAndBuild:
     attachments: Mapping[str, bytes]  # every attachment the build may read (this round's and earlier ones)
     secrets: Sequence[str] = ()
     env: Mapping[str, str] | None = None  # the action's environment, filtered by action/buildenv.py

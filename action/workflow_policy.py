@@ -1,18 +1,12 @@
-"""Generated GitHub workflows (when the brief asks for CI) and files the brief keeps out of the repository.
+"""Our policy on the GitHub workflows a generated site holds, and what those workflows will do once pushed. Pure,
+except `lint_problems`, which runs actionlint and GitHub's schema (`deployer/workflow_lint.py`).
 
-- `wants_workflow(brief)`: the brief or its checks ask for a GitHub Actions workflow; only then may the model write
-  `.github/workflows/*.yml` (validate's `allow_workflows`).
-- `workflow_problems(files)`: our policy on each workflow, phrased for the model: it parses, it sets `permissions`
-  (least privilege: never `write-all`; write access only to `pages`, `id-token`, `contents`, `checks`,
-  `statuses`), it reads no secret other than `GITHUB_TOKEN`, it has no `pull_request_target` (which runs with
-  secrets on outside code). `lint_problems(files)` adds actionlint and GitHub's schema (`deployer/workflow_lint.py`).
-- `deploys_pages(files)`: a workflow uses `actions/deploy-pages`, so Pages must be `build_type: workflow` and the
-  action waits for that workflow's run on its commit.
-- `fixable_attachments(brief)`: attachments the brief asks to fix ("execute.py (with a bug): fix the bug"), which
-  the model may rewrite under their own names (others are committed byte for byte).
-- `excluded_files(brief)`: files the brief says must not be committed ("do not commit result.json", "result.json
-  is NOT committed"); `without_excluded` drops them from a site and `assert_not_committed` proves it before a
-  commit.
+- `workflow_problems(files)`: each workflow, phrased for the model: it parses, it sets `permissions` (least
+  privilege: never `write-all`; write access only to `pages`, `id-token`, `contents`, `checks`, `statuses`), it
+  reads no secret other than `GITHUB_TOKEN`, it has no `pull_request_target` (which runs with secrets on outside code).
+- `push_workflows(files, branch)`: the workflows a push to `branch` starts, whose runs on our commit we wait for.
+- `deploys_pages(files)`: a workflow uses `actions/deploy-pages`, so Pages must be `build_type: workflow`.
+Whether the model may write workflows at all is the round plan's decision (`action/round_plan.py`).
 """
 
 from __future__ import annotations
@@ -27,29 +21,13 @@ from typing import Any
 import yaml
 
 from action.validate import WORKFLOW_DIR, Problem
-from action.verify.checks import FILE_NAME_RE
-from deployer.brief import Brief
 
 WRITE_ALLOWED = frozenset({"pages", "id-token", "contents", "checks", "statuses"})
-_WANTS_RE = re.compile(r"\.github/workflows|github[ -]actions?\b|\bworkflow\b|\bci\b|continuous integration",
-                       re.IGNORECASE)
 _SECRET_RE = re.compile(r"\$\{\{[^}]*\bsecrets\.(?!GITHUB_TOKEN\b)([A-Za-z_][\w-]*)", re.IGNORECASE)
-_NOT_COMMITTED_RE = re.compile(
-    r"\b(?:do\s+not|don't|must\s+not|should\s+not|shouldn't|never|not)\s+(?:be\s+)?(?:commit(?:ted)?|check(?:ed)?\s+"
-    r"in|push(?:ed)?|include[ds]?\s+in\s+(?:the\s+)?(?:repo|repository|git))\b", re.IGNORECASE)
-_FIX_RE = re.compile(r"\b(?:fix(?:es|ed)?|repair|correct|debug|patch|modify|update)\b|\bwith an? (?:bug|error)|"
-                     r"\bbuggy\b", re.IGNORECASE)
-_AS_IS_RE = re.compile(r"\bas[- ]is\b|\bunchanged\b|\bbyte for byte\b", re.IGNORECASE)
-_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
 class WorkflowLintUnavailable(RuntimeError):
     """actionlint or the schema checker is missing here; the message says which."""
-
-
-def wants_workflow(brief: Brief) -> bool:
-    texts = [brief.brief, *(c for c in brief.checks if isinstance(c, str))]
-    return any(_WANTS_RE.search(text) for text in texts)
 
 
 def workflow_paths(files: Iterable[str]) -> list[str]:
@@ -147,42 +125,3 @@ def push_workflows(files: Mapping[str, str], branch: str) -> list[str]:
 
 def deploys_pages(files: Mapping[str, str]) -> bool:
     return any(re.search(r"uses:\s*['\"]?actions/deploy-pages@", files[p]) for p in workflow_paths(files))
-
-
-def excluded_files(brief: Brief) -> set[str]:
-    """File names that a sentence of the brief or of a check says must not be committed."""
-    names: set[str] = set()
-    for text in [brief.brief, *(c for c in brief.checks if isinstance(c, str))]:
-        for sentence in _SENTENCE_RE.split(text):
-            if _NOT_COMMITTED_RE.search(sentence):
-                names.update(n.strip("`'\"") for n in FILE_NAME_RE.findall(sentence))
-    attachments = {a.name for a in brief.attachments}
-    return {n for n in names if n != "index.html" and n not in attachments}
-
-
-def fixable_attachments(brief: Brief) -> set[str]:
-    """Attachments the brief asks to fix or change ("execute.py (with a bug) ... fix the bug"): the model may write
-    a new version under the same name. An attachment a sentence calls "as-is" never is."""
-    names = {a.name for a in brief.attachments}
-    fixable: set[str] = set()
-    as_is: set[str] = set()
-    for text in [brief.brief, *(c for c in brief.checks if isinstance(c, str))]:
-        for sentence in _SENTENCE_RE.split(text):
-            named = {n.strip("`'\"") for n in FILE_NAME_RE.findall(sentence)} & names
-            if _AS_IS_RE.search(sentence):
-                as_is |= named
-            elif _FIX_RE.search(sentence):
-                fixable |= named
-    return fixable - as_is
-
-
-def without_excluded(site: Mapping[str, bytes], excluded: Iterable[str]) -> dict[str, bytes]:
-    names = set(excluded)
-    return {p: d for p, d in site.items() if p not in names}
-
-
-def assert_not_committed(site: Mapping[str, bytes], excluded: Iterable[str]) -> None:
-    """The proof before a commit: none of the excluded files is in the tree."""
-    present = sorted(set(excluded) & set(site))
-    if present:
-        raise ValueError(f"the brief says {', '.join(present)} must not be committed, but the commit would hold it")

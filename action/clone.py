@@ -1,4 +1,5 @@
-"""Read a repository's files at its default branch head with a shallow `git clone`.
+"""Read a repository's files at a branch head with a shallow `git clone` (nothing is checked out for anyone to use:
+the files come back as bytes, and the clone is deleted).
 
 Round 2 needs every file round 1 published. Over the REST API that is one call per file and counts against
 GitHub's limits; one shallow clone is a single transfer that does not. The token goes to git through
@@ -14,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 
-class CheckoutError(RuntimeError):
-    pass
+class CloneError(RuntimeError):
+    """`git clone` failed; the message quotes git."""
 
 
 def git_auth_env(token: str) -> dict[str, str]:
@@ -30,14 +31,14 @@ def git_auth_env(token: str) -> dict[str, str]:
 
 def read_files(clone_url: str, token: str, branch: str, *, timeout: float = 300) -> tuple[str, dict[str, bytes]]:
     """(head sha, path -> bytes) of `branch`; symlinks and submodules are skipped, not followed."""
-    with tempfile.TemporaryDirectory(prefix="deployer-checkout-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="deployer-clone-") as tmp:
         env = {**os.environ, **git_auth_env(token)}
         done = subprocess.run(
             ["git", "clone", "--quiet", "--depth", "1", "--branch", branch, "--no-tags", clone_url, tmp],
             capture_output=True, text=True, env=env, timeout=timeout,
         )
         if done.returncode != 0:
-            raise CheckoutError(f"git clone of {clone_url} failed: {done.stderr.strip()[-300:]}")
+            raise CloneError(f"git clone of {clone_url} failed: {done.stderr.strip()[-300:]}")
         head = subprocess.run(["git", "-C", tmp, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
         root = Path(tmp)
         files: dict[str, bytes] = {}

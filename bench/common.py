@@ -61,9 +61,10 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
-def start(name: str, argv: Sequence[str], logs: Path, env: dict[str, str] | None = None) -> Service:
+def start(name: str, argv: Sequence[str], logs: Path, env: dict[str, str] | None = None, *,
+          cwd: Path | None = None) -> Service:
     try:
-        return start_service(name, argv, log_dir=logs, env=env, timeout=60)
+        return start_service(name, argv, log_dir=logs, env=env, timeout=60, cwd=cwd)
     except ServiceError as exc:
         raise CannotMeasure(f"could not start {name}: {exc}") from None
 

@@ -101,6 +101,7 @@ def start_emulator(logs: Path, data: Path, *, content_limit: int = 1_000_000, bu
     made = requests.post(f"{emulator.api_url}/user/repos", headers=emulator.auth, json={"name": DEPLOYER_REPO},
                          timeout=30)
     if made.status_code != 201:
+        service.stop()  # the caller never gets it to stop
         raise CannotMeasure(f"the emulator did not create {USER}/{DEPLOYER_REPO}: HTTP {made.status_code}")
     return emulator
 

@@ -62,6 +62,7 @@ TARGET_SEED_X = 3.0  # issue 16
 TARGET_CEILING_X = 0.3  # issue 16
 TARGET_RSS_MB = 80.0
 TARGET_BIG_GROWTH_X = 3.0  # issue 16, in both sync modes
+BIG_ATTACHMENT_BYTES = 6 * 1024 * 1024
 SYNC_MODES = {"ours": "normal", "ours (full)": "full"}
 SERVERS = (*SYNC_MODES, "seed", "ceiling")
 
@@ -163,12 +164,16 @@ def start_servers(root: Path, secret: str) -> dict[str, Service]:
 
 
 def big_brief(secret: str, mib: int) -> bytes:
-    """A brief whose JSON is `mib` MiB, nearly all of it one base64 attachment of random bytes."""
+    """A brief whose JSON is `mib` MiB, nearly all of it base64 attachments of random bytes, each at most 8 MiB (6 MiB
+    decoded: under the default BRIEF_MAX_ATTACHMENT_MB, so the brief is accepted with the default limits)."""
     brief = json.loads((SAMPLES / "sum-of-sales.r1.json").read_text())
     brief.update(secret=secret, nonce=f"big-{secrets.token_hex(4)}", evaluation_url="http://127.0.0.1:9/notify")
-    raw = os.urandom(mib * 1024 * 1024 * 3 // 4)
-    brief["attachments"].append({"name": "big.bin",
-                                 "url": "data:application/octet-stream;base64," + base64.b64encode(raw).decode()})
+    left = mib * 1024 * 1024 * 3 // 4
+    while left > 0:
+        raw = os.urandom(min(left, BIG_ATTACHMENT_BYTES))
+        left -= len(raw)
+        brief["attachments"].append({"name": f"big-{len(brief['attachments'])}.bin",
+                                     "url": "data:application/octet-stream;base64," + base64.b64encode(raw).decode()})
     return json.dumps(brief).encode()
 
 

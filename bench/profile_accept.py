@@ -28,9 +28,9 @@ from sandbox.procs import deployer_argv
 # Each sample goes to the first step here whose name is in its stack: the steps are exclusive and sum to 100%.
 STEPS = (
     ("reading the body", ("_read_limited",)),
-    ("JSON parse (intake.parse_json)", ("parse_json",)),
+    ("JSON parse", ("parse_json", "loads (json/")),
     ("validation (deployer.brief.parse_brief)", ("parse_brief", "deployer/brief.py")),
-    ("stored form (the public JSON)", ("stored_form",)),
+    ("stored form: the public JSON", ("stored_form", "json/encoder.py", "dumps (json/", "encode (receiver/payload")),
     ("outbox: SQLite insert + commit", ("_commit (receiver/outbox.py",)),
     ("outbox: WAL checkpoints (its own thread)", ("_checkpoint_loop",)),
     ("outbox: queueing, futures, the flusher task", ("receiver/outbox.py",)),

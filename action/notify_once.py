@@ -30,7 +30,7 @@ from action.delivery_record import Mine, Notified, Runner, Status, Taken, Verdic
 from action.notify import Delivery, NotifyError
 from deployer.retry import backoff
 
-# A claim made at or after the deadline (a re-run of a failed notification) still gets this long to deliver.
+# A claim made after the deadline (a re-run of a failed notification) still gets this long to deliver.
 FIRST_ATTEMPT_S = 30.0
 # After its own deadline a claim holder has this long to append its outcome; until then the others wait for it.
 GRACE_S = 60.0
@@ -110,13 +110,13 @@ def notify_once(log: StatusLog, me: Runner, deliver: Callable[[float], Delivery]
     except RecordUnavailable as exc:
         say(f"delivery record unavailable ({exc}): notifying without it, so another run of this round may "
             "notify too")
-        return Outcome(deliver(max(deadline, clock() + FIRST_ATTEMPT_S)), unguarded=str(exc))
+        return Outcome(deliver(_window(deadline, clock())), unguarded=str(exc))
 
 
 def _claimed(log: StatusLog, me: Runner, deliver: Callable[[float], Delivery], deadline: float, target_url: str,
              say: Callable[[str], None], clock: Callable[[], float], sleep: Callable[[float], None]) -> Outcome:
     for _ in range(MAX_TURNS):
-        end = max(deadline, clock() + FIRST_ATTEMPT_S) + GRACE_S
+        end = _window(deadline, clock()) + GRACE_S
         mine = log.append("pending", record.claim(me, end))
         verdict, statuses = _settled(log, me, mine, end, deadline, say, clock, sleep)
         if isinstance(verdict, Notified):
@@ -131,6 +131,12 @@ def _claimed(log: StatusLog, me: Runner, deliver: Callable[[float], Delivery], d
             raise NotifyError(f"the run that held the claim did not deliver before the deadline: {why}")
         say(f"the run that held the claim gave up ({why}): claiming again")
     raise NotifyError(f"no run delivered after {MAX_TURNS} claims")
+
+
+def _window(deadline: float, now: float) -> float:
+    """Until when this run may try to deliver: the deadline, or one short window for a run that starts after it
+    (a re-run of a failed notification)."""
+    return deadline if now < deadline else now + FIRST_ATTEMPT_S
 
 
 def _settled(log: StatusLog, me: Runner, mine: int, end: float, deadline: float, say: Callable[[str], None],

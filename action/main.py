@@ -146,17 +146,16 @@ class Run:
         plan = self.stage("plan", self.make_plan, brief, published)
         generated: Generated | None = None
         commit = committed_round(published)  # a re-run of a round already published
-        if commit is not None:
-            earlier = self.stage("delivery record", self.earlier_delivery, gh, commit)
-            if earlier is not None and earlier.target_url:
-                return {"repo-url": commit.repo.html_url, "commit-sha": commit.sha, "pages-url": earlier.target_url}
-        else:
+        earlier = self.stage("delivery record", self.earlier_delivery, gh, commit) if commit else None
+        if commit is None:
             self.prepare_checks(brief, published.earlier_checks, plan.site_prefix, deadline)
             generated = self.stage("generate", self.generate_site, source, published, plan, deadline)
             if self.verifier is not None:
                 self.stage("verify", self.record_verification, self.verifier)
             commit = self.stage("publish", self.publish_site, gh, brief, published, plan, generated.site)
         self.report.facts.update(repository=commit.repo.html_url, commit=commit.sha)
+        if earlier is not None and earlier.target_url:  # notified before: nothing left to do
+            return {"repo-url": commit.repo.html_url, "commit-sha": commit.sha, "pages-url": earlier.target_url}
         if commit.push_workflows:
             self.stage("workflows", self.wait_for_workflows, gh, commit, deadline)
         deployment = self.stage("pages", self.deploy_pages, gh, commit, deadline)

@@ -19,9 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
-
-from github import Github, GithubException
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from action import gha
 from action.ciwait import wait_for_runs
@@ -31,24 +29,21 @@ from action.generate import Generated, SoftChecks, generate
 from action.lint_and_build import LintAndBuild
 from action.llm import OpenRouterClient, RetryPolicy
 from action.notify import Delivery, notify, payload
-from action.pages import Deployment, deploy, enable_pages
 from action.plan import plan_commit
 from action.progress import Reporter
-from action.publish import (
-    BranchMoved,
-    Commit,
-    committed_round,
-    open_github,
-    push_commit,
-    read_published,
-    repository_to_build_on,
-    token_login,
-)
 from action.published import Published
 from action.round_plan import RoundPlan, plan_round
 from action.verify.report import counts, failures, result_line, summary_table
 from action.verify.verifier import Verifier
 from deployer.brief import Brief
+
+# PyGithub (a third of `deployer run`'s imports) comes with action.publish and action.pages, imported by the stages
+# that talk to GitHub when they run: start-up stays lean (tests/action/test_startup.py).
+if TYPE_CHECKING:
+    from github import Github
+
+    from action.pages import Deployment
+    from action.publish import Commit
 
 # A check repair (one more answer, then verification) starts only while this much time is left before the
 # deadline: publishing, the Pages build and the notification need the rest.
@@ -74,10 +69,17 @@ class StageFailed(RuntimeError):
 
 def error_message(exc: BaseException) -> str:
     """What went wrong, in one line for the log and the summary (GitHub's own message for its errors)."""
-    if isinstance(exc, GithubException):
+    if raised_by(exc, "github", "GithubException"):
         message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
         return f"GitHub answered HTTP {exc.status}: {message}"
     return str(exc) or type(exc).__name__
+
+
+def raised_by(exc: BaseException, module: str, name: str) -> bool:
+    """`isinstance(exc, module.name)` without importing `module` (PyGithub, with the stages that use it): an error
+    of a module never imported cannot have been raised."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(exc, getattr(loaded, name))
 
 
 @dataclass
@@ -139,6 +141,8 @@ class Run:
 
     def _execute(self) -> dict[str, str]:
         source = self.stage("brief", self.read_event)
+        from action.publish import committed_round, open_github
+
         brief, deadline = source.brief, self.deadline(source)
         gh = open_github(self.config.github_token, self.config.github_api_url, timeout=self.config.github_timeout)
         published = self.stage("repository", self.read_repository, gh, brief)
@@ -176,6 +180,8 @@ class Run:
         return source
 
     def read_repository(self, gh: Github, brief: Brief) -> Published:
+        from action.publish import read_published, token_login
+
         login = token_login(gh)
         owner = self.config.owner or login
         published = read_published(gh, brief, owner=owner, login=login, token=self.config.github_token)
@@ -221,6 +227,9 @@ class Run:
 
     def publish_site(self, gh: Github, brief: Brief, published: Published, plan: RoundPlan,
                      site: dict[str, bytes]) -> Commit:
+        from action.pages import enable_pages
+        from action.publish import Commit, push_commit, repository_to_build_on
+
         commit_plan = plan_commit(brief, site, plan.excluded)
         repo, head, created = repository_to_build_on(gh, published, brief)
         if commit_plan.pages_build_type == "workflow":  # before the push: the push starts the workflow that deploys
@@ -234,6 +243,8 @@ class Run:
         self.report.facts["workflows"] = ", ".join(f"{p} {r.get('conclusion')}" for p, r in runs.items())
 
     def deploy_pages(self, gh: Github, commit: Commit, deadline: float) -> Deployment:
+        from action.pages import deploy
+
         deployment = deploy(gh, commit, deadline=deadline, log=self.log.info)
         if deployment.built not in (None, commit.sha):
             self.note(f"another run committed {deployment.built} on top of {commit.sha} meanwhile; its Pages build, "
@@ -325,7 +336,7 @@ def run(config: RunConfig, log: gha.Log) -> int:
             outputs = job.execute()
             break
         except StageFailed as failure:
-            if not isinstance(failure.cause, BranchMoved) or attempt == MAX_ROUND_ATTEMPTS:
+            if not raised_by(failure.cause, "action.publish", "BranchMoved") or attempt == MAX_ROUND_ATTEMPTS:
                 return failed(job, log, failure)
             job.note(f"{failure.cause}; starting the round again on top of the new head "
                      f"(attempt {attempt + 1} of {MAX_ROUND_ATTEMPTS})")

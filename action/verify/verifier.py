@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from action.coders.base import ChatModel
+from action.llm import ChatClient
 from action.validate import Problem
 from action.verify.browser import (
     DEFAULT_TIMEOUTS,
@@ -50,7 +50,7 @@ class Verifier:
 
     @classmethod
     def prepare(
-        cls, brief: Brief, earlier: Sequence[object], *, llm: ChatModel | None, prefix: str,
+        cls, brief: Brief, earlier: Sequence[object], *, llm: ChatClient | None, prefix: str,
         browser_path: str | None = None, local_only: bool = False, timeouts: Timeouts = DEFAULT_TIMEOUTS,
         log: Callable[[str], None] = lambda _message: None, browser: Browser | None = None,
     ) -> Verifier:

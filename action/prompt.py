@@ -1,15 +1,18 @@
 """Chat messages for a brief: the prompt texts are data files in `action/prompts/`, this module only fills them in.
 
-The contract with the OpenRouter stand-in (and any reader of the prompt): the last user message's first content part
+The contract with the OpenRouter stand-in (and any reader of the prompt): the last user message's last content part
 is text containing `<brief task="T" round="N">text</brief>`, then `<checks>` with one check per line (strings
 verbatim; objects, and strings containing a line break, as compact JSON), then one `<attachment>` element per
-attachment: text inline (bounded, truncated with a note), everything else self-closing; each image (png, jpeg, webp,
-gif) also follows as an `image_url` content part with a `data:` URI. From round 2, `<earlier-checks>` (before the
-brief, same format) holds the checks of earlier rounds, and the files already published follow as
-`<file path="...">` blocks (user messages hold no other `<file` text), and the text attachments of earlier rounds
-(already in the repository) inline as `<attachment ... round="N">`, read-only context cut to their first
-MAX_EARLIER_ATTACHMENT_CHARS characters (their shape: the published code reads their data). A repair request is the
-last user message too, so it repeats the brief and checks (attachments by name only).
+attachment: text inline (bounded; a cut file ends in a `[truncated: ...]` note and a summary of the whole file,
+action/excerpt.py), everything else self-closing. Each image (png, jpeg, webp, gif) comes first, before that text
+part, as a text part naming it (`prompts/image-label.txt`) then an `image_url` part with a `data:` URI: vision
+models read images best before the text that refers to them. From round 2, `<earlier-checks>` (before the brief,
+same format) holds the checks of earlier rounds, and the files already published follow as `<file path="...">`
+blocks (user messages hold no other `<file` text), and the text attachments of earlier rounds (already in the
+repository) inline as `<attachment ... round="N">`, read-only context so the model knows the data its code reads
+(each cut to its first MAX_EARLIER_ATTACHMENT_CHARS characters: the published code reads the whole file).
+A repair request is the last user message too, so it repeats the brief and checks (attachments by name only), and
+says what went wrong in words for each kind of problem (`problem_sections`).
 
 Edit rounds (`edits=True`, from round 2 when a site is published): the system prompt's answer format is
 `prompts/edit.md` (search/replace blocks, see `action/edits.py`) instead of `prompts/files.md`, and the last user
@@ -41,7 +44,9 @@ from string import Template
 from typing import Any
 
 from action.brief_patterns import wants_workflow
+from action.excerpt import excerpt
 from action.outline import outline
+from action.validate import Problem, ProblemKind
 from deployer.brief import Attachment, Brief, DataURIError
 
 MAX_ATTACHMENT_CHARS = 20_000
@@ -80,6 +85,7 @@ class Sections:
 
 
 EVERY_SECTION = Sections(build_step=True, workflows=True)
+DATA_TYPES = frozenset({"text/csv", "application/json", "text/tab-separated-values"})
 # What makes a brief need a build step: data it names at an address (not a `?url=https://.../x.png` example), a
 # spreadsheet or an API, or a conversion.
 _BUILD_WORDS_RE = re.compile(r"https?://[\w-]+\.[\w.-]+|\b(?:api|apis|endpoint|spreadsheet|excel|xlsx?|convert\w*|"
@@ -87,8 +93,9 @@ _BUILD_WORDS_RE = re.compile(r"https?://[\w-]+\.[\w.-]+|\b(?:api|apis|endpoint|s
 
 
 def needs_build_step(brief: Brief, files: Iterable[str] = ()) -> bool:
-    """The brief may need a build step: it names data to fetch or convert, comes with an attachment a page cannot
-    read (neither text nor image), or the site already has a `build.py`. A wrong yes costs tokens only."""
+    """The brief may need a build step: it names data to fetch or convert, comes with data whose figures a build
+    step may write into the static HTML (system.md), or with an attachment a page cannot read (neither text nor
+    image), or the site already has a `build.py`. A wrong yes costs tokens only."""
     if "build.py" in files:
         return True
     texts = [brief.brief, *(c for c in brief.checks if isinstance(c, str))]
@@ -99,7 +106,8 @@ def needs_build_step(brief: Brief, files: Iterable[str] = ()) -> bool:
             decoded = attachment.decode()
         except DataURIError:
             continue
-        if decoded.media_type not in IMAGE_TYPES and not is_text(decoded.media_type, decoded.data):
+        if decoded.media_type in DATA_TYPES or (decoded.media_type not in IMAGE_TYPES
+                                                and not is_text(decoded.media_type, decoded.data)):
             return True
     return False
 
@@ -147,7 +155,7 @@ def build_messages(
     answer_format = "edit" if edits else ("rewrite" if existing else "files")
     return [
         {"role": "system", "content": system_prompt(answer_format, needed)},
-        {"role": "user", "content": [{"type": "text", "text": body}, *images]},
+        {"role": "user", "content": [*images, {"type": "text", "text": body}]},  # images first, each labelled
     ]
 
 
@@ -171,15 +179,29 @@ def brief_reminder(brief: Brief) -> str:
 def repair_messages(
     brief: Brief,
     previous_answer: str,
-    problems: Sequence[str],
+    problems: Sequence[Problem | str],
     existing: Mapping[str, str] | None = None,
     earlier_checks: Sequence[object] = (),
     *, sections: Sections | None = None,
 ) -> list[Message]:
-    """The first request, the answer that failed, and a request to fix the listed problems."""
-    listed = "\n".join(f"- {p}" for p in problems)
-    body = "\n".join([Template(load("repair.md")).substitute(problems=listed).rstrip("\n"), "", brief_reminder(brief)])
+    """The first request, the answer that failed, and a request to fix the listed problems (a plain string is a
+    problem that kept the answer from being published)."""
+    said = problem_sections(problems)
+    body = "\n".join([Template(load("repair.md")).substitute(sections=said).rstrip("\n"), "",
+                      brief_reminder(brief)])
     return follow_up(build_messages(brief, existing, earlier_checks, sections=sections), previous_answer, body)
+
+
+def problem_sections(problems: Sequence[Problem | str]) -> str:
+    """Each kind of problem under its own words (`prompts/problems-<kind>.md`), then its `<problems>` list: a failing
+    check is not an answer that could not be used, nor a typed-in figure an invalid file."""
+    sections = []
+    for kind in ProblemKind:
+        listed = [str(p) for p in problems if (p.kind if isinstance(p, Problem) else ProblemKind.INVALID) is kind]
+        if listed:
+            items = "\n".join(f"- {line}" for line in listed)
+            sections.append(f"{load(f'problems-{kind.value}.md').rstrip()}\n\n<problems>\n{items}\n</problems>")
+    return "\n\n".join(sections)
 
 
 def brief_block(brief: Brief) -> str:
@@ -222,7 +244,8 @@ def _attachment_tag(name: str, media_type: str, body: str | None = None, extra: 
 
 
 def _attachments(attachments: Sequence[Attachment]) -> tuple[list[str], list[Message]]:
-    """Text lines for the prompt and image content parts, within the size budgets."""
+    """Text lines for the prompt, and for each image a text part naming it then its image part, within the size
+    budgets."""
     lines: list[str] = []
     images: list[Message] = []
     budget = MAX_TEXT_ATTACHMENTS_CHARS
@@ -236,7 +259,8 @@ def _attachments(attachments: Sequence[Attachment]) -> tuple[list[str], list[Mes
             lines.append(_attachment_tag(attachment.name, media_type))
             if len(data) <= MAX_IMAGE_BYTES:
                 url = f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
-                images.append({"type": "image_url", "image_url": {"url": url}})
+                label = Template(load("image-label.txt")).substitute(name=attachment.name, media_type=media_type)
+                images += [{"type": "text", "text": label.strip()}, {"type": "image_url", "image_url": {"url": url}}]
             else:
                 lines.append(f"({attachment.name} is {len(data)} bytes, too large to show; it is still committed.)")
         elif is_text(media_type, data):
@@ -265,11 +289,8 @@ def _earlier_attachments(items: Iterable[tuple[str, int, bytes]], budget: int) -
 
 
 def _text_attachment(name: str, media_type: str, data: bytes, budget: int, extra: str = "") -> tuple[str, int]:
-    """The attachment inline, cut to the per-file limit and the remaining budget; and the budget left."""
+    """The attachment inline, or cut to the per-file limit and the remaining budget with a summary of the whole
+    file (action/excerpt.py); and the budget left."""
     text = data.decode("utf-8-sig", errors="replace")
     shown = min(len(text), MAX_ATTACHMENT_CHARS, budget)
-    body = text if shown == len(text) else (
-        f"{text[:shown]}\n[truncated: showing the first {shown} of {len(text)} characters; "
-        f"the whole file is committed as {name}]"
-    )
-    return _attachment_tag(name, media_type, body, extra), budget - shown
+    return _attachment_tag(name, media_type, excerpt(name, text, shown, load), extra), budget - shown

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from action.assemble import is_reserved
 from action.llm import ChatClient, Completion, MessageBuilder, Messages, Usage
-from action.validate import Problem, redact_secrets
+from action.validate import Problem
 
 # A request: the messages, or a function of the model they go to (a weaker model is asked for whole files).
 Request = Messages | MessageBuilder
@@ -110,4 +110,4 @@ class Coder(Protocol):
 
 
 def redacted(problems: Iterable[Problem], secrets: Sequence[str]) -> list[Problem]:
-    return [Problem(redact_secrets(p.path, secrets), redact_secrets(p.message, secrets)) for p in problems]
+    return [p.redacted(secrets) for p in problems]

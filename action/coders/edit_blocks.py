@@ -31,9 +31,9 @@ from action.edits import Answer, Failure, apply_answer, parse_answer, resolve_pa
 from action.llm import Completion, Messages
 from action.outline import needed_files
 from action.parse import ParseError, parse_files
-from action.prompt import Sections, brief_reminder, build_messages, follow_up, load
+from action.prompt import Sections, brief_reminder, build_messages, follow_up, load, problem_sections
 from action.published import Published
-from action.validate import Problem, redact_secrets, validate
+from action.validate import Problem, ProblemKind, redact_secrets, validate
 from deployer.brief import Brief
 from deployer.models import Model
 
@@ -128,8 +128,9 @@ class EditBlockCoder:
             + (f'<current path="{f.block.path}">\n{self._redact(f.context)}\n</current>\n' if f.context else "")
             for f in failures
         )
-        edits = Template(load("edit-repair.md")).substitute(problems=_listed(problems), details=details)
-        return self._follow_up(answer, edits, Template(load("repair.md")).substitute(problems=_listed(problems)))
+        said = problem_sections(problems)
+        edits = Template(load("edit-repair.md")).substitute(sections=said, details=details)
+        return self._follow_up(answer, edits, Template(load("repair.md")).substitute(sections=said))
 
     def _whole_files_messages(self, answer: str, problems: Sequence[Problem], paths: Sequence[str]) -> Request:
         current = "".join(f'<current path="{p}">\n{self._redact(self.files[p])}\n</current>\n'
@@ -164,10 +165,12 @@ class EditBlockCoder:
         applied = apply_answer(self.files, answer)
         self.files = applied.files
         self.changed |= applied.changed
-        problems = [Problem(p, "is an attachment, committed as-is and read-only; do not write it") for p in refused]
-        problems += [Problem(f.block.path, f.message + self._show(f.block.path)) for f in applied.failures]
+        edit = ProblemKind.EDIT
+        problems = [Problem(p, "is an attachment, committed as-is and read-only; do not write it", edit)
+                    for p in refused]
+        problems += [Problem(f.block.path, f.message + self._show(f.block.path), edit) for f in applied.failures]
         missing = sorted(required - set(answer.files))
-        problems += [Problem(p, "was asked for as a whole file and not sent") for p in missing]
+        problems += [Problem(p, "was asked for as a whole file and not sent", edit) for p in missing]
         return redacted(problems, self.secrets), list(applied.failures)
 
     def _show(self, path: str) -> str:

@@ -59,7 +59,7 @@ def run(openrouter: OpenRouter, brief: Brief | None = None, *models: str,
 
 def last_user_text(request: dict[str, Any]) -> str:
     user = [m for m in request["body"]["messages"] if m["role"] == "user"][-1]
-    return user["content"][0]["text"]
+    return user["content"][-1]["text"]  # the brief's part: images come first
 
 
 def test_file_blocks_become_a_complete_site(openrouter: OpenRouter) -> None:
@@ -261,4 +261,4 @@ def test_a_file_edited_from_its_outline_is_sent_whole_in_the_repair(openrouter: 
     first, repair = openrouter.requests()
     assert '<outline path="app.js"' in last_user_text(first) and '<file path="app.js">' not in last_user_text(first)
     assert "app.js was shown as an outline" in last_user_text(repair)
-    assert f'<file path="app.js">\n{app}\n</file>' in repair["body"]["messages"][1]["content"][0]["text"]
+    assert f'<file path="app.js">\n{app}\n</file>' in repair["body"]["messages"][1]["content"][-1]["text"]

@@ -22,9 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from action import gha
+from action.catalogue import ModelCatalogue
 from action.ciwait import wait_for_runs
 from action.config import RunConfig, load
 from action.delivery_record import Status
@@ -101,8 +102,8 @@ class Report:
 
     def markdown(self, ok: bool) -> str:
         lines = [f"## {'Deployed' if ok else 'Deployment failed'}: {self.facts.get('task', '(unknown task)')}", ""]
-        for key in ("round", "repository", "commit", "workflows", "page", "model", "tokens", "LLM requests",
-                    "checks", "live checks", "notified"):
+        for key in ("round", "repository", "commit", "workflows", "page", "model", "models skipped", "tokens",
+                    "LLM requests", "LLM cost", "checks", "live checks", "notified"):
             if key in self.facts:
                 lines.append(f"- **{key}**: {self.facts[key]}")
         lines += ["", "| stage | started at s | seconds |", "|---|---:|---:|"]
@@ -124,6 +125,17 @@ class Run:
         self.verifier: Verifier | None = None
         self.pending: Meanwhile[Verifier] | None = None  # the checks, prepared while the model writes
         self.progress = Reporter.for_run(config.event_path, log)
+        self.catalogue = ModelCatalogue(config.openrouter_base_url, config.openrouter_key)  # one read of the list
+        self.clients: list[OpenRouterClient] = []  # every client of the run, for the total cost
+
+    def client(self, log: Logger | None = None, **kwargs: Any) -> OpenRouterClient:
+        """An OpenRouter client with the run's settings and shared model list; counted in the run's cost."""
+        cfg = self.config
+        client = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models, base_url=cfg.openrouter_base_url,
+                                  temperature=cfg.temperature, max_tokens=cfg.max_tokens, catalogue=self.catalogue,
+                                  log=log or self.log.info, **kwargs)
+        self.clients.append(client)
+        return client
 
     def stage(self, name: str, step: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`step(...)` as the stage `name`: a log group, a timing row, and any failure as StageFailed naming it."""
@@ -222,8 +234,7 @@ class Run:
     def generate_site(self, source: BriefSource, published: Published, plan: RoundPlan,
                       deadline: float) -> Generated:
         cfg, brief = self.config, source.brief
-        client = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models, base_url=cfg.openrouter_base_url,
-                                  log=self.log.info)
+        client = self.client()
         secrets = [s for s in (cfg.github_token, cfg.openrouter_key, source.dropped_secret) if s]
         attachments = {a.name: a.data for a in published.earlier_attachments}
         build = LintAndBuild({**attachments, **{a.name: a.decode().data for a in brief.attachments}},
@@ -305,14 +316,23 @@ class Run:
         self.note(f"already notified at {earlier.when()}{code}: no second notification")
 
     def record_generation(self, generated: Generated) -> None:
+        """The model that answered, why others did not, and what the answers cost, for the summary."""
         stats = generated.stats
-        self.report.facts.update(
-            model=stats.model,
-            tokens=f"{stats.prompt_tokens} prompt + {stats.completion_tokens} completion = {stats.total_tokens}",
-        )
-        self.report.facts["LLM requests"] = f"{stats.requests} ({stats.repairs} repairs)"
-        self.log.info(f"generated {len(generated.site)} files with {stats.model} ({stats.total_tokens} tokens, "
-                      f"{stats.repairs} repairs)")
+        self.report.facts.update(model=stats.model, tokens=stats.usage.describe())
+        if stats.skipped:
+            self.report.facts["models skipped"] = "; ".join(f"{m}: {why}" for m, why in stats.skipped.items())
+        continued = f", {stats.continuations} continuation(s)" if stats.continuations else ""
+        self.report.facts["LLM requests"] = f"{stats.requests} ({stats.repairs} repairs{continued})"
+        self.record_cost()
+        self.log.info(f"generated {len(generated.site)} files with {stats.model} ({stats.usage.total_tokens} "
+                      f"tokens, {stats.repairs} repairs)")
+
+    def record_cost(self) -> None:
+        """The run's total as OpenRouter billed it: every client's answers, failed models' and check translation's
+        included."""
+        spent = [c.spent.cost for c in self.clients if c.spent.cost is not None]
+        if spent:
+            self.report.facts["LLM cost"] = f"${sum(spent):.4f} (every answer of this run)"
 
     def start_checks(self, brief: Brief, earlier: list[object] | tuple[object, ...], prefix: str,
                      deadline: float, earlier_data: Mapping[str, bytes] | None = None) -> None:
@@ -356,8 +376,7 @@ class Run:
     def start_verifier(self, brief: Brief, earlier: list[object] | tuple[object, ...], prefix: str,
                        deadline: float, earlier_data: Mapping[str, bytes] | None, log: Logger) -> Verifier:
         cfg = self.config
-        translator = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models, base_url=cfg.openrouter_base_url,
-                                      log=log, retry=RetryPolicy(attempts=2, max_wait=10), timeout=(10.0, 90.0))
+        translator = self.client(log=log, retry=RetryPolicy(attempts=2, max_wait=10), timeout=(10.0, 90.0))
         verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=prefix, local_only=cfg.verify_local_only,
                                     log=log, earlier_attachments=earlier_data)
         verifier.deadline = deadline
@@ -420,6 +439,7 @@ def run(config: RunConfig, log: gha.Log) -> int:
                      f"(attempt {attempt + 1} of {MAX_ROUND_ATTEMPTS})")
     for name, value in outputs.items():
         gha.set_output(name, value)
+    job.record_cost()
     job.progress.succeeded(job.report.facts)
     gha.append_summary(log.redact(job.report.markdown(ok=True)))
     log.info(f"done: {outputs['pages-url']}")
@@ -432,6 +452,7 @@ def failed(job: Run, log: gha.Log, failure: StageFailed) -> int:
     log.error(f"{failure.stage} stage failed: {detail}", title=f"llm-pages-deployer: {failure.stage} failed")
     job.report.notes.append(f"**{failure.stage}** failed: {log.redact(detail)}")
     job.progress.failed(failure.stage, log.redact(f"{failure.stage} stage failed: {detail}"))
+    job.record_cost()
     gha.append_summary(log.redact(job.report.markdown(ok=False)))
     return 1
 

@@ -11,7 +11,7 @@ from action.assemble import is_reserved
 from action.coders.base import Session, Taken, redacted
 from action.llm import Completion
 from action.parse import ParseError, parse_files
-from action.prompt import Message, build_messages, repair_messages
+from action.prompt import Message, Sections, build_messages, repair_messages
 from action.validate import Problem, redact_secrets, validate
 from deployer.brief import Brief
 
@@ -25,8 +25,12 @@ class WholeFileCoder:
     allow_workflows: bool = False
     kept: Mapping[str, bytes] = field(default_factory=dict)  # nothing published is carried over
 
+    @property
+    def sections(self) -> Sections:
+        return Sections.of(self.brief, workflows=self.allow_workflows)
+
     def first_messages(self) -> list[Message]:
-        return build_messages(self.brief, {}, self.earlier_checks)
+        return build_messages(self.brief, {}, self.earlier_checks, sections=self.sections)
 
     def take(self, completion: Completion, session: Session) -> Taken:
         try:
@@ -41,7 +45,7 @@ class WholeFileCoder:
 
     def repair_messages(self, answer: str, problems: Sequence[Problem]) -> list[Message]:
         return repair_messages(self.brief, redact_secrets(answer, self.secrets), problems, {},
-                               self.earlier_checks)
+                               self.earlier_checks, sections=self.sections)
 
     def regressions(self, site: Mapping[str, bytes]) -> list[Problem]:
         return []

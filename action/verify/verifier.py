@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
-from action.coders.base import ChatModel
+from action.llm import ChatClient
 from action.validate import Problem
 from action.verify.browser import (
     DEFAULT_TIMEOUTS,
@@ -82,7 +82,7 @@ class Verifier:
 
     @classmethod
     def prepare(
-        cls, brief: Brief, earlier: Sequence[object], *, llm: ChatModel | None, prefix: str,
+        cls, brief: Brief, earlier: Sequence[object], *, llm: ChatClient | None, prefix: str,
         browser_path: str | None = None, local_only: bool = False, timeouts: Timeouts = DEFAULT_TIMEOUTS,
         log: Callable[[str], None] = lambda _message: None, browser: Browser | None = None,
         earlier_attachments: Mapping[str, bytes] | None = None,

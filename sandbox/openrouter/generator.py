@@ -45,6 +45,7 @@ class Draft:
     text: str = ""
     files: dict[str, str] = field(default_factory=dict)
     old: dict[str, str] = field(default_factory=dict)
+    outlines: dict[str, str] = field(default_factory=dict)  # published files seen only as outlines
     copied: tuple[str, ...] = ()
 
 
@@ -59,15 +60,15 @@ def compose(prompt_text: str, response_format: dict[str, Any] | None = None, *, 
     files = build_files(prompt, copied)
     if response_format is not None:
         return Draft("json", json.dumps(fit_schema(files, response_format)), copied=tuple(copied))
-    if prompt.files and EDIT_REQUEST in (last_request or ""):
-        return Draft("edits", files=files, old=prompt.files, copied=tuple(copied))
+    if (prompt.files or prompt.outlines) and EDIT_REQUEST in (last_request or ""):
+        return Draft("edits", files=files, old=prompt.files, outlines=prompt.outlines, copied=tuple(copied))
     return Draft("files", files=files, copied=tuple(copied))
 
 
 def render(draft: Draft) -> str:
     """The draft written cleanly: JSON as is, `<file path>` blocks, or exact edit blocks."""
     if draft.kind == "edits":
-        return edit_blocks(draft.old, draft.files)
+        return edit_blocks(draft.old, draft.files, draft.outlines)
     return whole_files(draft.files) if draft.kind == "files" else draft.text
 
 

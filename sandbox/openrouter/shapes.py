@@ -128,7 +128,7 @@ def _rough_draft(page: str) -> str:
 
 
 def _edits(draft: Draft, dice: Dice) -> Written:
-    found = changes(draft.old, draft.files)
+    found = changes(draft.old, draft.files, draft.outlines)
     blocks = [c for c in found if isinstance(c, Block)]
     new = [c for c in found if isinstance(c, NewFile)]
     shape = dice.pick("edits-shape", EDIT_SHAPES)

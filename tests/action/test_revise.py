@@ -17,6 +17,7 @@ from action.prompt import build_messages
 from action.published import Published, earlier_attachments, published_files
 from action.validate import Problem, ProblemKind
 from deployer.brief import Brief, parse_brief
+from deployer.models import Model
 from tests.conftest import OpenRouter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "briefs"
@@ -59,6 +60,11 @@ def revise(openrouter: OpenRouter, **kwargs: Any) -> Any:
 
 def last_user_text(request: dict[str, Any]) -> str:
     return [m for m in request["body"]["messages"] if m["role"] == "user"][-1]["content"][0]["text"]
+
+
+def as_strong(request: Any) -> str:
+    """The last user text of a request as a model trusted with edit blocks gets it."""
+    return str(request(Model("sandbox/a", strong=True))[-1]["content"][-1]["text"])
 
 
 def assert_round_two(site: dict[str, bytes], result: Any, index: str) -> None:
@@ -222,9 +228,9 @@ def test_a_later_rounds_check_repair_says_which_checks_failed_not_that_edits_fai
     second = brief(2, "Change nothing.")
     revision = EditBlockCoder(second, Published.of(second, "octo", site))
     failing = Problem("browser check", "check #total -> failed: returned false", ProblemKind.CHECK)
-    text = revision.repair_messages("answer", [failing])[-1]["content"][0]["text"]
+    text = as_strong(revision.repair_messages("answer", [failing]))
     assert "These checks failed:\n\n<problems>\n- browser check: check #total -> failed" in text
     assert "could not be applied" not in text and "could not be used" not in text and "SEARCH/REPLACE" in text
     edit = Problem("index.html", "SEARCH was not found", ProblemKind.EDIT)
-    both = revision.repair_messages("answer", [failing, edit])[-1]["content"][0]["text"]
+    both = as_strong(revision.repair_messages("answer", [failing, edit]))
     assert both.index("Some of your edit blocks could not be applied") < both.index("These checks failed")

@@ -7,6 +7,7 @@ again on the same port, as a grader that is down for a while."""
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -68,6 +69,10 @@ def test_openrouter_fault_then_an_answer(deployer: Deployer, ledger: Ledger, sce
     statuses = chat_statuses(deployer, since)
     assert statuses[-1] == (answered_by, 200) and len(statuses) == 2, statuses
     assert f"**model**: {answered_by}" in result.summary
+    # The summary says why the first model did not answer, what the answers used and what the run cost.
+    assert ("**models skipped**: sandbox/primary: " in result.summary) is (answered_by == "sandbox/fallback")
+    assert re.search(r"\*\*tokens\*\*: \d+ prompt .*\d+ tokens, \$\d+\.\d{4}", result.summary), result.summary
+    assert re.search(r"\*\*LLM cost\*\*: \$\d+\.\d{4} \(every answer of this run\)", result.summary)
 
 
 def test_every_model_failing_is_a_clear_failure_and_nothing_is_committed(deployer: Deployer, ledger: Ledger) -> None:

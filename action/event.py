@@ -12,13 +12,14 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import requests
 
 from deployer.brief import Brief, BriefError, FieldError, parse_brief
 from deployer.dispatch_payload import Inline, Reference, read_payload
+from deployer.isotime import parse as parse_instant
 from deployer.limits import BriefLimits, LimitsError
 
 
@@ -43,13 +44,7 @@ def load_json_text(text: str, what: str) -> Any:
 
 
 def parse_accepted_at(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return parse_instant(value)
 
 
 def brief_from_data(data: object, limits: BriefLimits | None) -> tuple[Brief, str | None]:

@@ -8,8 +8,9 @@ published site. This loop is the same for both: it knows a coder only through th
 Soft checks (optional, e.g. the brief's checks run in a browser): once a site passes validation, the check may
 return problems; they go back to the model like validation problems, at most `max_repairs` times and only while
 `allowed()` (the deadline), and whatever is left is returned in `Generated.unresolved` rather than raised. From then
-on the model can only make things better: a later answer that fails, or no answer at all, gives back the last site
-that passed validation.
+on the model can only make things better: the site kept is the one with the fewest failing checks
+(`action/verify/score.py`; a tie goes to the newer), and a later answer that fails, or no answer at all, gives it
+back.
 
 Sites that need more than text (`build`, see `action/lint_and_build.py`): workflows are linted and a declared build
 script runs once a site passes validation; its problems (a failing script's stderr) are repaired the same way.
@@ -33,6 +34,7 @@ from action.llm import LLMError
 from action.published import Published
 from action.round_plan import RoundPlan, plan_round
 from action.validate import Problem, find_secrets
+from action.verify.score import failing, replaces
 from deployer.brief import Brief
 
 __all__ = ["ChatModel", "Generated", "GenerationError", "SoftChecks", "Stats", "generate"]
@@ -92,7 +94,7 @@ class _Generation:
     build: LintAndBuild | None
     year: int
     log: Callable[[str], None]
-    best: Generated | None = None  # the last site that passed validation
+    best: Generated | None = None  # the site with the fewest problems so far
 
     def run(self, coder: Coder, session: Session) -> Generated:
         messages, answers_repaired = coder.first_messages(), 0
@@ -141,7 +143,11 @@ class _Generation:
             return self._best_or_raise(leaks, stats)
         soft = self.soft_checks
         unresolved = redacted(soft.check(site) if soft else [], self.secrets)
-        self.best = Generated(site, files, stats, unresolved)
+        if replaces(unresolved, self.best.unresolved if self.best else None):  # a worse repair keeps the better
+            self.best = Generated(site, files, stats, unresolved)
+        elif self.best is not None:
+            self.log(f"the repaired site fails {failing(unresolved)} check(s), the kept one "
+                     f"{failing(self.best.unresolved)}: keeping the better site")
         if not unresolved or soft is None or stats.check_repairs >= soft.max_repairs or not soft.allowed():
             return self.best
         stats.check_repairs += 1

@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from action.llm import OpenRouterClient, RetryPolicy
 from action.notify import Delivery, notify, payload
 from action.pages import Deployment, deploy, enable_pages
 from action.plan import plan_commit
+from action.progress import Reporter
 from action.publish import (
     BranchMoved,
     Commit,
@@ -109,11 +110,12 @@ class Run:
         self.report = Report()
         self.started = time.time()
         self.verifier: Verifier | None = None
+        self.progress = Reporter.for_run(config.event_path, log)
 
     def stage(self, name: str, step: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`step(...)` as the stage `name`: a log group, a timing row, and any failure as StageFailed naming it."""
         began = time.monotonic()
-        with self.log.group(name):
+        with self.log.group(name), self.progress.stage(name, self.report.facts):
             try:
                 return step(*args, **kwargs)
             except StageFailed:
@@ -144,10 +146,11 @@ class Run:
         generated: Generated | None = None
         commit = committed_round(published)  # a re-run of a round already published: notified again
         if commit is None:
-            self.prepare_checks(brief, published.earlier_checks, plan.site_prefix, deadline)
+            self.prepare_checks(brief, published.earlier_checks, plan.site_prefix, deadline,
+                                {a.name: a.data for a in published.earlier_attachments})
             generated = self.stage("generate", self.generate_site, source, published, plan, deadline)
             if self.verifier is not None:
-                self.stage("verify", self.record_verification, self.verifier)
+                self.stage("verify", self.record_verification, self.verifier, generated.site)
             commit = self.stage("publish", self.publish_site, gh, brief, published, plan, generated.site)
         self.report.facts.update(repository=commit.repo.html_url, commit=commit.sha)
         if commit.push_workflows:
@@ -257,37 +260,43 @@ class Run:
                       f"{stats.repairs} repairs)")
 
     def prepare_checks(self, brief: Brief, earlier: list[object] | tuple[object, ...], prefix: str,
-                       deadline: float) -> None:
+                       deadline: float, earlier_data: Mapping[str, bytes] | None = None) -> None:
         """Plan and translate the checks and start the browser, unless verification is off or time is short."""
         if not self.config.verify or not (brief.checks or earlier):
             return
         if time.time() > deadline - VERIFY_MIN_LEFT_S:
             self.note("verification skipped: the deadline is too near")
             return
-        self.stage("checks", self.start_verifier, brief, earlier, prefix, deadline)
+        self.stage("checks", self.start_verifier, brief, earlier, prefix, deadline, earlier_data)
 
     def start_verifier(self, brief: Brief, earlier: list[object] | tuple[object, ...], prefix: str,
-                       deadline: float) -> None:
+                       deadline: float, earlier_data: Mapping[str, bytes] | None) -> None:
         cfg = self.config
         translator = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models, base_url=cfg.openrouter_base_url,
                                       log=self.log.info, retry=RetryPolicy(attempts=2, max_wait=10),
                                       timeout=(10.0, 90.0))
         try:
             self.verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=prefix,
-                                             local_only=cfg.verify_local_only, log=self.log.info)
+                                             local_only=cfg.verify_local_only, log=self.log.info,
+                                             earlier_attachments=earlier_data)
             self.verifier.deadline = deadline
         except Exception as exc:  # verification helps; it never stops a deployment
             self.note(f"verification skipped: {error_message(exc)}")
 
-    def record_verification(self, verifier: Verifier) -> None:
-        """The last local verification: counts in the facts, a table in the summary, a warning per failure."""
-        if not verifier.local:
+    def record_verification(self, verifier: Verifier, site: dict[str, bytes]) -> None:
+        """The verification of the site kept: counts in the facts, a table in the summary, a warning per failure."""
+        verdict = verifier.verdict_for(site)
+        if verdict is None:
             return
-        results = verifier.local[-1]
-        self.report.facts["checks"] = (f"{counts(results)} before publishing, after {len(verifier.local) - 1} "
-                                       f"check repair(s) (verification took {verifier.seconds:.1f}s)")
+        results = verdict.results
+        copied = f", {len(verdict.copied)} with typed-in figures" if verdict.copied else ""
+        self.report.facts["checks"] = (f"{counts(results)}{copied} before publishing, after "
+                                       f"{len(verifier.local) - 1} check repair(s) (verification took "
+                                       f"{verifier.seconds:.1f}s)")
         for result in failures(results):
             self.note(f"published with a failing check: {result_line(result)}")
+        for problem in verdict.copied_problems:
+            self.note(f"published with a typed-in figure: {problem.message}")
         self.report.sections = [summary_table(results, verifier.live)]
 
     def check_live(self, verifier: Verifier, pages_url: str, site: dict[str, bytes] | None) -> None:
@@ -300,7 +309,8 @@ class Run:
         self.report.facts["live checks"] = counts(live)
         for result in failures(live):
             self.log.warning(f"live page: {result_line(result)}")
-        self.report.sections = [summary_table(verifier.local[-1] if verifier.local else None, live)]
+        kept = verifier.verdict_for(site) if site is not None else None
+        self.report.sections = [summary_table(kept.results if kept else None, live)]
         self.log.info(f"live checks on {pages_url}: {counts(live)}")
 
     def note(self, text: str) -> None:
@@ -321,6 +331,7 @@ def run(config: RunConfig, log: gha.Log) -> int:
                      f"(attempt {attempt + 1} of {MAX_ROUND_ATTEMPTS})")
     for name, value in outputs.items():
         gha.set_output(name, value)
+    job.progress.succeeded(job.report.facts)
     gha.append_summary(log.redact(job.report.markdown(ok=True)))
     log.info(f"done: {outputs['pages-url']}")
     return 0
@@ -331,6 +342,7 @@ def failed(job: Run, log: gha.Log, failure: StageFailed) -> int:
     detail = error_message(failure.cause)
     log.error(f"{failure.stage} stage failed: {detail}", title=f"llm-pages-deployer: {failure.stage} failed")
     job.report.notes.append(f"**{failure.stage}** failed: {log.redact(detail)}")
+    job.progress.failed(failure.stage, log.redact(f"{failure.stage} stage failed: {detail}"))
     gha.append_summary(log.redact(job.report.markdown(ok=False)))
     return 1
 

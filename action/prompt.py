@@ -1,15 +1,17 @@
 """Chat messages for a brief: the prompt texts are data files in `action/prompts/`, this module only fills them in.
 
-The contract with the OpenRouter stand-in (and any reader of the prompt): the last user message's first content part
+The contract with the OpenRouter stand-in (and any reader of the prompt): the last user message's last content part
 is text containing `<brief task="T" round="N">text</brief>`, then `<checks>` with one check per line (strings
 verbatim; objects, and strings containing a line break, as compact JSON), then one `<attachment>` element per
-attachment: text inline (bounded, truncated with a note), everything else self-closing; each image (png, jpeg, webp,
-gif) also follows as an `image_url` content part with a `data:` URI. From round 2, `<earlier-checks>` (before the
-brief, same format) holds the checks of earlier rounds, and the files already published follow as
-`<file path="...">` blocks (user messages hold no other `<file` text), and the text attachments of earlier rounds
-(already in the repository) inline as `<attachment ... round="N">`, read-only context so the model can write
-figures from them into the static HTML. A repair request is the last user message too, so it repeats the brief and
-checks (attachments by name only).
+attachment: text inline (bounded; a cut file ends in a `[truncated: ...]` note and a summary of the whole file,
+action/excerpt.py), everything else self-closing. Each image (png, jpeg, webp, gif) comes first, before that text
+part, as a text part naming it (`prompts/image-label.txt`) then an `image_url` part with a `data:` URI: vision
+models read images best before the text that refers to them. From round 2, `<earlier-checks>` (before the brief,
+same format) holds the checks of earlier rounds, and the files already published follow as `<file path="...">`
+blocks (user messages hold no other `<file` text), and the text attachments of earlier rounds (already in the
+repository) inline as `<attachment ... round="N">`, read-only context so the model knows the data its code reads.
+A repair request is the last user message too, so it repeats the brief and checks (attachments by name only), and
+says what went wrong in words for each kind of problem (`problem_sections`).
 
 Edit rounds (`edits=True`, from round 2 when a site is published): the system prompt's answer format is
 `prompts/edit.md` (search/replace blocks, see `action/edits.py`) instead of `prompts/files.md`, and the last user
@@ -31,6 +33,8 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from action.excerpt import excerpt
+from action.validate import Problem, ProblemKind
 from deployer.brief import Attachment, Brief, DataURIError
 
 MAX_ATTACHMENT_CHARS = 20_000
@@ -83,7 +87,7 @@ def build_messages(
     ])
     return [
         {"role": "system", "content": system_prompt(edits=edits)},
-        {"role": "user", "content": [{"type": "text", "text": body}, *images]},
+        {"role": "user", "content": [*images, {"type": "text", "text": body}]},  # images first, each labelled
     ]
 
 
@@ -102,14 +106,28 @@ def brief_reminder(brief: Brief) -> str:
 def repair_messages(
     brief: Brief,
     previous_answer: str,
-    problems: Sequence[str],
+    problems: Sequence[Problem | str],
     existing: Mapping[str, str] | None = None,
     earlier_checks: Sequence[object] = (),
 ) -> list[Message]:
-    """The first request, the answer that failed, and a request to fix the listed problems."""
-    listed = "\n".join(f"- {p}" for p in problems)
-    body = "\n".join([Template(load("repair.md")).substitute(problems=listed).rstrip("\n"), "", brief_reminder(brief)])
+    """The first request, the answer that failed, and a request to fix the listed problems (a plain string is a
+    problem that kept the answer from being published)."""
+    sections = problem_sections(problems)
+    body = "\n".join([Template(load("repair.md")).substitute(sections=sections).rstrip("\n"), "",
+                      brief_reminder(brief)])
     return follow_up(build_messages(brief, existing, earlier_checks), previous_answer, body)
+
+
+def problem_sections(problems: Sequence[Problem | str]) -> str:
+    """Each kind of problem under its own words (`prompts/problems-<kind>.md`), then its `<problems>` list: a failing
+    check is not an answer that could not be used, nor a typed-in figure an invalid file."""
+    sections = []
+    for kind in ProblemKind:
+        listed = [str(p) for p in problems if (p.kind if isinstance(p, Problem) else ProblemKind.INVALID) is kind]
+        if listed:
+            items = "\n".join(f"- {line}" for line in listed)
+            sections.append(f"{load(f'problems-{kind.value}.md').rstrip()}\n\n<problems>\n{items}\n</problems>")
+    return "\n\n".join(sections)
 
 
 def brief_block(brief: Brief) -> str:
@@ -152,7 +170,8 @@ def _attachment_tag(name: str, media_type: str, body: str | None = None, extra: 
 
 
 def _attachments(attachments: Sequence[Attachment]) -> tuple[list[str], list[Message]]:
-    """Text lines for the prompt and image content parts, within the size budgets."""
+    """Text lines for the prompt, and for each image a text part naming it then its image part, within the size
+    budgets."""
     lines: list[str] = []
     images: list[Message] = []
     budget = MAX_TEXT_ATTACHMENTS_CHARS
@@ -166,7 +185,8 @@ def _attachments(attachments: Sequence[Attachment]) -> tuple[list[str], list[Mes
             lines.append(_attachment_tag(attachment.name, media_type))
             if len(data) <= MAX_IMAGE_BYTES:
                 url = f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
-                images.append({"type": "image_url", "image_url": {"url": url}})
+                label = Template(load("image-label.txt")).substitute(name=attachment.name, media_type=media_type)
+                images += [{"type": "text", "text": label.strip()}, {"type": "image_url", "image_url": {"url": url}}]
             else:
                 lines.append(f"({attachment.name} is {len(data)} bytes, too large to show; it is still committed.)")
         elif is_text(media_type, data):
@@ -193,11 +213,8 @@ def _earlier_attachments(items: Iterable[tuple[str, int, bytes]], budget: int) -
 
 
 def _text_attachment(name: str, media_type: str, data: bytes, budget: int, extra: str = "") -> tuple[str, int]:
-    """The attachment inline, cut to the per-file limit and the remaining budget; and the budget left."""
+    """The attachment inline, or cut to the per-file limit and the remaining budget with a summary of the whole
+    file (action/excerpt.py); and the budget left."""
     text = data.decode("utf-8-sig", errors="replace")
     shown = min(len(text), MAX_ATTACHMENT_CHARS, budget)
-    body = text if shown == len(text) else (
-        f"{text[:shown]}\n[truncated: showing the first {shown} of {len(text)} characters; "
-        f"the whole file is committed as {name}]"
-    )
-    return _attachment_tag(name, media_type, body, extra), budget - shown
+    return _attachment_tag(name, media_type, excerpt(name, text, shown, load), extra), budget - shown

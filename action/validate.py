@@ -14,7 +14,8 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -45,13 +46,27 @@ _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _MODULE_RE = re.compile(r"^\s*(?:import\s*[\w*{'\"]|export\s)", re.MULTILINE)
 
 
+class ProblemKind(StrEnum):
+    """What went wrong, so a repair request says it truly (each kind has its words in `prompts/problems-*.md`)."""
+
+    INVALID = "invalid"  # the answer cannot be published: validation, a workflow, the build step
+    EDIT = "edit"  # an edit block that did not apply
+    CHECK = "check"  # a check of the brief failed on the served site
+    COPIED = "copied"  # a figure typed into the page: it stays the same with other data
+
+
 @dataclass(frozen=True)
 class Problem:
     path: str
     message: str
+    kind: ProblemKind = ProblemKind.INVALID
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+    def redacted(self, secrets: Iterable[str | None]) -> Problem:
+        """The same problem with every secret removed from its words."""
+        return replace(self, path=redact_secrets(self.path, secrets), message=redact_secrets(self.message, secrets))
 
 
 def validate(

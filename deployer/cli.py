@@ -32,8 +32,13 @@ environment:
   DISPATCH_TIMEOUT_SECONDS default 30 (how long to wait for GitHub's answer to one request; no answer
                      leaves the dispatch in doubt, settled by that lookup)
   RATE_LIMIT_PER_MINUTE default 600 (POSTs per minute per client address; 0 turns it off)
-  BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the token that opens an oversize brief)
+  BRIEF_TOKEN_TTL_HOURS default 24 (lifetime of the tokens a dispatch carries: the one that opens an oversize
+                     brief, the one its run reports progress with)
   OUTBOX_SYNC        default normal (a kill -9 loses nothing; full: also survives a power cut, fsync per commit)
+  STATUS_LOOKUP_SECONDS default 10 (the status page asks GitHub's Actions API about runs at most this often;
+                     answers are conditional requests, and a 304 costs no rate limit)
+the status page: /status (log in with SHARED_SECRET; a session cookie, never the secret in a URL); JSON for
+`deployer status`: GET /briefs, GET /briefs/ID/story (Authorization: Bearer SHARED_SECRET)
 limits on each brief (a brief over one is a 400 naming the field and the limit; `deployer run` applies the same
 names to a brief pasted by hand; the task is at most {TASK_CHARS} characters, GitHub's rule for a repository name):
 """ + "\n".join(limit.help_line() for limit in LIMIT_SETTINGS) + "\n"
@@ -226,6 +231,22 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("file", metavar="FILE.json")
     send.add_argument("--url", default="http://127.0.0.1:8000/api-endpoint", help="receiver endpoint")
     send.set_defaults(handler=_lazy("deployer.send:main"))
+
+    status = sub.add_parser(
+        "status", help="what became of briefs: a table, or one brief's steps and timeline",
+        formatter_class=raw,
+        description="Show recent briefs with their stage (accepted, dispatched, run, published, live, notified), or "
+        "one brief's steps, links and timeline, from a receiver's JSON API (the status page's facts).",
+        epilog="environment: SHARED_SECRET (required; sent as a Bearer token), RECEIVER_URL (default "
+        "http://127.0.0.1:8000)\nexit status: 0; 1 when the receiver cannot be read or the brief ID failed",
+    )
+    status.add_argument("id", nargs="?", metavar="ID", help="one brief: its steps and timeline")
+    status.add_argument("--watch", action="store_true", help="redraw every 2 s until nothing shown is in flight")
+    status.add_argument("--url", help="the receiver's base URL (overrides RECEIVER_URL)")
+    status.add_argument("--task", help="only briefs of this task")
+    status.add_argument("--state", choices=("in_flight", "succeeded", "failed"), help="only briefs in this state")
+    status.add_argument("--limit", type=int, default=20, help="how many recent briefs (default 20, at most 200)")
+    status.set_defaults(handler=_lazy("deployer.status:main"))
 
     doctor = sub.add_parser(
         "doctor", help="check a real configuration before going live", formatter_class=raw,

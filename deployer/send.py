@@ -34,19 +34,24 @@ def load_brief(path: Path, secret: str | None = None) -> dict[str, Any]:
     return data
 
 
-def post_brief(url: str, brief: dict[str, Any], timeout: float = 30) -> tuple[int, dict[str, Any]]:
-    """(status, JSON answer); SendError when the receiver cannot be reached or does not answer JSON."""
+def call(method: str, url: str, timeout: float = 30, **kwargs: Any) -> tuple[int, Any]:
+    """(status, JSON answer) of one request to a receiver; SendError when it cannot be reached or answers no JSON."""
     try:
-        response = requests.post(url, json=brief, timeout=timeout)
+        response = requests.request(method, url, timeout=timeout, **kwargs)
     except requests.ConnectionError:
         raise SendError(f"no receiver at {url}: is `deployer serve` running?") from None
     except requests.RequestException as exc:
-        raise SendError(f"POST {url} failed: {exc}") from None
+        raise SendError(f"{method} {url} failed: {exc}") from None
     try:
-        answer = response.json()
+        return response.status_code, response.json()
     except ValueError:
         raise SendError(f"{url} answered HTTP {response.status_code} without JSON: {response.text[:200]}") from None
-    return response.status_code, answer if isinstance(answer, dict) else {"answer": answer}
+
+
+def post_brief(url: str, brief: dict[str, Any], timeout: float = 30) -> tuple[int, dict[str, Any]]:
+    """(status, JSON answer); SendError when the receiver cannot be reached or does not answer JSON."""
+    status, answer = call("POST", url, timeout, json=brief)
+    return status, answer if isinstance(answer, dict) else {"answer": answer}
 
 
 def describe_error(status: int, answer: dict[str, Any]) -> str:

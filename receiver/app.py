@@ -29,7 +29,8 @@ from aiohttp.web_urldispatcher import _default_expect_handler
 from deployer import __version__
 from deployer.brief import Brief, BriefError, parse_brief
 from deployer.limits import BriefLimits
-from receiver import events
+from receiver import events, status_api, status_page
+from receiver.access import bearer as _bearer
 from receiver.config import Settings
 from receiver.dispatcher import Dispatcher
 from receiver.outbox import Outbox, OutboxUnavailable, TokenExpired
@@ -172,19 +173,6 @@ def _too_large(client: str, limit: int) -> web.Response:
     return _reject(client, 413, "too_large", f"the body must be at most {limit} bytes (MAX_BODY_MB)")
 
 
-def _bearer(request: web.Request) -> str | None:
-    """The Bearer credential; None when absent or not valid UTF-8 (aiohttp keeps stray bytes as surrogates)."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value:
-        return None
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return None
-    return value
-
-
 def _unauthorized(detail: str) -> web.Response:
     return error(401, "unauthorized", detail, {"WWW-Authenticate": "Bearer"})
 
@@ -278,4 +266,6 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/briefs/{id}", brief_status)
     app.router.add_get("/briefs/{id}/payload", brief_payload)
     app.router.add_post("/briefs/{id}/retry", brief_retry)
+    status_api.setup(app, settings, app[OUTBOX])
+    status_page.setup(app)
     return app

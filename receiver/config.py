@@ -36,6 +36,7 @@ DEFAULTS: dict[str, str | None] = {
     "RATE_LIMIT_PER_MINUTE": "600",
     "BRIEF_TOKEN_TTL_HOURS": "24",
     "OUTBOX_SYNC": "normal",
+    "STATUS_LOOKUP_SECONDS": "10",
     **{limit.env: str(limit.default) for limit in LIMIT_SETTINGS},
 }
 
@@ -62,6 +63,7 @@ class Settings:
     token_ttl_s: float
     outbox_sync: str
     limits: BriefLimits
+    status_lookup_s: float = 10.0  # at least this long between two Actions API lookups for the status page
 
     def with_public_url(self, bound_url: str) -> Settings:
         """PUBLIC_URL defaults to where we listen, which is only known after binding (PORT=0)."""
@@ -140,6 +142,7 @@ def load_settings(env: Mapping[str, str], *, host: str | None = None, port: int 
         token_ttl_s=_number(env, "BRIEF_TOKEN_TTL_HOURS", minimum=0.001) * 3600,
         outbox_sync=sync,
         limits=limits,
+        status_lookup_s=_number(env, "STATUS_LOOKUP_SECONDS", minimum=1),
     )
 
 

@@ -18,12 +18,11 @@ import time
 
 import aiohttp
 
-from deployer import __version__
-from receiver import events
+from receiver import events, github
 from receiver.config import Settings
 from receiver.lookup import MAX_PAGES, find_run, poll_interval_s, search_params
 from receiver.outbox import Outbox, OutboxUnavailable, Pending
-from receiver.payload import build_inline, build_reference, mint_token
+from receiver.payload import ReportTokens, build_inline, build_reference, mint_token, report_link
 from receiver.policy import Outcome, classify, pace_s
 
 Answer = tuple[int | None, dict[str, str], str]  # status (None: no answer), headers, GitHub's message
@@ -42,17 +41,10 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self._streak: tuple[str, int] = ("", 0)  # (brief id, transient failures in a row) for the queue's head
+        self.report_tokens = ReportTokens(settings.shared_secret, settings.token_ttl_s)
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.settings.dispatch_timeout_s),
-            headers={
-                "Authorization": f"Bearer {self.settings.github_token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "User-Agent": f"llm-pages-deployer/{__version__}",
-            },
-        )
+        self._session = github.session(self.settings.github_token, self.settings.dispatch_timeout_s)
         self._task = asyncio.create_task(self._run(), name="dispatcher")
 
     async def stop(self, grace_s: float = 5.0) -> None:
@@ -110,13 +102,15 @@ class Dispatcher:
             settled = await self._settle_in_doubt(item, fields)
             if settled is not None or self._stop.is_set():
                 return settled or Outcome("retry"), 0.0
-        body = build_inline(item.id, item.accepted_at, item.brief_json)
+        public_url = self.settings.public_url
+        report = report_link(public_url, item.id, self.report_tokens.mint(item.id, time.time())) if public_url else None
+        body = build_inline(item.id, item.accepted_at, item.brief_json, report)
         mode = "inline"
         if body is None:
+            assert public_url is not None
             token, token_hash = mint_token()
             await self.outbox.add_token(item.id, token_hash, self.settings.token_ttl_s)
-            assert self.settings.public_url is not None
-            body = build_reference(item.id, item.accepted_at, self.settings.public_url, token, item.task, item.round)
+            body = build_reference(item.id, item.accepted_at, public_url, token, item.task, item.round, report)
             mode = "reference"
         await self.outbox.begin_attempt(item.id, mode)
         (status, headers, message), in_doubt = await self._post(body)

@@ -462,6 +462,18 @@ class Outbox:
 
         return await self._read(op)
 
+    async def recent(self, limit: int, task: str | None = None) -> list[Status]:
+        """The `limit` briefs accepted last (of `task` when given), newest first; a read for the status page."""
+
+        def op(conn: sqlite3.Connection) -> list[Status]:
+            rows = conn.execute(
+                "SELECT id, task, round, nonce, accepted_at, state, attempts, last_error, dispatched_at, mode"
+                " FROM briefs WHERE ? IS NULL OR task = ? ORDER BY seq DESC LIMIT ?", (task, task, limit),
+            ).fetchall()
+            return [Status(*row) for row in rows]
+
+        return await self._read(op)
+
     async def depth(self) -> Depth:
         now = time.time()
 

@@ -252,6 +252,8 @@ def reuse_instructions(world: World, consumer_dir: Path) -> list[str]:
 
 def serve(world: World) -> None:
     print(f"receiver     {world.receiver_url}/api-endpoint (SHARED_SECRET={world.shared_secret})")
+    print(f"status page  {world.receiver_url}/status  (log in with that SHARED_SECRET; or in a terminal: "
+          f"RECEIVER_URL={world.receiver_url} SHARED_SECRET=... deployer status)")
     print(f"GitHub API   {world.api_url}  (token {world.token})")
     print(f"Pages        {world.site('<repo>')}  (the {world.user}.github.io of the sandbox)")
     print(f"Actions      {world.actions_url}/runs")

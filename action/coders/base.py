@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from action.assemble import is_reserved
 from action.llm import Completion
 from action.prompt import Message
-from action.validate import Problem, redact_secrets
+from action.validate import Problem
 
 
 class ChatModel(Protocol):
@@ -111,4 +111,4 @@ class Coder(Protocol):
 
 
 def redacted(problems: Iterable[Problem], secrets: Sequence[str]) -> list[Problem]:
-    return [Problem(redact_secrets(p.path, secrets), redact_secrets(p.message, secrets)) for p in problems]
+    return [p.redacted(secrets) for p in problems]

@@ -26,9 +26,9 @@ from action.coders.base import GenerationError, Session, Taken, redacted
 from action.edits import Answer, Failure, apply_answer, parse_answer
 from action.llm import Completion
 from action.parse import ParseError
-from action.prompt import Message, brief_reminder, build_messages, follow_up, load
+from action.prompt import Message, brief_reminder, build_messages, follow_up, load, problem_sections
 from action.published import Published
-from action.validate import Problem, redact_secrets, validate
+from action.validate import Problem, ProblemKind, redact_secrets, validate
 from deployer.brief import Brief
 
 REWRITTEN = frozenset({"README.md", METADATA_PATH, ".nojekyll"})  # code writes these again every round
@@ -109,7 +109,7 @@ class EditBlockCoder:
             + (f'<current path="{f.block.path}">\n{self._redact(f.context)}\n</current>\n' if f.context else "")
             for f in failures
         )
-        text = Template(load("edit-repair.md")).substitute(problems=_listed(problems), details=details)
+        text = Template(load("edit-repair.md")).substitute(sections=problem_sections(problems), details=details)
         return self._follow_up(answer, text)
 
     def _whole_files_messages(self, answer: str, problems: Sequence[Problem], paths: Sequence[str]) -> list[Message]:
@@ -136,10 +136,12 @@ class EditBlockCoder:
         applied = apply_answer(self.files, answer)
         self.files = applied.files
         self.changed |= applied.changed
-        problems = [Problem(p, "is an attachment, committed as-is and read-only; do not write it") for p in refused]
-        problems += [Problem(f.block.path, f.message) for f in applied.failures]
+        edit = ProblemKind.EDIT
+        problems = [Problem(p, "is an attachment, committed as-is and read-only; do not write it", edit)
+                    for p in refused]
+        problems += [Problem(f.block.path, f.message, edit) for f in applied.failures]
         missing = sorted(required - set(answer.files))
-        problems += [Problem(p, "was asked for as a whole file and not sent") for p in missing]
+        problems += [Problem(p, "was asked for as a whole file and not sent", edit) for p in missing]
         return redacted(problems, self.secrets), list(applied.failures)
 
     def _readonly(self) -> set[str]:

@@ -40,7 +40,7 @@ class WholeFileCoder:
         return Taken(completion, files, redacted(problems, self.secrets))
 
     def repair_messages(self, answer: str, problems: Sequence[Problem]) -> list[Message]:
-        return repair_messages(self.brief, redact_secrets(answer, self.secrets), [str(p) for p in problems], {},
+        return repair_messages(self.brief, redact_secrets(answer, self.secrets), problems, {},
                                self.earlier_checks)
 
     def regressions(self, site: Mapping[str, bytes]) -> list[Problem]:

@@ -32,9 +32,13 @@ from playwright.async_api import BrowserContext, Page, Playwright, Request, Rout
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from action.verify.checks import Check, selectors
+from action.verify.checks import Check, Reads, selectors
 
 T = TypeVar("T")
+Gone = Mapping[int, Sequence[tuple[str, int, str, bool]]]  # check index -> (selector, match index, text, is a
+# number) to wait out
+MAX_MATCHES = 20  # elements read per selector
+SNIPPET_MATCHES = 5  # elements shown per selector in a failure
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 BROWSER_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
                  "/opt/google/chrome/chrome", "/snap/bin/chromium")
@@ -72,16 +76,44 @@ HARNESS = """async (source) => {
   if (shown === undefined) shown = String(value);
   return { outcome: value ? "passed" : "failed", detail: `returned ${shown.slice(0, 200)}` };
 }"""
-SNIPPET = """([sels, title]) => {
+SNIPPET = """([sels, title, most]) => {
   const out = [];
   if (title) out.push(`document.title: ${JSON.stringify(document.title)}`);
   for (const s of sels) {
-    let el = null;
-    try { el = document.querySelector(s); } catch (e) { out.push(`${s}: not a valid selector`); continue; }
-    out.push(el ? `${s}: ${el.outerHTML.slice(0, 600)}` : `${s}: no element matches`);
+    let els = [];
+    try { els = [...document.querySelectorAll(s)]; } catch (e) { out.push(`${s}: not a valid selector`); continue; }
+    if (!els.length) { out.push(`${s}: no element matches`); continue; }
+    if (els.length === 1) out.push(`${s}: ${els[0].outerHTML.slice(0, 600)}`);
+    else {
+      out.push(`${s}: ${els.length} elements match` + (els.length > most ? `, the first ${most}:` : ":"));
+      for (const el of els.slice(0, most)) out.push(`  ${el.outerHTML.slice(0, 300)}`);
+    }
+    const box = els[0].parentElement && els[0].parentElement.closest("table, ul, ol, dl");
+    if (box) out.push(`  inside ${box.outerHTML.slice(0, 1200)}`);
   }
   if (!out.length) out.push((document.body ? document.body.outerHTML : "(no <body>)").slice(0, 1500));
   return out.join("\\n");
+}"""
+# The text of the elements a check reads, after it ran. With `gone` ([selector, index, text, number] entries), waits
+# up to `wait` ms while any of those texts is still in its element (a number as a whole number, as
+# figures.SHOWN_NUMBER_RE reads it: 97 is not in 197): a page script may still be computing.
+READ = r"""async ([sels, gone, wait, most]) => {
+  const text = (el) => (/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) ? el.value : el.textContent || "")
+    .replace(/\s+/g, " ").trim().slice(0, 500);
+  const read = () => sels.map((s) => {
+    try { return [s, [...document.querySelectorAll(s)].slice(0, most).map(text)]; } catch (e) { return [s, []]; }
+  });
+  const escape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const shows = (shown, t, number) => !number ? shown.includes(t)
+    : new RegExp("(?<![\\w.,-])" + escape(t) + "(?![\\w]|[.,]\\d)").test(shown);
+  const stays = (out) => gone.some(([s, i, t, number]) => {
+    const row = out.find((r) => r[0] === s);
+    return !!row && shows(row[1][i] || "", t, number);
+  });
+  const end = Date.now() + wait;
+  let out = read();
+  while (stays(out) && Date.now() < end) { await new Promise((r) => setTimeout(r, 100)); out = read(); }
+  return out;
 }"""
 
 
@@ -106,6 +138,7 @@ class Result:
     dom: str = ""  # the elements the check reads, as the page had them (failures only)
     console_errors: tuple[str, ...] = ()
     failed_requests: tuple[str, ...] = ()
+    read: Reads = ()  # the text of each element the check's selectors match, after it ran (see copied.py)
 
     @property
     def passed(self) -> bool:
@@ -118,6 +151,7 @@ class Timeouts:
     settle: float = 3.0  # then, at most, for `load` and network idle together
     check: float = 20.0  # per check (graders allow e.g. "within 15 seconds")
     budget: float = 120.0  # for one run of all checks: checks left when it is spent are skipped
+    change: float = 5.0  # with other data: how long after loading a page may still show an old value
 
 
 DEFAULT_TIMEOUTS = Timeouts()
@@ -172,13 +206,17 @@ class Browser:
             self.close()
             raise BrowserUnavailable(f"cannot start {self.executable}: {_first_line(exc)}") from None
 
-    def run(self, base_url: str, checks: Sequence[Check], timeouts: Timeouts | None = None) -> list[Result]:
-        """One result per check (in order); checks without JavaScript get NOT_CHECKABLE. Never raises for a check."""
+    def run(self, base_url: str, checks: Sequence[Check], timeouts: Timeouts | None = None, *,
+            gone: Gone | None = None) -> list[Result]:
+        """One result per check (in order); checks without JavaScript get NOT_CHECKABLE. Never raises for a check.
+        `gone`: texts the checks' elements showed with other data, waited out until `timeouts.change` seconds after
+        their page loaded."""
         limits = timeouts or self.timeouts
         runnable = [c for c in checks if c.js]
         try:
-            slack = 60 + len(runnable) * 10  # opening pages, snippets: each step has its own timeout besides
-            done = self._call(self._run(base_url, runnable, limits), timeout=limits.budget + slack) if runnable else {}
+            slack = 60 + len(runnable) * 10 + (limits.change * len(runnable) if gone else 0)  # pages, snippets
+            done = self._call(self._run(base_url, runnable, limits, gone or {}),
+                              timeout=limits.budget + slack) if runnable else {}
         except Exception as exc:
             done = {c.index: Result(c, Outcome.ERROR, f"the browser failed: {_first_line(exc)}") for c in runnable}
         return [done.get(c.index) or Result(c, Outcome.NOT_CHECKABLE, "no JavaScript to run") for c in checks]
@@ -213,17 +251,17 @@ class Browser:
             await self._pw.stop()
         self._browser = self._pw = None
 
-    async def _run(self, base_url: str, checks: Sequence[Check], limits: Timeouts) -> dict[int, Result]:
+    async def _run(self, base_url: str, checks: Sequence[Check], limits: Timeouts, gone: Gone) -> dict[int, Result]:
         groups: dict[str, list[Check]] = {}
         for check in checks:
             groups.setdefault(base_url + check.query(base_url), []).append(check)
         results: dict[int, Result] = {}
         until = asyncio.get_running_loop().time() + limits.budget
         for url, group in groups.items():
-            results.update(await self._run_page(url, group, limits, until))
+            results.update(await self._run_page(url, group, limits, until, gone))
         return results
 
-    async def _run_page(self, url: str, checks: Sequence[Check], limits: Timeouts, until: float,
+    async def _run_page(self, url: str, checks: Sequence[Check], limits: Timeouts, until: float, gone: Gone,
                         ) -> dict[int, Result]:
         """Open `url`, run the checks in order; after a timeout the page is discarded and reopened. Checks left when
         the loop's clock passes `until` are skipped: verification never eats the deadline."""
@@ -242,9 +280,11 @@ class Browser:
                     for check in pending:
                         results[check.index] = self._result(check, Outcome.PAGE_NOT_LOADED, failure, url, log)
                     break
+                settled = loop.time() + limits.change  # by then a page script has replaced what it computes
                 while pending and loop.time() < until:
                     check = pending.pop(0)
-                    result = await self._evaluate(page, check, url, log, limits)
+                    wait = (gone.get(check.index, ()), max(0.0, settled - loop.time()))
+                    result = await self._evaluate(page, check, url, log, limits, wait)
                     results[check.index] = result
                     if result.outcome in (Outcome.TIMEOUT, Outcome.ERROR):
                         break  # the page may be stuck: the rest get a fresh one
@@ -286,7 +326,8 @@ class Browser:
                 break  # still loading or busy: checks run on what is there, as a grader's would
         return context, page, None
 
-    async def _evaluate(self, page: Page, check: Check, url: str, log: PageLog, limits: Timeouts) -> Result:
+    async def _evaluate(self, page: Page, check: Check, url: str, log: PageLog, limits: Timeouts,
+                        wait: tuple[Sequence[tuple[str, int, str, bool]], float]) -> Result:
         try:
             raw = await asyncio.wait_for(page.evaluate(HARNESS, check.js), limits.check)
         except TimeoutError:
@@ -298,6 +339,8 @@ class Browser:
         result = self._result(check, outcome, str(raw.get("detail", "")) if isinstance(raw, dict) else "", url, log)
         if not result.passed:
             result = replace(result, dom=await _snippet(page, check.js or ""))
+        if outcome in (Outcome.PASSED, Outcome.FAILED, Outcome.THREW) and selectors(check.js or ""):
+            result = replace(result, read=await _read(page, check.js or "", *wait))
         return result
 
     @staticmethod
@@ -323,9 +366,20 @@ def _failed(request: Request, log: PageLog) -> None:
 
 async def _snippet(page: Page, js: str) -> str:
     try:
-        return str(await asyncio.wait_for(page.evaluate(SNIPPET, [selectors(js), "document.title" in js]), 5))
+        return str(await asyncio.wait_for(
+            page.evaluate(SNIPPET, [selectors(js), "document.title" in js, SNIPPET_MATCHES]), 5))
     except (TimeoutError, PlaywrightError):
         return ""
+
+
+async def _read(page: Page, js: str, gone: Sequence[tuple[str, int, str, bool]], left: float) -> Reads:
+    wait = left if gone else 0.0
+    try:
+        raw = await asyncio.wait_for(page.evaluate(READ, [selectors(js), [list(g) for g in gone], wait * 1000,
+                                                          MAX_MATCHES]), wait + 5)
+    except (TimeoutError, PlaywrightError):
+        return ()
+    return tuple((str(s), tuple(str(t) for t in texts)) for s, texts in raw)
 
 
 async def _discard(context: BrowserContext) -> None:

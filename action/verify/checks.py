@@ -39,6 +39,9 @@ QUERY_SELECTOR_RE = re.compile(r"querySelector(?:All)?\(\s*([\"'`])((?:(?!\1).)+
 BY_ID_RE = re.compile(r"getElementById\(\s*([\"'`])((?:(?!\1).)+)\1")
 
 
+Reads = tuple[tuple[str, tuple[str, ...]], ...]  # per selector a check reads, the text of each element it matches
+
+
 class Kind(StrEnum):
     JS = "js"
     REPO = "repo"

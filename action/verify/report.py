@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from action.validate import Problem
+from action.validate import Problem, ProblemKind
 from action.verify.browser import Outcome, Result
+from action.verify.copied import Copied
 
 # Results that say the site is wrong: they go back to the model. `error`, `skipped` and `not-checkable` say nothing
 # about the site (the browser, the deadline, a check we cannot run).
 FAILING = frozenset({Outcome.FAILED, Outcome.THREW, Outcome.SYNTAX_ERROR, Outcome.TIMEOUT, Outcome.PAGE_NOT_LOADED})
 MAX_LABEL = 300
+MAX_COPIED_SHOWN = 5  # elements listed per check whose figures are typed in
 
 
 def failures(results: Sequence[Result]) -> list[Result]:
@@ -42,7 +44,7 @@ def repair_problem(result: Result, site_url: str) -> Problem:
         lines.append("  Console errors: " + " | ".join(short(e, 200) for e in result.console_errors))
     if result.failed_requests:
         lines.append("  Failed requests: " + " | ".join(short(e, 200) for e in result.failed_requests))
-    return Problem("browser check", "\n".join(lines))
+    return Problem("browser check", "\n".join(lines), ProblemKind.CHECK)
 
 
 def summary_table(local: Sequence[Result] | None, live: Sequence[Result] | None) -> str:
@@ -75,3 +77,16 @@ def _cell(result: Result | None) -> str:
 
 def _escape(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
+
+
+def copied_problem(copied: Copied, changed: Sequence[str]) -> Problem:
+    """What the model needs to compute a typed-in figure: the check, each element, its value and where it comes
+    from, and which attachments held other data."""
+    lines = [f"check {short(copied.check.label)}" + (" (earlier round)" if copied.check.earlier else "")
+             + f" passed, but the figures it reads stayed the same with other data in {', '.join(changed)}:"]
+    for bound in copied.bound[:MAX_COPIED_SHOWN]:
+        nth = f" (match {bound.index + 1})" if bound.index else ""
+        lines.append(f"  {bound.selector}{nth} showed {bound.shown} both times ({bound.source}): compute it.")
+    if len(copied.bound) > MAX_COPIED_SHOWN:
+        lines.append(f"  ... and {len(copied.bound) - MAX_COPIED_SHOWN} more.")
+    return Problem("typed-in figure", "\n".join(lines), ProblemKind.COPIED)

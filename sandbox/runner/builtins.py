@@ -97,8 +97,6 @@ _TOOLS = {
     "actions/setup-python": _Tool("python", ("python3", "python"), ("--version",), "python-version",
                                   ("python-version", "python-path")),
     "actions/setup-node": _Tool("node", ("node",), ("--version",), "node-version", ("node-version",)),
-    "actions/setup-go": _Tool("go", ("go",), ("version",), "go-version", ("go-version",)),
-    "actions/setup-java": _Tool("java", ("java",), ("-version",), "java-version", ("version", "path")),
     "astral-sh/setup-uv": _Tool("uv", ("uv",), ("--version",), "version", ("uv-version", "uv-path")),
 }
 

@@ -107,7 +107,6 @@ class OutputProcessor:
     debug: bool = False
     annotations: list[Annotation] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # from the deprecated `::set-output`
-    state: dict[str, str] = field(default_factory=dict)
     failed: bool = False  # a disabled command was used
     _stop_token: str | None = None
 
@@ -151,8 +150,7 @@ class OutputProcessor:
             self.outputs[key] = data
             self.annotations.append(Annotation("warning", DEPRECATED_SET_OUTPUT))
             return [f"##[warning]{DEPRECATED_SET_OUTPUT}"]
-        if name == "save-state":
-            self.state[command.properties.get("name", "")] = data
+        if name == "save-state":  # state for a JS action's post step; this runner runs no post steps
             return []
         if name in _DISABLED:
             self.annotations.append(Annotation("error", _DISABLED[name]))

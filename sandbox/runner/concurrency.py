@@ -33,9 +33,6 @@ class RunHandle:
     def wait_cancelled(self, timeout: float) -> bool:
         return self._cancelled.wait(timeout)
 
-    def __repr__(self) -> str:
-        return f"RunHandle({self.run_id}{', cancelled' if self.cancelled else ''})"
-
 
 @dataclass
 class _Group:

@@ -81,5 +81,5 @@ class RunResult:
         return [s for job in self.jobs.values() for s in job.summaries]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-ready), e.g. for a dispatcher's records or `python -m sandbox.runner --json`."""
+        """Plain data (JSON-ready), e.g. for a dispatcher's records."""
         return asdict(self)

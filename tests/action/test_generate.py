@@ -59,7 +59,7 @@ def run(openrouter: OpenRouter, brief: Brief | None = None, *models: str,
 
 def last_user_text(request: dict[str, Any]) -> str:
     user = [m for m in request["body"]["messages"] if m["role"] == "user"][-1]
-    return user["content"][0]["text"]
+    return user["content"][-1]["text"]  # the brief's part: images come first
 
 
 def test_file_blocks_become_a_complete_site(openrouter: OpenRouter) -> None:

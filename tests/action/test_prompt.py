@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from action import prompt
 from action.prompt import build_messages, repair_messages
+from action.validate import Problem, ProblemKind
 from deployer.brief import Brief, parse_brief
 
 PNG = base64.b64decode(
@@ -50,7 +52,7 @@ class NoSecret:
 
 def last_text(messages: list[dict[str, Any]]) -> str:
     user = [m for m in messages if m["role"] == "user"][-1]
-    return user["content"][0]["text"]
+    return user["content"][-1]["text"]  # the brief's part: images come first
 
 
 def test_messages_follow_the_contract() -> None:
@@ -69,9 +71,10 @@ def test_messages_follow_the_contract() -> None:
     assert '<attachment name="logo.png" media-type="image/png"/>' in text
     assert '<attachment name="doc.pdf" media-type="application/pdf"/>' in text
     parts = messages[-1]["content"]
-    assert parts[0]["type"] == "text"
-    assert parts[1:] == [{"type": "image_url", "image_url": {"url": "data:image/png;base64," +
-                                                              base64.b64encode(PNG).decode()}}]
+    assert parts[:2] == [  # each image first, after a line naming it
+        {"type": "text", "text": "Attachment logo.png (image/png), committed as logo.png:"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}}]
+    assert parts[2:] == [{"type": "text", "text": text}]
 
 
 def test_system_prompt_asks_for_file_blocks_and_encodes_the_grading_rules() -> None:
@@ -98,16 +101,18 @@ def test_text_attachments_are_truncated_with_a_note(monkeypatch: pytest.MonkeyPa
         {"name": "c.txt", "url": "data:text/plain," + "c" * 30},
     ]
     text = last_text(build_messages(make_brief(attachments=attachments)))
-    assert "a" * 10 + "\n[truncated: showing the first 10 of 30 characters; the whole file is committed as a.txt]" \
-        in text
+    assert "a" * 10 + "\n[truncated: showing the first 10 of 30 characters (30 bytes); the whole file is committed " \
+        'as a.txt. Read it when the page runs (`fetch("a.txt")`) or in `build.py` for all of it, and never copy ' \
+        "figures from the part shown.]\n</attachment>" in text
     assert "\n" + "b" * 5 + "\n[truncated: showing the first 5 of 30" in text
-    assert "\n\n[truncated: showing the first 0 of 30 characters; the whole file is committed as c.txt]" in text
+    assert "\n\n[truncated: showing the first 0 of 30 characters (30 bytes); the whole file is committed as c.txt." \
+        in text
 
 
 def test_large_images_are_named_but_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prompt, "MAX_IMAGE_BYTES", 10)
     messages = build_messages(make_brief())
-    assert len(messages[-1]["content"]) == 1
+    assert len(messages[-1]["content"]) == 1  # no image part, and no label for one
     assert f"(logo.png is {len(PNG)} bytes, too large to show; it is still committed.)" in last_text(messages)
 
 
@@ -162,3 +167,71 @@ def test_earlier_checks_come_before_the_brief() -> None:
     assert '<earlier-checks>\n#total shows 10\n{"js":"1 === 1"}\n</earlier-checks>\n<brief task=' in text
     repaired = last_text(repair_messages(brief, "x", ["p"], {"index.html": "x"}, ["#total shows 10"])[:2])
     assert "<earlier-checks>\n#total shows 10\n</earlier-checks>" in repaired
+
+
+def test_each_kind_of_problem_is_told_in_its_own_words() -> None:
+    problems: list[Problem | str] = [
+        Problem("typed-in figure", "check #total passed, but ...", ProblemKind.COPIED),
+        Problem("browser check", "check #total -> failed", ProblemKind.CHECK),
+        "index.html: the file is empty",
+    ]
+    text = last_text(repair_messages(make_brief(), "answer", problems))
+    invalid = text.index("Your previous answer could not be published. These problems were found:\n\n<problems>\n"
+                         "- index.html: the file is empty\n</problems>")
+    check = text.index("These checks failed:\n\n<problems>\n- browser check: check #total -> failed\n</problems>")
+    copied = text.index("These figures are typed into the page instead of computed.")
+    assert invalid < check < copied and text.count("could not be published") == 1
+    assert "graders use other data and other inputs" in text and "- typed-in figure: check #total passed" in text
+    only_checks = last_text(repair_messages(make_brief(), "answer", problems[1:2]))
+    assert "could not be published" not in only_checks and "These checks failed" in only_checks
+
+
+def test_a_cut_csv_is_summarised_with_its_rows_columns_and_both_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prompt, "MAX_ATTACHMENT_CHARS", 300)
+    csv_text = "day,region,sales\n" + "".join(f"2025-01-{d:02d},North,{d}.50\n" for d in range(1, 31))
+    attachments = [{"name": "sales.csv", "url": "data:text/csv;base64," + base64.b64encode(csv_text.encode()).decode()}]
+    text = last_text(build_messages(make_brief(attachments=attachments)))
+    body = text.split('<attachment name="sales.csv" media-type="text/csv">\n', 1)[1].split("\n</attachment>", 1)[0]
+    lines = body.splitlines()
+    assert lines[0] == "day,region,sales" and lines[1] == "2025-01-01,North,1.50"
+    cut = next(i for i, line in enumerate(lines) if line.startswith("[truncated: "))
+    assert lines[cut] == (f"[truncated: sales.csv has 30 rows after its header ({len(csv_text)} bytes, 3 columns: day, "
+                          f"region, sales); shown here: the first {cut - 1} rows, then the last 5:]")
+    assert lines[cut + 1:cut + 6] == [f"2025-01-{d:02d},North,{d}.50" for d in range(26, 31)]
+    assert lines[-1].startswith('[The whole file is committed as sales.csv. Read it when the page runs (`fetch("sales'
+                                '.csv")`)') and "never from the rows shown here" in lines[-1]
+    assert len("\n".join(lines[:cut] + lines[cut + 1:cut + 6])) <= 300
+
+
+def test_a_cut_json_says_what_its_top_level_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prompt, "MAX_ATTACHMENT_CHARS", 40)
+    data = json.dumps({"meta": {"source": "x", "year": 2025}, "rows": [{"id": i, "value": i * 2} for i in range(50)],
+                       "total": 2450})
+    attachments = [{"name": "data.json", "url": "data:application/json;base64," + base64.b64encode(
+        data.encode()).decode()}]
+    text = last_text(build_messages(make_brief(attachments=attachments)))
+    assert data[:40] + f"\n[truncated: showing the first 40 of {len(data)} characters ({len(data)} bytes); the whole " \
+        'file is committed as data.json. It is a JSON object with 3 keys: "meta" (an object with 2 keys), "rows" (an ' \
+        'array of 50 objects: id, value), "total" (a number). Read it when the page runs' in text
+
+
+def test_the_system_prompt_says_compute_never_copy_and_holds_no_samples_figure() -> None:
+    system = build_messages(make_brief())[0]["content"]
+    assert "never typed in, not even the value a check expects" in system
+    assert "graders also run it with other data in the attachments and other" in system
+    samples = Path(__file__).parents[2] / "sandbox" / "briefs"
+    for path in samples.glob("*.json"):
+        for check in json.loads(path.read_text())["checks"]:
+            for number in re.findall(r"\d+\.\d+|\d{3,}", json.dumps(check)):
+                assert number not in system, f"{path.name}: {number}"
+
+
+def test_attachments_no_parser_can_read_are_cut_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prompt, "MAX_ATTACHMENT_CHARS", 20)
+    files = {"wide.csv": b'a,b\n1,"' + b"x" * 200_000 + b'"\n', "deep.json": b"[" * 10_000 + b"]" * 10_000}
+    attachments = [{"name": n, "url": "data:text/plain;base64," + base64.b64encode(d).decode()}
+                   for n, d in files.items()]
+    text = last_text(build_messages(make_brief(attachments=attachments)))
+    assert '[truncated: showing the first 20 of 200009 characters (200009 bytes); the whole file is committed as ' \
+           "wide.csv. Read it" in text
+    assert "committed as deep.json. It is not valid JSON as a whole. Read it" in text

@@ -15,7 +15,7 @@ from action.generate import GenerationError, SoftChecks, generate
 from action.llm import OpenRouterClient
 from action.prompt import build_messages
 from action.published import Published, earlier_attachments, published_files
-from action.validate import Problem
+from action.validate import Problem, ProblemKind
 from deployer.brief import Brief, parse_brief
 from tests.conftest import OpenRouter
 
@@ -215,3 +215,16 @@ def test_a_published_workflow_is_kept_but_not_offered_for_editing(openrouter: Op
     result = generate(table, client, Published.of(table, "octo", site), year=2026)
     assert result.site[".github/workflows/ci.yml"] == workflow
     assert ".github/workflows/ci.yml" not in last_user_text(openrouter.requests()[0])
+
+
+def test_a_later_rounds_check_repair_says_which_checks_failed_not_that_edits_failed() -> None:
+    site = published()
+    second = brief(2, "Change nothing.")
+    revision = EditBlockCoder(second, Published.of(second, "octo", site))
+    failing = Problem("browser check", "check #total -> failed: returned false", ProblemKind.CHECK)
+    text = revision.repair_messages("answer", [failing])[-1]["content"][0]["text"]
+    assert "These checks failed:\n\n<problems>\n- browser check: check #total -> failed" in text
+    assert "could not be applied" not in text and "could not be used" not in text and "SEARCH/REPLACE" in text
+    edit = Problem("index.html", "SEARCH was not found", ProblemKind.EDIT)
+    both = revision.repair_messages("answer", [failing, edit])[-1]["content"][0]["text"]
+    assert both.index("Some of your edit blocks could not be applied") < both.index("These checks failed")

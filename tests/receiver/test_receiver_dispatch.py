@@ -18,7 +18,7 @@ from receiver_support import SECRET, make_brief, post, receiver_env, rows, statu
 
 from deployer.brief import parse_brief
 from deployer.dispatch_payload import MAX_REQUEST_BYTES
-from receiver.payload import build_inline, encode
+from receiver.payload import build_inline, encode, report_link
 from sandbox.runner.event import Repository, event_from_dispatch
 from sandbox.runner.run import run_title
 from sandbox.runner.workflow import load_workflow
@@ -76,7 +76,8 @@ def test_dispatch_reaches_github_once_without_the_secret(services: Any, target: 
     [sent] = dispatches(target)
     assert (sent["owner"], sent["repo"], sent["event_type"]) == ("sandbox", "deploy-target", "deploy-brief")
     payload = sent["client_payload"]
-    assert set(payload) == {"id", "accepted_at", "brief"}
+    assert set(payload) == {"id", "accepted_at", "report_url", "report_token", "brief"}
+    assert payload["report_url"] == f"{svc.url}/briefs/{brief_id}/events" and list(payload)[-1] == "brief"
     assert payload["id"] == brief_id and payload["accepted_at"].endswith("Z")
     assert payload["brief"] == {k: v for k, v in brief.items() if k != "secret"}
     assert "secret" not in json.dumps(sent) and SECRET not in json.dumps(sent)
@@ -187,8 +188,11 @@ def test_oversize_brief_round_trips_through_the_reference(services: Any, target:
 
     sent = {d["client_payload"]["id"]: d["client_payload"] for d in dispatches(target)}
     ref = sent[big_id]
-    assert set(ref) == {"id", "accepted_at", "brief_url", "brief_token", "task", "round"}
+    assert set(ref) == {"id", "accepted_at", "brief_url", "brief_token", "task", "round", "report_url", "report_token"}
     assert ref["brief_url"] == f"{svc.url}/briefs/{big_id}/payload"
+    assert ref["report_url"] == f"{svc.url}/briefs/{big_id}/events" and ref["report_token"] != ref["brief_token"]
+    opened = requests.get(ref["brief_url"], headers={"Authorization": f"Bearer {ref['report_token']}"}, timeout=60)
+    assert opened.status_code == 401  # the report token reports; it opens no brief
     assert SECRET not in json.dumps(sent)
 
     got = requests.get(ref["brief_url"], headers={"Authorization": f"Bearer {ref['brief_token']}"}, timeout=60)
@@ -265,12 +269,14 @@ def test_a_failed_brief_can_be_retried_by_the_operator(services: Any, target: An
     assert again.status_code == 409 and again.json()["error"] == "not_failed"
 
 
-def _largest_inline_text(base: dict[str, Any]) -> int:
-    """The longest `brief` text for which the dispatch still carries the brief inline (ids are 28 characters)."""
+def _largest_inline_text(base: dict[str, Any], receiver_url: str) -> int:
+    """The longest `brief` text for which the dispatch still carries the brief inline (ids are 28 characters, a
+    report token is a 10-digit expiry, a dot and 43 characters)."""
+    report = report_link(receiver_url, "0" * 28, "1" * 10 + "." + "x" * 43)
 
     def fits(n: int) -> bool:
         public = encode(parse_brief({**base, "brief": "x" * n}, limits=None).public_dict()).decode()
-        return build_inline("0" * 28, "2026-01-01T00:00:00.000Z", public) is not None
+        return build_inline("0" * 28, "2026-01-01T00:00:00.000Z", public, report) is not None
 
     low, high = 1, MAX_REQUEST_BYTES
     while low < high:
@@ -282,7 +288,7 @@ def _largest_inline_text(base: dict[str, Any]) -> int:
 def test_the_inline_limit_is_one_github_accepts(services: Any, target: Any, tmp_path: Path) -> None:
     svc = start(services, tmp_path / "data", target, BRIEF_MAX_CHARS="100000")  # a text brief past 64 KB
     base = make_brief(task="edge-task")
-    n = _largest_inline_text(base)
+    n = _largest_inline_text(base, svc.url)
     at_limit = post(svc.url, {**base, "brief": "x" * n}).json()["id"]
     other_nonce = base["nonce"][::-1]  # same length, so only the text decides
     over = post(svc.url, {**base, "nonce": other_nonce, "brief": "x" * (n + 1)}).json()["id"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -273,28 +271,6 @@ def test_log_lines_stream_to_a_callback(repo: Path) -> None:
     result = run(repo, "deploy.yml", deploy_dispatch(), "repository_dispatch", secrets={"GH_PAT": SECRET},
                  on_log=seen.append)
     assert seen == result.log
-
-
-def test_command_line_runs_the_matching_workflows(repo: Path) -> None:
-    argv = [sys.executable, "-m", "sandbox.runner", str(repo), "--event", "repository_dispatch",
-            "--repository", "octo/site", "--event-type", "deploy-brief",
-            "--client-payload", '{"brief": {"task": "cli"}}', "--secret", "GH_PAT"]
-    env = {**machine_env(), "GH_PAT": SECRET}
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert "token is ***" in done.stdout.splitlines()
-    assert ".github/workflows/deploy.yml: success" in done.stdout
-    assert SECRET not in done.stdout + done.stderr
-
-    as_json = subprocess.run([*argv, "--json"], capture_output=True, text=True, env=env, timeout=120, check=False)
-    [run_data] = json.loads(as_json.stdout)
-    assert run_data["conclusion"] == "success"
-    assert run_data["jobs"]["deploy"]["steps"][2]["outputs"]["pages-url"] == "https://pages.example/cli/"
-
-    missing = subprocess.run([*argv[:-2], "--secret", "NOT_SET_ANYWHERE"], capture_output=True, text=True,
-                             env=env, timeout=60, check=False)
-    assert missing.returncode == 2
-    assert "--secret NOT_SET_ANYWHERE: no such environment variable" in missing.stderr
 
 
 def test_bad_dispatch_inputs_are_refused(repo: Path) -> None:

@@ -40,7 +40,8 @@ def test_the_briefs_statuses_are_the_contracts() -> None:
 def test_every_error_code_the_app_can_answer_is_documented() -> None:
     codes = set(spec()["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
     named_in_architecture = {"invalid_json", "invalid_brief", "forbidden", "too_large", "rate_limited", "unavailable",
-                             "unauthorized", "not_found", "not_failed", "method_not_allowed", "internal"}
+                             "unauthorized", "not_found", "not_failed", "method_not_allowed", "internal",
+                             "invalid_event", "too_many_events"}
     assert named_in_architecture | set(HTTP_CODES.values()) | {"http_error"} == codes
 
 

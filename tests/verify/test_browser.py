@@ -116,3 +116,18 @@ def test_top_level_await_runs_and_a_spent_time_budget_skips_checks(browser: Brow
     results = browser.run(site, plan_checks([{"js": "true"}, {"js": "1"}]).checks, spent)
     assert [(r.outcome, r.detail) for r in results] == [
         (Outcome.SKIPPED, "skipped: the verification budget of 0s was spent")] * 2
+
+
+def test_a_failure_shows_every_match_bounded_with_its_table_and_reads_are_kept(browser: Browser) -> None:
+    cells = "".join(f"<tr><td>p{n}</td><td>{n}</td></tr>" for n in range(7))
+    page = f'<!doctype html><title>t</title><ul id="l"><li>a</li></ul><table id="t"><tbody>{cells}</tbody></table>'
+    with SiteServer({"index.html": page.encode()}, "/o/r/") as server:
+        failing, passing = browser.run(server.url, plan_checks([
+            {"js": "[...document.querySelectorAll('#t td:last-child')].length === 3"},
+            {"js": "document.querySelector('#l li').textContent === 'a'"}]).checks, QUICK)
+    lines = failing.dom.splitlines()
+    assert lines[0] == "#t td:last-child: 7 elements match, the first 5:"
+    assert lines[1:6] == [f"  <td>{n}</td>" for n in range(5)]
+    assert lines[6].startswith('  inside <table id="t"><tbody><tr><td>p0</td>') and len(lines) == 7
+    assert failing.read == (("#t td:last-child", tuple(str(n) for n in range(7))),)
+    assert passing.dom == "" and passing.read == (("#l li", ("a",)),)

@@ -25,9 +25,14 @@ CHECKS = [
 ]
 
 
-def site(total_id: str) -> str:
+def site(total_id: str, *, computed: bool = True) -> str:
+    """The sales page: its total typed into the HTML, and (computed) refreshed from data.csv by a script."""
+    script = ('<script>fetch("data.csv").then((r) => r.text()).then((text) => {\n'
+              '  const rows = text.trim().split("\\n").slice(1).map((line) => parseFloat(line.split(",")[1]));\n'
+              f'  document.getElementById("{total_id}").textContent = String(rows.reduce((a, b) => a + b, 0));\n'
+              "});</script>") if computed else ""
     page = ("<!doctype html>\n<html><head><title>Sales Summary</title></head>\n"
-            f'<body><h1>Sales</h1><p>Total: <span id="{total_id}">5109.25</span></p></body></html>\n')
+            f'<body><h1>Sales</h1><p>Total: <span id="{total_id}">5109.25</span></p>{script}</body></html>\n')
     return f'<file path="index.html">\n{page}</file>\n'
 
 
@@ -103,3 +108,34 @@ def test_a_broken_repair_answer_keeps_the_last_valid_site(openrouter: OpenRouter
     result = run(openrouter, verifier)
     assert b'id="total"' in result.site["index.html"] and len(result.unresolved) == 1
     assert result.stats.completions == 4  # the check repair, then two repairs of its broken answer
+
+
+def test_a_typed_in_total_goes_back_as_such_and_the_computed_repair_is_kept(
+    openrouter: OpenRouter, verifier: Verifier,
+) -> None:
+    openrouter.script({"content": site("total-sales", computed=False)}, {"content": site("total-sales")})
+    result = run(openrouter, verifier)
+    assert result.unresolved == [] and result.stats.check_repairs == 1 and b"fetch(" in result.site["index.html"]
+    [repair] = repair_texts(openrouter)
+    assert "These figures are typed into the page instead of computed." in repair
+    assert "could not be published" not in repair and "These checks failed" not in repair
+    assert "#total-sales showed 5109.25 both times (data.csv: sum of sales): compute it." in repair
+    first, second = (verdict for _, verdict in verifier.verdicts)
+    assert [c.check.index for c in first.copied] == [1] and second.copied == []
+    assert verifier.verdict_for(result.site) is second
+
+
+def test_a_repair_that_fails_more_checks_does_not_replace_the_better_site(
+    openrouter: OpenRouter, verifier: Verifier,
+) -> None:
+    better = site("total-sales").replace("<title>Sales Summary</title>", "<title>Sales</title>")  # 1 failing
+    worse = site("total").replace("<title>Sales Summary</title>", "<title>Sales</title>")  # 2 failing
+    openrouter.script({"content": better}, {"content": worse}, {"content": worse})
+    result = run(openrouter, verifier)
+    assert result.stats.check_repairs == 2 and len(verifier.local) == 3
+    assert b'id="total-sales"' in result.site["index.html"] and len(result.unresolved) == 1
+    assert "document.title" in result.unresolved[0].message
+    kept = verifier.verdict_for(result.site)
+    assert kept is not None and [r.outcome for r in kept.results].count(Outcome.PASSED) == 3
+    [first_repair, _] = repair_texts(openrouter)
+    assert "These checks failed:" in first_repair and "could not be used" not in first_repair

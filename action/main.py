@@ -3,7 +3,7 @@ function that returns the value the next stages take:
 
     Brief -> Published -> RoundPlan -> Site (Generated) -> CommitPlan -> Commit -> Deployment -> Delivery
 
-(`event.read_brief`, `publish.read_published`, `round_plan.plan_round`, `generate.generate`, `plan.plan_commit`,
+(`event.read_brief`, `publish.read_published`, `planner.make_plan`, `generate.generate`, `plan.plan_commit`,
 `publish.push_commit`, `pages.deploy`, `notify.notify`). Each stage is a log group and a row in the job summary; the
 first failure prints one `::error::` naming its stage and cause, and the exit status is non-zero. Exit 0 means
 the evaluator has the notification.
@@ -33,6 +33,9 @@ from action.llm import OpenRouterClient, RetryPolicy
 from action.notify import Delivery, notify, payload
 from action.pages import Deployment, deploy, enable_pages
 from action.plan import plan_commit
+from action.plan_text import plan_table
+from action.planner import Planned
+from action.planner import make_plan as ask_for_plan
 from action.progress import Reporter
 from action.publish import (
     BranchMoved,
@@ -45,7 +48,7 @@ from action.publish import (
     token_login,
 )
 from action.published import Published
-from action.round_plan import RoundPlan, plan_round
+from action.round_plan import RoundPlan
 from action.verify.report import counts, failures, result_line, summary_table
 from action.verify.verifier import Verifier
 from deployer.brief import Brief
@@ -88,16 +91,17 @@ class Report:
     facts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)  # Markdown blocks after the stage table
+    plan: str = ""  # the round plan's table, after the stage table
 
     def markdown(self, ok: bool) -> str:
         lines = [f"## {'Deployed' if ok else 'Deployment failed'}: {self.facts.get('task', '(unknown task)')}", ""]
-        for key in ("round", "repository", "commit", "workflows", "page", "model", "tokens", "LLM requests",
+        for key in ("round", "repository", "commit", "workflows", "page", "plan", "model", "tokens", "LLM requests",
                     "checks", "live checks", "notified"):
             if key in self.facts:
                 lines.append(f"- **{key}**: {self.facts[key]}")
         lines += ["", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {name} | {seconds:.2f} |" for name, seconds in self.timings]
-        for section in self.sections:
+        for section in [self.plan] * bool(self.plan) + self.sections:
             lines += ["", section.rstrip("\n")]
         lines += ["", *[f"> {note}" for note in self.notes]]
         return "\n".join(lines).rstrip() + "\n"
@@ -193,10 +197,24 @@ class Run:
         return published
 
     def make_plan(self, brief: Brief, published: Published) -> RoundPlan:
-        plan = plan_round(brief, published)
+        """The model's plan of the round, or the sentence patterns' when it fails (the log says why); a round already
+        published asks no model: nothing is generated."""
+        cfg = self.config
+        planner = None if published.round_commit is not None else OpenRouterClient(
+            api_key=cfg.openrouter_key, models=cfg.models, base_url=cfg.openrouter_base_url, log=self.log.info,
+            retry=RetryPolicy(attempts=2, max_wait=10), timeout=(10.0, 60.0))
+        planned = ask_for_plan(brief, published, planner)
+        plan = planned.plan
+        if planned.by == "model":
+            self.log.info(f"plan by {planned.reason}")
+        elif planner is not None:
+            self.log.warning(f"plan by the sentence patterns: {planned.reason}")
+        self.report.facts["plan"] = _plan_source(planned)
+        self.report.plan = plan_table(plan, _plan_source(planned))
         self.log.info(f"workflows {'allowed' if plan.workflows_allowed else 'not allowed'}; never committed: "
                       f"{', '.join(sorted(plan.excluded)) or '-'}; attachments the model may rewrite: "
-                      f"{', '.join(sorted(plan.rewritable)) or '-'}; served at {plan.site_prefix}")
+                      f"{', '.join(sorted(plan.rewritable)) or '-'}; touches: {', '.join(plan.touches) or '-'}; "
+                      f"served at {plan.site_prefix}")
         return plan
 
     def generate_site(self, source: BriefSource, published: Published, plan: RoundPlan,
@@ -316,6 +334,12 @@ class Run:
     def note(self, text: str) -> None:
         self.report.notes.append(text)
         self.log.warning(text)
+
+
+def _plan_source(planned: Planned) -> str:
+    if planned.by == "model":
+        return f"by the model {planned.reason}"
+    return f"by the sentence patterns ({planned.reason})"
 
 
 def run(config: RunConfig, log: gha.Log) -> int:

@@ -64,11 +64,12 @@ def system_prompt(*, edits: bool = False) -> str:
 
 def build_messages(
     brief: Brief, existing: Mapping[str, str] | None = None, earlier_checks: Sequence[object] = (),
-    *, earlier_attachments: Sequence[tuple[str, int, bytes]] = (), edits: bool = False,
+    *, earlier_attachments: Sequence[tuple[str, int, bytes]] = (), edits: bool = False, plan: str = "",
 ) -> list[Message]:
-    """System prompt, then one user message with the brief, its checks, its attachments and, from round 2, the
-    checks of earlier rounds (which must keep passing), the files already published (generated files only) and
-    the text attachments of earlier rounds (name, round, bytes), so the model edits rather than starts over."""
+    """System prompt, then one user message with the brief, its checks, its attachments, the round's plan section
+    (`plan`, from `action/plan_text.py`) and, from round 2, the checks of earlier rounds (which must keep passing),
+    the files already published (generated files only) and the text attachments of earlier rounds (name, round,
+    bytes), so the model edits rather than starts over."""
     text, images = _attachments(brief.attachments)
     text += _earlier_attachments(earlier_attachments, MAX_TEXT_ATTACHMENTS_CHARS - sum(len(t) for t in text))
     earlier = (
@@ -83,7 +84,8 @@ def build_messages(
     )
     body = "\n".join([
         "Build the site for this brief." if not published else "Update the site for this brief.", "",
-        *earlier, brief_block(brief), checks_block(brief.checks), *text, *published, "", closing,
+        *earlier, brief_block(brief), checks_block(brief.checks), *text, *([plan] if plan else []), *published, "",
+        closing,
     ])
     return [
         {"role": "system", "content": system_prompt(edits=edits)},
@@ -109,13 +111,14 @@ def repair_messages(
     problems: Sequence[Problem | str],
     existing: Mapping[str, str] | None = None,
     earlier_checks: Sequence[object] = (),
+    plan: str = "",
 ) -> list[Message]:
     """The first request, the answer that failed, and a request to fix the listed problems (a plain string is a
     problem that kept the answer from being published)."""
     sections = problem_sections(problems)
     body = "\n".join([Template(load("repair.md")).substitute(sections=sections).rstrip("\n"), "",
                       brief_reminder(brief)])
-    return follow_up(build_messages(brief, existing, earlier_checks), previous_answer, body)
+    return follow_up(build_messages(brief, existing, earlier_checks, plan=plan), previous_answer, body)
 
 
 def problem_sections(problems: Sequence[Problem | str]) -> str:

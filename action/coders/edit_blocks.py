@@ -9,7 +9,8 @@ once for the whole new content of the failing files only.
 
 What may change, concretely: a file changes in this round only if an applied edit block or a whole-file block
 targeted it ("the brief mentions it" means "the model edited it"), plus the files code writes every round
-(README.md, `.deployer/brief.json`, `.nojekyll`) and this round's attachments (byte for byte). Every other file of
+(README.md, `.deployer/brief.json`, `.nojekyll`) and this round's attachments (byte for byte, except those the round
+plan lets the model rewrite: `rewritable`, which it edits like its own files). Every other file of
 the published tree, earlier attachments, binary files, LICENSE and (unless this round allows workflows) anything
 under `.github/` included, is committed again with the same bytes (so the same blob), and nothing published
 disappears; `regressions` checks this on the assembled site.
@@ -29,7 +30,7 @@ from action.parse import ParseError
 from action.prompt import Message, brief_reminder, build_messages, follow_up, load, problem_sections
 from action.published import Published
 from action.validate import Problem, ProblemKind, redact_secrets, validate
-from deployer.brief import Brief
+from deployer.brief import Brief, DataURIError
 
 REWRITTEN = frozenset({"README.md", METADATA_PATH, ".nojekyll"})  # code writes these again every round
 MAX_EDIT_REPAIRS = 2
@@ -45,14 +46,31 @@ class EditBlockCoder:
     allow_workflows: bool = False
     max_repairs: int = MAX_EDIT_REPAIRS  # edit repairs before the whole-files request
     log: Callable[[str], None] = lambda _message: None
+    rewritable: frozenset[str] = frozenset()  # this round's attachments the brief asks to fix (the round plan)
+    plan: str = ""  # the prompt's round-plan section
     existing: dict[str, str] = field(init=False)  # the model's files as published, those it may edit
     files: dict[str, str] = field(init=False)
     changed: set[str] = field(init=False, default_factory=set)
+    fixing: set[str] = field(init=False, default_factory=set)  # the rewritable attachments it edits
 
     def __post_init__(self) -> None:
         self.existing = {p: c for p, c in self.published.model_files.items()
                          if self.allow_workflows or not p.startswith(".github/")}  # else carried over, as attachments
+        fixable = self._fixable()
+        self.existing.update(fixable)
         self.files = dict(self.existing)
+        self.fixing = set(fixable)
+
+    def _fixable(self) -> dict[str, str]:
+        """The text of each attachment the model may rewrite: it edits it with blocks, like its own files."""
+        fixable = {}
+        for attachment in self.brief.attachments:
+            if attachment.name in self.rewritable:
+                try:
+                    fixable[attachment.name] = attachment.decode().data.decode("utf-8")
+                except (DataURIError, UnicodeDecodeError):
+                    continue  # not text: committed as it is
+        return fixable
 
     @property
     def kept(self) -> dict[str, bytes]:
@@ -61,7 +79,7 @@ class EditBlockCoder:
 
     def first_messages(self) -> list[Message]:
         return build_messages(self.brief, self.files, self.published.earlier_checks,
-                              earlier_attachments=self.published.earlier_attachments, edits=True)
+                              earlier_attachments=self.published.earlier_attachments, edits=True, plan=self.plan)
 
     def take(self, completion: Completion, session: Session) -> Taken:
         """Apply an answer; while blocks fail, ask again (edit repairs, then whole files once; GenerationError when
@@ -94,12 +112,13 @@ class EditBlockCoder:
     def regressions(self, site: Mapping[str, bytes]) -> list[Problem]:
         """Published files that changed or vanished without an edit, and attachments that are not byte-exact."""
         allowed = self.changed | REWRITTEN | {a.name for a in self.brief.attachments}
+        exact = [a for a in self.brief.attachments if a.name not in self.fixing]
         problems = [
             Problem(path, "was published in an earlier round and is missing") if path not in site
             else Problem(path, "changed although no edit targeted it")
             for path, data in sorted(self.published.files.items()) if path not in allowed and site.get(path) != data
         ]
-        problems += [Problem(a.name, "is not the attachment byte for byte") for a in self.brief.attachments
+        problems += [Problem(a.name, "is not the attachment byte for byte") for a in exact
                      if site.get(a.name) != a.decode().data]
         return problems
 
@@ -145,8 +164,9 @@ class EditBlockCoder:
         return redacted(problems, self.secrets), list(applied.failures)
 
     def _readonly(self) -> set[str]:
-        """This round's attachments and the published files the model does not edit (earlier attachments...)."""
-        return {a.name for a in self.brief.attachments} | set(self.kept)
+        """This round's attachments (but those it may rewrite) and the published files the model does not edit
+        (earlier attachments...)."""
+        return ({a.name for a in self.brief.attachments} - self.fixing) | set(self.kept)
 
     def _redact(self, text: str) -> str:
         return redact_secrets(text, self.secrets)

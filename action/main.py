@@ -150,7 +150,7 @@ class Run:
         generated: Generated | None = None
         commit = committed_round(published)  # a re-run of a round already published: notified again
         if commit is None:
-            self.prepare_checks(brief, published.earlier_checks, plan.site_prefix, deadline,
+            self.prepare_checks(brief, published.earlier_checks, plan, deadline,
                                 {a.name: a.data for a in published.earlier_attachments})
             generated = self.stage("generate", self.generate_site, source, published, plan, deadline)
             if self.verifier is not None:
@@ -162,7 +162,7 @@ class Run:
         deployment = self.stage("pages", self.deploy_pages, gh, commit, deadline)
         self.stage("notify", self.notify_evaluator, brief, commit, deployment, deadline)
         if generated is None:  # no local verification happened: the checks are prepared for the live page
-            self.prepare_checks(brief, [], plan.site_prefix, deadline)
+            self.prepare_checks(brief, [], plan, deadline)
         if self.verifier is not None:
             self.stage("live checks", self.check_live, self.verifier, deployment.pages_url,
                        generated.site if generated else None)
@@ -277,7 +277,7 @@ class Run:
         self.log.info(f"generated {len(generated.site)} files with {stats.model} ({stats.total_tokens} tokens, "
                       f"{stats.repairs} repairs)")
 
-    def prepare_checks(self, brief: Brief, earlier: list[object] | tuple[object, ...], prefix: str,
+    def prepare_checks(self, brief: Brief, earlier: list[object] | tuple[object, ...], plan: RoundPlan,
                        deadline: float, earlier_data: Mapping[str, bytes] | None = None) -> None:
         """Plan and translate the checks and start the browser, unless verification is off or time is short."""
         if not self.config.verify or not (brief.checks or earlier):
@@ -285,18 +285,18 @@ class Run:
         if time.time() > deadline - VERIFY_MIN_LEFT_S:
             self.note("verification skipped: the deadline is too near")
             return
-        self.stage("checks", self.start_verifier, brief, earlier, prefix, deadline, earlier_data)
+        self.stage("checks", self.start_verifier, brief, earlier, plan, deadline, earlier_data)
 
-    def start_verifier(self, brief: Brief, earlier: list[object] | tuple[object, ...], prefix: str,
+    def start_verifier(self, brief: Brief, earlier: list[object] | tuple[object, ...], plan: RoundPlan,
                        deadline: float, earlier_data: Mapping[str, bytes] | None) -> None:
         cfg = self.config
         translator = OpenRouterClient(api_key=cfg.openrouter_key, models=cfg.models, base_url=cfg.openrouter_base_url,
                                       log=self.log.info, retry=RetryPolicy(attempts=2, max_wait=10),
                                       timeout=(10.0, 90.0))
         try:
-            self.verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=prefix,
+            self.verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=plan.site_prefix,
                                              local_only=cfg.verify_local_only, log=self.log.info,
-                                             earlier_attachments=earlier_data)
+                                             earlier_attachments=earlier_data, rewritten=plan.rewritable)
             self.verifier.deadline = deadline
         except Exception as exc:  # verification helps; it never stops a deployment
             self.note(f"verification skipped: {error_message(exc)}")

@@ -14,7 +14,8 @@ It reads the brief the way a careful model does, one fragment at a time (sentenc
   into a named file;
 - exact strings: the title, heading and `#ids` its own app plan reads (sandbox/openrouter/plan.py), with the checks
   that contain them; files: its app's own files and the non-attachment files the brief names; touches (round 2):
-  the published files named in the brief and those its edits change (index.html, script.js).
+  the published files named in the brief, those its edits change (index.html, script.js) and the attachments it
+  rewrites.
 The varied style sometimes writes one field wrong, as models do (`MISTAKES`): a rewrite quoting words that are not
 the brief's, an attachment's name misspelt or made up, a file kept out that the brief never names.
 """
@@ -32,7 +33,8 @@ PLAN_RE = re.compile(r"<plan-round>\n?(.*?)\n?</plan-round>", re.S)
 MISTAKES = ("unquoted-rewrite", "misnamed-attachment", "unnamed-exclusion")
 APP_FILES = ("index.html", "style.css", "script.js")  # what the built-in model's app consists of
 EDITED = ("index.html", "script.js")  # what its later-round edits change
-NAME_RE = re.compile(r"(?<![\w/.-])([\w-][\w.-]*\.[A-Za-z][A-Za-z0-9]{0,7})(?![\w/-])")
+NAME_RE = re.compile(r"(?<![\w/.-])([\w-][\w.-]*\.(?:py|js|mjs|ts|html?|css|csv|tsv|json|md|txt|xlsx?|xml|ya?ml|"
+                     r"toml|svg|png|jpe?g|gif|webp|sh|zip|pdf))(?![\w/-])", re.I)  # file names, not `rows.reduce`
 SENTENCE_RE = re.compile(r"(?:[^.!?\n]|[.!?](?=[\w/.]))+(?:[.!?]+|$)", re.M)  # "execute.py" ends no sentence
 FRAGMENT_RE = re.compile(r";\s*|:\s+|,\s+|\s+but\s+")
 CHANGE_RE = re.compile(r"\b(?:fix|fixes|fixed|fixing|correct|corrected|correcting|repair|repaired|debug|debugged|"
@@ -87,7 +89,8 @@ def answer(text: str, mistake: str | None = None) -> str:
         "files": list(dict.fromkeys([*APP_FILES, *(n for n in named if n not in attachments
                                                    and n not in reading.excluded)])),
         "exact_strings": _exact_strings(prompt.brief, checks),
-        "touches": [p for p in published if p in named or p in EDITED],
+        "touches": [p for p in published if p in named or p in EDITED] + (
+            [n for n in attachments if reading.uses.get(n) == "rewrite"] if published else []),
     }
     if mistake is not None:
         _make(mistake, plan)

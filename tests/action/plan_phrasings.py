@@ -9,6 +9,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
+from action.round_plan import RoundPlan
 from deployer.brief import Brief, parse_brief
 
 MEDIA = {"py": "text/x-python", "js": "text/javascript", "csv": "text/csv", "json": "application/json",
@@ -36,6 +37,16 @@ class Phrasing:
             "email": "a@example.com", "task": task, "round": round_number, "nonce": "n", "brief": self.brief,
             "evaluation_url": "http://127.0.0.1:9/", "checks": list(self.checks),
             "attachments": [{"name": n, "url": data_uri(n)} for n in self.attachments]}, require_secret=False)
+
+
+def assert_decisions(plan: RoundPlan, phrasing: Phrasing) -> None:
+    """The plan takes the phrasing's intended decisions, whoever made it."""
+    assert plan.rewritable == phrasing.rewrite
+    assert {a.name for a in plan.attachments if a.use == "keep"} == phrasing.keep
+    assert plan.excluded == phrasing.excluded
+    assert plan.workflows_allowed is phrasing.workflow
+    assert bool(plan.build) is phrasing.build
+    assert [a.name for a in plan.attachments] == list(phrasing.attachments)
 
 
 def data_uri(name: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from action.brief_patterns import named_strings, supports_rewrite
 from action.published import Published
 from action.round_plan import plan_round
-from tests.action.plan_phrasings import PHRASINGS, Phrasing
+from tests.action.plan_phrasings import PHRASINGS, Phrasing, assert_decisions
 
 
 def test_the_table_is_big_and_varied_enough() -> None:
@@ -21,13 +21,7 @@ def test_the_table_is_big_and_varied_enough() -> None:
 @pytest.mark.parametrize("phrasing", PHRASINGS, ids=lambda p: p.brief[:60])
 def test_the_patterns_take_the_intended_decisions(phrasing: Phrasing) -> None:
     brief = phrasing.make()
-    plan = plan_round(brief, Published.of(brief, "octo"))
-    assert plan.rewritable == phrasing.rewrite
-    assert {a.name for a in plan.attachments if a.use == "keep"} == phrasing.keep
-    assert plan.excluded == phrasing.excluded
-    assert plan.workflows_allowed is phrasing.workflow
-    assert bool(plan.build) is phrasing.build
-    assert [a.name for a in plan.attachments] == list(phrasing.attachments)
+    assert_decisions(plan_round(brief, Published.of(brief, "octo")), phrasing)
 
 
 def test_a_rewrite_records_the_sentences_that_ask_for_it() -> None:

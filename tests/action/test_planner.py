@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 
 from action.json_answer import JSONAnswerError
 from action.llm import OpenRouterClient
@@ -16,7 +17,7 @@ from action.planner import make_plan, plan_messages, read_plan
 from action.published import Published
 from action.round_plan import AttachmentUse, NamedString
 from sandbox.openrouter import planning
-from tests.action.plan_phrasings import PHRASINGS, Phrasing
+from tests.action.plan_phrasings import PHRASINGS, Phrasing, assert_decisions
 from tests.conftest import OpenRouter
 
 FIX = Phrasing("You are given execute.py (with a bug) and data.csv. Commit execute.py after fixing it; keep data.csv "
@@ -64,13 +65,7 @@ def stand_in_plan(phrasing: Phrasing, mistake: str | None = None) -> Any:
 
 @pytest.mark.parametrize("phrasing", PHRASINGS, ids=lambda p: p.brief[:60])
 def test_the_model_s_plan_takes_the_intended_decisions(phrasing: Phrasing) -> None:
-    got = stand_in_plan(phrasing)
-    assert got.rewritable == phrasing.rewrite
-    assert {a.name for a in got.attachments if a.use == "keep"} == phrasing.keep
-    assert got.excluded == phrasing.excluded
-    assert got.workflows_allowed is phrasing.workflow
-    assert bool(got.build) is phrasing.build
-    assert [a.name for a in got.attachments] == list(phrasing.attachments)
+    assert_decisions(stand_in_plan(phrasing), phrasing)
 
 
 @pytest.mark.parametrize(("mistake", "reason"), [
@@ -171,3 +166,28 @@ def test_no_answer_or_no_plan_falls_back_to_the_patterns(openrouter: OpenRouter)
     unread = make_plan(brief, Published.of(brief, "octo"), client(openrouter))
     assert unread.by == "patterns" and unread.reason.startswith("the model's plan could not be read: the answer is")
     assert unread.plan.rewritable == {"execute.py"}
+
+
+VARIED = Phrasing("You are given execute.py (with a bug) and data.csv. Commit execute.py after fixing it; keep "
+                  "data.csv as-is. Add CI that runs ruff; do not commit result.json.", ("execute.py", "data.csv"),
+                  rewrite=frozenset({"execute.py"}), keep=frozenset({"data.csv"}),
+                  excluded=frozenset({"result.json"}), workflow=True)
+
+
+def test_the_varied_stand_in_s_plans_are_read_or_rejected_and_the_round_decides_the_same(
+        openrouter: OpenRouter) -> None:
+    """Over seeds, the varied style writes the plan in prose, in a fence or bare, sometimes with a field wrong: a
+    plan read gives the intended decisions, a wrong one is rejected with its reason and the patterns give them."""
+    brief = VARIED.make()
+    reasons = []
+    for seed in range(12):
+        requests.post(f"{openrouter.url}/_sandbox/style", json={"style": "varied", "seed": seed},
+                      timeout=10).raise_for_status()
+        planned = make_plan(brief, Published.of(brief, "octo"), client(openrouter, ("sandbox/a", "sandbox/b")))
+        assert_decisions(planned.plan, VARIED)
+        reasons.append(planned.reason if planned.by == "patterns" else planned.by)
+    answers = [r["answer"] for r in openrouter.requests()]  # type: ignore[index]
+    assert {a["shape"] for a in answers} >= {"prose-json", "fenced-json"}  # type: ignore[index]
+    mistakes = [a["mistake"] for a in answers if a["mistake"]]  # type: ignore[index]
+    assert "model" in reasons and len(mistakes) == sum(r.startswith("the model's plan is invalid") for r in reasons)
+    assert len(mistakes) >= 1

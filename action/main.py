@@ -1,12 +1,13 @@
 """`deployer run`: one brief, from the event to a delivered notification, as a sequence of named stages, each a
 function that returns the value the next stages take:
 
-    Brief -> Published -> RoundPlan -> Site (Generated) -> CommitPlan -> Commit -> Deployment -> Delivery
+    Brief -> Published -> RoundPlan -> Site (Generated) -> CommitPlan -> Commit -> Deployment -> Outcome (delivered)
 
 (`event.read_brief`, `publish.read_published`, `planner.make_plan`, `generate.generate`, `plan.plan_commit`,
-`publish.push_commit`, `pages.deploy`, `notify.notify`). Each stage is a log group and a row in the job summary; the
-first failure prints one `::error::` naming its stage and cause, and the exit status is non-zero. Exit 0 means
-the evaluator has the notification.
+`publish.push_commit`, `pages.deploy`, `notify_once.notify_once`). A round notified before (its commit's delivery
+record says so) is not notified again: a re-run of it ends after the `delivery record` stage. Each stage is a log
+group and a row in the job summary; the first failure prints one `::error::` naming its stage and cause, and the
+exit status is non-zero. Exit 0 means the evaluator has the notification (from this run or an earlier one).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from github import Github, GithubException
 from action import gha
 from action.ciwait import wait_for_runs
 from action.config import RunConfig, load
+from action.delivery_record import Status
 from action.event import BriefSource, read_brief
 from action.generate import Generated, SoftChecks, generate
 from action.lint_and_build import LintAndBuild
 from action.llm import OpenRouterClient, RetryPolicy
 from action.notify import Delivery, notify, payload
+from action.notify_once import Outcome, StatusLog, earlier_delivery, notify_once
 from action.pages import Deployment, deploy, enable_pages
 from action.plan import plan_commit
 from action.plan_text import plan_table
@@ -148,7 +151,8 @@ class Run:
         published = self.stage("repository", self.read_repository, gh, brief)
         plan = self.stage("plan", self.make_plan, brief, published)
         generated: Generated | None = None
-        commit = committed_round(published)  # a re-run of a round already published: notified again
+        commit = committed_round(published)  # a re-run of a round already published
+        earlier = self.stage("delivery record", self.earlier_delivery, gh, commit) if commit else None
         if commit is None:
             self.prepare_checks(brief, published.earlier_checks, plan, deadline,
                                 {a.name: a.data for a in published.earlier_attachments})
@@ -157,10 +161,12 @@ class Run:
                 self.stage("verify", self.record_verification, self.verifier, generated.site)
             commit = self.stage("publish", self.publish_site, gh, brief, published, plan, generated.site)
         self.report.facts.update(repository=commit.repo.html_url, commit=commit.sha)
+        if earlier is not None and earlier.target_url:  # notified before: nothing left to do
+            return {"repo-url": commit.repo.html_url, "commit-sha": commit.sha, "pages-url": earlier.target_url}
         if commit.push_workflows:
             self.stage("workflows", self.wait_for_workflows, gh, commit, deadline)
         deployment = self.stage("pages", self.deploy_pages, gh, commit, deadline)
-        self.stage("notify", self.notify_evaluator, brief, commit, deployment, deadline)
+        self.stage("notify", self.notify_evaluator, gh, brief, commit, deployment, deadline)
         if generated is None:  # no local verification happened: the checks are prepared for the live page
             self.prepare_checks(brief, [], plan, deadline)
         if self.verifier is not None:
@@ -189,7 +195,7 @@ class Run:
         self.log.info(f"{name}: " + ("new" if published.repo is None else f"exists, head {published.head}"))
         if published.round_commit is not None:
             self.note(f"round {brief.round} with nonce {brief.nonce} is already commit {published.round_commit}: "
-                      "nothing to generate, notifying again")
+                      "nothing to generate")
         elif published.head is not None:
             self.log.info(f"{len(published.files)} files at {published.head[:12]}")
             if brief.round > 1 and published.metadata is None:
@@ -259,13 +265,40 @@ class Run:
         self.report.facts["page"] = deployment.pages_url
         return deployment
 
-    def notify_evaluator(self, brief: Brief, commit: Commit, deployment: Deployment, deadline: float) -> Delivery:
+    def earlier_delivery(self, gh: Github, commit: Commit) -> Status | None:
+        """The round's delivery record, read before waiting for Pages: a notified round is left as it is."""
+        earlier = earlier_delivery(StatusLog(gh, commit.repo, commit.sha), self.config.runner, say=self.log.info)
+        if earlier is not None:
+            self.record_earlier(earlier)
+        return earlier
+
+    def notify_evaluator(self, gh: Github, brief: Brief, commit: Commit, deployment: Deployment,
+                         deadline: float) -> Outcome:
         body = payload(email=brief.email, task=brief.task, round=brief.round, nonce=brief.nonce,
                        repo_url=commit.repo.html_url, commit_sha=commit.sha, pages_url=deployment.pages_url)
-        delivery = notify(brief.evaluation_url, body, deadline=deadline,
+
+        def deliver(until: float) -> Delivery:
+            return notify(brief.evaluation_url, body, deadline=until,
                           on_attempt=lambda n, outcome: self.log.info(f"attempt {n}: {outcome}"))
-        self.report.facts["notified"] = f"after {delivery.attempts} attempt(s), HTTP {delivery.status}"
-        return delivery
+
+        outcome = notify_once(StatusLog(gh, commit.repo, commit.sha), self.config.runner, deliver,
+                              deadline=deadline, target_url=deployment.pages_url, say=self.log.info)
+        if outcome.unguarded:
+            self.note(outcome.unguarded)
+        if outcome.earlier is not None:
+            self.record_earlier(outcome.earlier)
+        elif outcome.delivery is not None:
+            delivery = outcome.delivery
+            self.report.facts["notified"] = f"after {delivery.attempts} attempt(s), HTTP {delivery.status}"
+        return outcome
+
+    def record_earlier(self, earlier: Status) -> None:
+        code = f" (HTTP {earlier.http_status})" if earlier.http_status else ""
+        by = f" by run {earlier.runner.label}" if earlier.runner else ""
+        self.report.facts["notified"] = f"already notified at {earlier.when()}{code}{by}"
+        if earlier.target_url:
+            self.report.facts["page"] = earlier.target_url
+        self.note(f"already notified at {earlier.when()}{code}: no second notification")
 
     def record_generation(self, generated: Generated) -> None:
         stats = generated.stats

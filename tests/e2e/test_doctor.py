@@ -8,6 +8,7 @@ import sys
 
 import requests
 
+from deployer.doctor import statuses_check
 from deployer.models import DEFAULT_FALLBACKS, DEFAULT_MODEL
 from sandbox.world import World
 
@@ -30,8 +31,8 @@ def test_a_good_configuration_passes_every_check(world: World) -> None:
     done = doctor(good_env(world))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    for name in ("setting SHARED_SECRET", "github token", "github scopes", "deployer repo", "openrouter key",
-                 "openrouter models", "openrouter credit", "receiver"):
+    for name in ("setting SHARED_SECRET", "github token", "github scopes", "commit statuses", "deployer repo",
+                 "openrouter key", "openrouter models", "openrouter credit", "receiver"):
         assert any(line.startswith("PASS") and name in line for line in lines), name
     assert f"a run uses {DEFAULT_MODEL}, then {', then '.join(DEFAULT_FALLBACKS)}" in done.stdout
     assert f"user {world.user}" in done.stdout and "workflow" in done.stdout
@@ -80,3 +81,14 @@ def test_a_key_whose_credit_cannot_pay_one_answer_is_a_warning_with_the_figures(
     assert "valid (limit $0.06, $0.06 left)" in done.stdout
     [line] = [x for x in done.stdout.splitlines() if "openrouter credit" in x]
     assert line.startswith("WARN") and f"$0.06 left affords about 4000 answer tokens on {DEFAULT_MODEL}" in line
+
+
+def test_the_statuses_check_names_the_scope_that_lets_a_run_record_its_notification() -> None:
+    for scopes, granting in (({"repo", "workflow"}, "repo"), ({"public_repo"}, "public_repo"),
+                             ({"repo:status", "workflow"}, "repo:status")):
+        check = statuses_check(scopes)
+        assert check.ok and not check.warning and f"writable ({granting})" in check.line()
+    missing = statuses_check({"workflow", "gist"})
+    assert missing.ok and missing.warning  # the notification still goes out, maybe twice: a warning, not a failure
+    assert missing.line().startswith("WARN  commit statuses") and "may notify the evaluator again" in missing.line()
+    assert "fix: add the `repo` (or `repo:status`) scope" in missing.line()

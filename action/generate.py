@@ -31,6 +31,7 @@ from action.coders.edit_blocks import EditBlockCoder
 from action.coders.whole_files import WholeFileCoder
 from action.lint_and_build import LintAndBuild
 from action.llm import ChatClient, LLMError
+from action.plan_text import plan_section
 from action.published import Published
 from action.round_plan import RoundPlan, plan_round
 from action.validate import Problem, find_secrets
@@ -65,9 +66,11 @@ def coder_for(brief: Brief, published: Published, plan: RoundPlan, secrets: Sequ
               log: Callable[[str], None]) -> Coder:
     """Edit blocks when the repository holds files the model wrote, else whole files."""
     if published.model_files:
-        return EditBlockCoder(brief, published, secrets, plan.workflows_allowed, log=log)
+        return EditBlockCoder(brief, published, secrets, plan.workflows_allowed, log=log, rewritable=plan.rewritable,
+                              plan=plan_section(plan))
     readonly = {a.name for a in brief.attachments} - plan.rewritable
-    return WholeFileCoder(brief, published.earlier_checks, readonly, secrets, plan.workflows_allowed)
+    return WholeFileCoder(brief, published.earlier_checks, readonly, secrets, plan.workflows_allowed,
+                          plan=plan_section(plan))
 
 
 def generate(

@@ -3,7 +3,7 @@ function that returns the value the next stages take:
 
     Brief -> Published -> RoundPlan -> Site (Generated) -> CommitPlan -> Commit -> Deployment -> Outcome (delivered)
 
-(`event.read_brief`, `publish.read_published`, `round_plan.plan_round`, `generate.generate`, `plan.plan_commit`,
+(`event.read_brief`, `publish.read_published`, `planner.make_plan`, `generate.generate`, `plan.plan_commit`,
 `publish.push_commit`, `pages.deploy`, `notify_once.notify_once`). A round notified before (its commit's delivery
 record says so) is not notified again: a re-run of it ends after the `delivery record` stage. Each stage is a log
 group and a row in the job summary; the first failure prints one `::error::` naming its stage and cause, and the
@@ -36,9 +36,12 @@ from action.llm import OpenRouterClient, RetryPolicy
 from action.meanwhile import Logger, Meanwhile
 from action.notify import Delivery, notify, payload
 from action.plan import plan_commit
+from action.plan_text import plan_table
+from action.planner import Planned
+from action.planner import make_plan as ask_for_plan
 from action.progress import Reporter
 from action.published import Published
-from action.round_plan import RoundPlan, plan_round
+from action.round_plan import RoundPlan
 from action.validate import Problem
 from action.verify.report import counts, failures, result_line, summary_table
 from action.verify.verifier import Verifier
@@ -99,17 +102,18 @@ class Report:
     facts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)  # Markdown blocks after the stage table
+    plan: str = ""  # the round plan's table, after the stage table
 
     def markdown(self, ok: bool) -> str:
         lines = [f"## {'Deployed' if ok else 'Deployment failed'}: {self.facts.get('task', '(unknown task)')}", ""]
-        for key in ("round", "repository", "commit", "workflows", "page", "model", "models skipped", "tokens",
+        for key in ("round", "repository", "commit", "workflows", "page", "plan", "model", "models skipped", "tokens",
                     "LLM requests", "LLM cost", "checks", "live checks", "notified"):
             if key in self.facts:
                 lines.append(f"- **{key}**: {self.facts[key]}")
         lines += ["", "| stage | started at s | seconds |", "|---|---:|---:|"]
         lines += [f"| {name} | {started:.2f} | {seconds:.2f} |"
                   for name, started, seconds in sorted(self.timings, key=lambda row: row[1])]
-        for section in self.sections:
+        for section in [self.plan] * bool(self.plan) + self.sections:
             lines += ["", section.rstrip("\n")]
         lines += ["", *[f"> {note}" for note in self.notes]]
         return "\n".join(lines).rstrip() + "\n"
@@ -175,7 +179,7 @@ class Run:
         commit = committed_round(published)  # a re-run of a round already published
         earlier = self.stage("delivery record", self.earlier_delivery, gh, commit) if commit else None
         if commit is None:
-            self.start_checks(brief, published.earlier_checks, plan.site_prefix, deadline,
+            self.start_checks(brief, published.earlier_checks, plan, deadline,
                               {a.name: a.data for a in published.earlier_attachments})
             generated = self.stage("generate", self.generate_site, source, published, plan, deadline)
             if self.checking:
@@ -189,7 +193,7 @@ class Run:
         deployment = self.stage("pages", self.deploy_pages, gh, commit, deadline)
         self.stage("notify", self.notify_evaluator, gh, brief, commit, deployment, deadline)
         if generated is None:  # no local verification happened: the checks are prepared for the live page
-            self.start_checks(brief, [], plan.site_prefix, deadline)
+            self.start_checks(brief, [], plan, deadline)
         if self.checking:
             self.stage("live checks", self.check_live, deployment.pages_url, generated.site if generated else None)
         return {"repo-url": commit.repo.html_url, "commit-sha": commit.sha, "pages-url": deployment.pages_url}
@@ -225,10 +229,22 @@ class Run:
         return published
 
     def make_plan(self, brief: Brief, published: Published) -> RoundPlan:
-        plan = plan_round(brief, published)
+        """The model's plan of the round, or the sentence patterns' when it fails (the log says why); a round already
+        published asks no model: nothing is generated."""
+        planner = None if published.round_commit is not None else self.client(
+            retry=RetryPolicy(attempts=2, max_wait=10), timeout=(10.0, 60.0))
+        planned = ask_for_plan(brief, published, planner)
+        plan = planned.plan
+        if planned.by == "model":
+            self.log.info(f"plan by {planned.reason}")
+        elif planner is not None:
+            self.log.warning(f"plan by the sentence patterns: {planned.reason}")
+        self.report.facts["plan"] = _plan_source(planned)
+        self.report.plan = plan_table(plan, _plan_source(planned))
         self.log.info(f"workflows {'allowed' if plan.workflows_allowed else 'not allowed'}; never committed: "
                       f"{', '.join(sorted(plan.excluded)) or '-'}; attachments the model may rewrite: "
-                      f"{', '.join(sorted(plan.rewritable)) or '-'}; served at {plan.site_prefix}")
+                      f"{', '.join(sorted(plan.rewritable)) or '-'}; touches: {', '.join(plan.touches) or '-'}; "
+                      f"served at {plan.site_prefix}")
         return plan
 
     def generate_site(self, source: BriefSource, published: Published, plan: RoundPlan,
@@ -334,7 +350,7 @@ class Run:
         if spent:
             self.report.facts["LLM cost"] = f"${sum(spent):.4f} (every answer of this run)"
 
-    def start_checks(self, brief: Brief, earlier: list[object] | tuple[object, ...], prefix: str,
+    def start_checks(self, brief: Brief, earlier: list[object] | tuple[object, ...], plan: RoundPlan,
                      deadline: float, earlier_data: Mapping[str, bytes] | None = None) -> None:
         """Plan and translate the checks and start the browser in a thread, unless verification is off or time is
         short: the model writes meanwhile, and the first check of its site waits for them (`checks`). A brief
@@ -345,7 +361,7 @@ class Run:
             self.note("verification skipped: the deadline is too near")
             return
         self.progress.report("checks", "started")
-        self.pending = Meanwhile("checks", lambda log: self.start_verifier(brief, earlier, prefix, deadline,
+        self.pending = Meanwhile("checks", lambda log: self.start_verifier(brief, earlier, plan, deadline,
                                                                             earlier_data, log))
 
     @property
@@ -373,12 +389,13 @@ class Run:
                       f"beside the other stages; waited {time.monotonic() - began:.2f} s for them here")
         self.progress.report(job.name, "succeeded")
 
-    def start_verifier(self, brief: Brief, earlier: list[object] | tuple[object, ...], prefix: str,
+    def start_verifier(self, brief: Brief, earlier: list[object] | tuple[object, ...], plan: RoundPlan,
                        deadline: float, earlier_data: Mapping[str, bytes] | None, log: Logger) -> Verifier:
         cfg = self.config
         translator = self.client(log=log, retry=RetryPolicy(attempts=2, max_wait=10), timeout=(10.0, 90.0))
-        verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=prefix, local_only=cfg.verify_local_only,
-                                    log=log, earlier_attachments=earlier_data)
+        verifier = Verifier.prepare(brief, earlier, llm=translator, prefix=plan.site_prefix,
+                                    local_only=cfg.verify_local_only, log=log, earlier_attachments=earlier_data,
+                                    rewritten=plan.rewritable)
         verifier.deadline = deadline
         return verifier
 
@@ -424,6 +441,12 @@ class Run:
     def note(self, text: str) -> None:
         self.report.notes.append(text)
         self.log.warning(text)
+
+
+def _plan_source(planned: Planned) -> str:
+    if planned.by == "model":
+        return f"by the model {planned.reason}"
+    return f"by the sentence patterns ({planned.reason})"
 
 
 def run(config: RunConfig, log: gha.Log) -> int:

@@ -124,11 +124,12 @@ def system_prompt(answer_format: str = "files", sections: Sections = EVERY_SECTI
 def build_messages(
     brief: Brief, existing: Mapping[str, str] | None = None, earlier_checks: Sequence[object] = (),
     *, earlier_attachments: Sequence[tuple[str, int, bytes]] = (), edits: bool = False,
-    shown: Collection[str] | None = None, sections: Sections | None = None,
+    shown: Collection[str] | None = None, sections: Sections | None = None, plan: str = "",
 ) -> list[Message]:
-    """System prompt, then one user message with the brief, its checks, its attachments and, from round 2, the
-    checks of earlier rounds (which must keep passing), the files already published (generated files only) and
-    the text attachments of earlier rounds (name, round, bytes), so the model edits rather than starts over.
+    """System prompt, then one user message with the brief, its checks, its attachments, the round's plan section
+    (`plan`, from `action/plan_text.py`) and, from round 2, the checks of earlier rounds (which must keep passing),
+    the files already published (generated files only) and the text attachments of earlier rounds (name, round,
+    bytes), so the model edits rather than starts over.
 
     `shown`: the published files sent whole in an edit round (default: all); the others go as outlines.
     `sections`: the system prompt's optional sections (default: what the brief and the published files need)."""
@@ -149,7 +150,8 @@ def build_messages(
     )
     body = "\n".join([
         "Build the site for this brief." if not published else "Update the site for this brief.", "",
-        *earlier, brief_block(brief), checks_block(brief.checks), *text, *published, "", closing,
+        *earlier, brief_block(brief), checks_block(brief.checks), *text, *([plan] if plan else []), *published, "",
+        closing,
     ])
     needed = sections or Sections.of(brief, existing, workflows=wants_workflow(brief))
     answer_format = "edit" if edits else ("rewrite" if existing else "files")
@@ -182,14 +184,15 @@ def repair_messages(
     problems: Sequence[Problem | str],
     existing: Mapping[str, str] | None = None,
     earlier_checks: Sequence[object] = (),
-    *, sections: Sections | None = None,
+    *, sections: Sections | None = None, plan: str = "",
 ) -> list[Message]:
     """The first request, the answer that failed, and a request to fix the listed problems (a plain string is a
     problem that kept the answer from being published)."""
     said = problem_sections(problems)
     body = "\n".join([Template(load("repair.md")).substitute(sections=said).rstrip("\n"), "",
                       brief_reminder(brief)])
-    return follow_up(build_messages(brief, existing, earlier_checks, sections=sections), previous_answer, body)
+    return follow_up(build_messages(brief, existing, earlier_checks, sections=sections, plan=plan), previous_answer,
+                     body)
 
 
 def problem_sections(problems: Sequence[Problem | str]) -> str:

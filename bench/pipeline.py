@@ -109,8 +109,8 @@ def epoch(iso: str) -> float:
 
 def llm_requests(world: World, since: float, until: float) -> list[dict[str, Any]]:
     """The chat requests the stand-in answered in a round (not those refused, e.g. on a retired model). Each is
-    charged to the stage that sends its kind (the check translation or generation): the log's group lines reach us
-    later than the request reaches the stand-in."""
+    charged to the stage that sends its kind (the round plan, the check translation or generation): the log's
+    group lines reach us later than the request reaches the stand-in."""
     base = world.openrouter_url.removesuffix("/api/v1")
     seen = requests.get(f"{base}/_sandbox/requests", timeout=30).json()
     return [r["body"] for r in seen if since <= r["received_at"] <= until and r["status"] == 200]
@@ -157,7 +157,8 @@ def follow(world: World, path: Path, build_delay: float) -> RoundTimes:
     for (name, start), (_, end) in itertools.pairwise(marks):
         times.segments.append(Segment(name, start, max(0.0, end - start)))
     for body in llm_requests(world, posted, notified):
-        stage = "checks" if "<translate-checks>" in json.dumps(body["messages"][-1]) else "generate"
+        last = json.dumps(body["messages"][-1])
+        stage = "checks" if "<translate-checks>" in last else "plan" if "<plan-round>" in last else "generate"
         segment = next((s for s in times.segments if s.name == f"deployer run: {stage}"), None)
         if segment is None and stage == "checks":
             continue  # translated beside generate (no group of its own): not on the path, nothing to take away

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,17 @@ class OpenRouter:
 
     def requests(self) -> list[dict[str, object]]:
         return requests.get(f"{self.url}/_sandbox/requests", timeout=10).json()
+
+    def generation_requests(self) -> list[dict[str, object]]:
+        """The requests but the action's round plans (`<plan-round>`, action/planner.py)."""
+        return [r for r in self.requests() if not is_planning(r)]
+
+    def planning_requests(self) -> list[dict[str, object]]:
+        return [r for r in self.requests() if is_planning(r)]
+
+
+def is_planning(request: dict[str, object]) -> bool:
+    return "<plan-round>" in json.dumps(request.get("body"))
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ published file whole, and its answer's files replace those it names.
 
 What may change, concretely: a file changes in this round only if an applied edit block or a whole-file block
 targeted it ("the brief mentions it" means "the model edited it"), plus the files code writes every round
-(README.md, `.deployer/brief.json`, `.nojekyll`) and this round's attachments (byte for byte). Every other file of
+(README.md, `.deployer/brief.json`, `.nojekyll`) and this round's attachments (byte for byte, except those the round
+plan lets the model rewrite: `rewritable`, which it edits like its own files). Every other file of
 the published tree, earlier attachments, binary files, LICENSE and (unless this round allows workflows) anything
 under `.github/` included, is committed again with the same bytes (so the same blob), and nothing published
 disappears; `regressions` checks this on the assembled site.
@@ -34,7 +35,7 @@ from action.parse import ParseError, parse_files
 from action.prompt import Sections, brief_reminder, build_messages, follow_up, load, problem_sections
 from action.published import Published
 from action.validate import Problem, ProblemKind, redact_secrets, validate
-from deployer.brief import Brief
+from deployer.brief import Brief, DataURIError
 from deployer.models import Model
 
 REWRITTEN = frozenset({"README.md", METADATA_PATH, ".nojekyll"})  # code writes these again every round
@@ -52,20 +53,37 @@ class EditBlockCoder:
     max_repairs: int = MAX_EDIT_REPAIRS  # edit repairs before the whole-files request
     log: Callable[[str], None] = lambda _message: None
     needed: Collection[str] | None = None  # files to send whole (a planner's choice); default: needed_files()
+    rewritable: frozenset[str] = frozenset()  # this round's attachments the brief asks to fix (the round plan)
+    plan: str = ""  # the prompt's round-plan section
     existing: dict[str, str] = field(init=False)  # the model's files as published, those it may edit
     files: dict[str, str] = field(init=False)
     changed: set[str] = field(init=False, default_factory=set)
+    fixing: set[str] = field(init=False, default_factory=set)  # the rewritable attachments it edits
     shown: set[str] = field(init=False)  # the files sent whole to a model that edits with blocks
     sections: Sections = field(init=False)
 
     def __post_init__(self) -> None:
         self.existing = {p: c for p, c in self.published.model_files.items()
                          if self.allow_workflows or not p.startswith(".github/")}  # else carried over, as attachments
+        fixable = self._fixable()
+        self.existing.update(fixable)
         self.files = dict(self.existing)
+        self.fixing = set(fixable)
         needed = needed_files(self.brief.brief, self.brief.checks, self.existing) if self.needed is None else set(
             self.needed) | ({"index.html"} & set(self.existing))
-        self.shown = needed & set(self.existing)
+        self.shown = (needed | self.fixing) & set(self.existing)  # a file to fix is always sent whole
         self.sections = Sections.of(self.brief, self.existing, workflows=self.allow_workflows)
+
+    def _fixable(self) -> dict[str, str]:
+        """The text of each attachment the model may rewrite: it edits it with blocks, like its own files."""
+        fixable = {}
+        for attachment in self.brief.attachments:
+            if attachment.name in self.rewritable:
+                try:
+                    fixable[attachment.name] = attachment.decode().data.decode("utf-8")
+                except (DataURIError, UnicodeDecodeError):
+                    continue  # not text: committed as it is
+        return fixable
 
     @property
     def kept(self) -> dict[str, bytes]:
@@ -79,7 +97,7 @@ class EditBlockCoder:
         """The first request as `model` gets it: edit blocks on the files as they are now, or whole files."""
         return build_messages(self.brief, self.files, self.published.earlier_checks,
                               earlier_attachments=self.published.earlier_attachments, edits=model.strong,
-                              shown=self.shown, sections=self.sections)
+                              shown=self.shown, sections=self.sections, plan=self.plan)
 
     def take(self, completion: Completion, session: Session) -> Taken:
         """Apply an answer; while blocks fail, ask again (edit repairs, then whole files once; GenerationError when
@@ -113,12 +131,13 @@ class EditBlockCoder:
     def regressions(self, site: Mapping[str, bytes]) -> list[Problem]:
         """Published files that changed or vanished without an edit, and attachments that are not byte-exact."""
         allowed = self.changed | REWRITTEN | {a.name for a in self.brief.attachments}
+        exact = [a for a in self.brief.attachments if a.name not in self.fixing]
         problems = [
             Problem(path, "was published in an earlier round and is missing") if path not in site
             else Problem(path, "changed although no edit targeted it")
             for path, data in sorted(self.published.files.items()) if path not in allowed and site.get(path) != data
         ]
-        problems += [Problem(a.name, "is not the attachment byte for byte") for a in self.brief.attachments
+        problems += [Problem(a.name, "is not the attachment byte for byte") for a in exact
                      if site.get(a.name) != a.decode().data]
         return problems
 
@@ -182,8 +201,9 @@ class EditBlockCoder:
         return f" ({known} was shown as an outline; it is now shown whole in the first message)"
 
     def _readonly(self) -> set[str]:
-        """This round's attachments and the published files the model does not edit (earlier attachments...)."""
-        return {a.name for a in self.brief.attachments} | set(self.kept)
+        """This round's attachments (but those it may rewrite) and the published files the model does not edit
+        (earlier attachments...)."""
+        return ({a.name for a in self.brief.attachments} - self.fixing) | set(self.kept)
 
     def _redact(self, text: str) -> str:
         return redact_secrets(text, self.secrets)

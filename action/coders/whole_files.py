@@ -24,13 +24,14 @@ class WholeFileCoder:
     secrets: Sequence[str] = ()
     allow_workflows: bool = False
     kept: Mapping[str, bytes] = field(default_factory=dict)  # nothing published is carried over
+    plan: str = ""  # the prompt's round-plan section
 
     @property
     def sections(self) -> Sections:
         return Sections.of(self.brief, workflows=self.allow_workflows)
 
     def first_messages(self) -> list[Message]:
-        return build_messages(self.brief, {}, self.earlier_checks, sections=self.sections)
+        return build_messages(self.brief, {}, self.earlier_checks, sections=self.sections, plan=self.plan)
 
     def take(self, completion: Completion, session: Session) -> Taken:
         try:
@@ -45,7 +46,7 @@ class WholeFileCoder:
 
     def repair_messages(self, answer: str, problems: Sequence[Problem]) -> list[Message]:
         return repair_messages(self.brief, redact_secrets(answer, self.secrets), problems, {},
-                               self.earlier_checks, sections=self.sections)
+                               self.earlier_checks, sections=self.sections, plan=self.plan)
 
     def regressions(self, site: Mapping[str, bytes]) -> list[Problem]:
         return []

@@ -31,7 +31,6 @@ from action.prompt import build_messages
 from action.published import Published
 from bench.common import SAMPLES, CannotMeasure, Target, main_guard, parser, ratio, start, table, verdict
 from deployer.brief import parse_brief
-from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import deployer_argv
 
 TARGET_RATIO = 0.4
@@ -62,7 +61,9 @@ def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-tokens-") as tmp:
         key = "sk-or-v1-" + secrets.token_hex(16)
         stand_in = start("openrouter", deployer_argv("sandbox", "openrouter", "--port", "0", "--key", key,
-                                                       *CLEAN_UNTIL_ACTION_SURVIVES),
+                                                       # the same change both ways, untruncated: a
+                                                       # ratio of formats, not of the answers' shapes
+                                                       "--style", "clean", "--credits", "1000"),
                          Path(args.keep or tmp) / "logs")
         try:
             client = OpenRouterClient(key, ["sandbox/primary"], base_url=f"{stand_in.url}/api/v1")

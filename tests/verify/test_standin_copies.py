@@ -67,7 +67,10 @@ def test_a_copied_total_is_caught_with_other_data_and_repaired(openrouter: OpenR
         ("#total-sales", "5109.25", "data.csv: sum of sales")]
     logged = openrouter.requests()
     assert logged[0]["answer"]["copied"] == ["total-sales"]
-    repair = logged[1]["body"]["messages"][-1]["content"][-1]["text"]
+    # The repair is the next request that ends with our message (a continuation of a long answer ends with the
+    # answer so far, as an assistant prefill).
+    repair_request = next(r for r in logged[1:] if r["body"]["messages"][-1]["role"] == "user")
+    repair = repair_request["body"]["messages"][-1]["content"][-1]["text"]
     assert "These figures are typed into the page instead of computed." in repair
     assert "#total-sales showed 5109.25 both times (data.csv: sum of sales): compute it." in repair
 

@@ -112,8 +112,9 @@ class OpenRouter:
         return requests.get(f"{self.url}/_sandbox/requests", timeout=10).json()
 
     def generation_requests(self) -> list[dict[str, object]]:
-        """The requests but the action's round plans (`<plan-round>`, action/planner.py)."""
-        return [r for r in self.requests() if not is_planning(r)]
+        """The action's asks for a site: neither its round plans (`<plan-round>`, action/planner.py) nor the
+        continuations of an answer cut at max_tokens (they end with the answer so far: the varied style cuts some)."""
+        return [r for r in self.requests() if not is_planning(r) and not is_continuation(r)]
 
     def planning_requests(self) -> list[dict[str, object]]:
         return [r for r in self.requests() if is_planning(r)]
@@ -121,6 +122,12 @@ class OpenRouter:
 
 def is_planning(request: dict[str, object]) -> bool:
     return "<plan-round>" in json.dumps(request.get("body"))
+
+
+def is_continuation(request: dict[str, object]) -> bool:
+    body = request.get("body")
+    messages = body.get("messages") if isinstance(body, dict) else None
+    return bool(messages) and isinstance(messages, list) and messages[-1].get("role") == "assistant"
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def coder_for(brief: Brief, published: Published, plan: RoundPlan, secrets: Sequ
     """Edit blocks when the repository holds files the model wrote, else whole files."""
     if published.model_files:
         return EditBlockCoder(brief, published, secrets, plan.workflows_allowed, log=log, rewritable=plan.rewritable,
-                              plan=plan_section(plan))
+                              plan=plan_section(plan), touches=plan.touches)
     readonly = {a.name for a in brief.attachments} - plan.rewritable
     return WholeFileCoder(brief, published.earlier_checks, readonly, secrets, plan.workflows_allowed,
                           plan=plan_section(plan))

@@ -52,7 +52,7 @@ class EditBlockCoder:
     allow_workflows: bool = False
     max_repairs: int = MAX_EDIT_REPAIRS  # edit repairs before the whole-files request
     log: Callable[[str], None] = lambda _message: None
-    needed: Collection[str] | None = None  # files to send whole (a planner's choice); default: needed_files()
+    touches: Collection[str] = ()  # the files the round plan says the change touches: sent whole too
     rewritable: frozenset[str] = frozenset()  # this round's attachments the brief asks to fix (the round plan)
     plan: str = ""  # the prompt's round-plan section
     existing: dict[str, str] = field(init=False)  # the model's files as published, those it may edit
@@ -69,8 +69,7 @@ class EditBlockCoder:
         self.existing.update(fixable)
         self.files = dict(self.existing)
         self.fixing = set(fixable)
-        needed = needed_files(self.brief.brief, self.brief.checks, self.existing) if self.needed is None else set(
-            self.needed) | ({"index.html"} & set(self.existing))
+        needed = needed_files(self.brief.brief, self.brief.checks, self.existing) | set(self.touches)
         self.shown = (needed | self.fixing) & set(self.existing)  # a file to fix is always sent whole
         self.sections = Sections.of(self.brief, self.existing, workflows=self.allow_workflows)
 

@@ -234,3 +234,16 @@ def test_a_later_rounds_check_repair_says_which_checks_failed_not_that_edits_fai
     edit = Problem("index.html", "SEARCH was not found", ProblemKind.EDIT)
     both = as_strong(revision.repair_messages("answer", [failing, edit]))
     assert both.index("Some of your edit blocks could not be applied") < both.index("These checks failed")
+
+
+def test_the_files_the_plan_says_the_change_touches_are_sent_whole() -> None:
+    """The round plan's `touches` (issue 20) feeds the lean round 2: a file the brief does not name, which the
+    outline would hide, goes whole when the plan says the change touches it."""
+    long_js = "".join(f"function step{i}(rows) {{\n  return rows.length + {i};\n}}\n" for i in range(40))
+    site = {**published(), "app.js": long_js.encode()}
+    second = brief(2, "Add a table #by-region with the sales of each region.")
+    outlined = as_strong(EditBlockCoder(second, Published.of(second, "octo", site)).first_messages())
+    assert '<outline path="app.js"' in outlined and '<file path="app.js">' not in outlined
+    planned = as_strong(EditBlockCoder(second, Published.of(second, "octo", site), touches=("app.js",))
+                        .first_messages())
+    assert '<file path="app.js">' in planned and '<outline path="app.js"' not in planned

@@ -111,10 +111,14 @@ class OpenRouter:
     def requests(self) -> list[dict[str, object]]:
         return requests.get(f"{self.url}/_sandbox/requests", timeout=10).json()
 
+    def site_requests(self) -> list[dict[str, object]]:
+        """Every request but the action's round plans (`<plan-round>`, action/planner.py): continuations included."""
+        return [r for r in self.requests() if not is_planning(r)]
+
     def generation_requests(self) -> list[dict[str, object]]:
-        """The action's asks for a site: neither its round plans (`<plan-round>`, action/planner.py) nor the
-        continuations of an answer cut at max_tokens (they end with the answer so far: the varied style cuts some)."""
-        return [r for r in self.requests() if not is_planning(r) and not is_continuation(r)]
+        """The action's asks for a site: `site_requests` without the continuations of an answer cut at max_tokens
+        (they end with the answer so far: the varied style cuts some)."""
+        return [r for r in self.site_requests() if not is_continuation(r)]
 
     def planning_requests(self) -> list[dict[str, object]]:
         return [r for r in self.requests() if is_planning(r)]
@@ -127,7 +131,7 @@ def is_planning(request: dict[str, object]) -> bool:
 def is_continuation(request: dict[str, object]) -> bool:
     body = request.get("body")
     messages = body.get("messages") if isinstance(body, dict) else None
-    return bool(messages) and isinstance(messages, list) and messages[-1].get("role") == "assistant"
+    return isinstance(messages, list) and bool(messages) and messages[-1].get("role") == "assistant"
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import is_planning
 from tests.e2e.conftest import ActionRun, Deployer
 from tests.faults.conftest import (
     FAST,
@@ -41,11 +40,7 @@ def run(d: Deployer, brief: dict[str, Any], timeout: float = 180, **env: str) ->
 def chat_statuses(d: Deployer, since: int) -> list[tuple[str, int]]:
     """(model, status) of each chat request for a site after the first `since`, continuations of a cut answer
     included (the stand-in's log spans the module)."""
-    return [(r["body"]["model"], r["status"]) for r in site_requests(d)[since:]]
-
-
-def site_requests(d: Deployer) -> list[dict[str, Any]]:
-    return [r for r in d.openrouter.requests() if not is_planning(r)]
+    return [(r["body"]["model"], r["status"]) for r in d.openrouter.site_requests()[since:]]
 
 
 # (scenario, scripted answers, the model that must have answered in the end)
@@ -67,7 +62,7 @@ OPENROUTER_FAULTS: list[tuple[str, list[dict[str, Any]], str]] = [
 @pytest.mark.parametrize("scenario, script, answered_by", OPENROUTER_FAULTS, ids=[s for s, _, _ in OPENROUTER_FAULTS])
 def test_openrouter_fault_then_an_answer(deployer: Deployer, ledger: Ledger, scenario: str,
                                          script: list[dict[str, Any]], answered_by: str) -> None:
-    since = len(site_requests(deployer))
+    since = len(deployer.openrouter.site_requests())
     deployer.openrouter.script(*script)
     brief = fresh(SALES, deployer)
     result = run(deployer, brief)

@@ -1,11 +1,13 @@
 """OpenRouter's model list (`GET {base}/models`), read once and kept for the run.
 
-Several clients of one run (generation, check translation) may share one catalogue, so the list is read once.
+Several clients of one run (generation, check translation) may share one catalogue, so the list is read once; they
+run in two threads (the checks are prepared while the model writes), so the first read holds a lock the other waits on.
 The list only steers the choice of models: when it cannot be read the run goes on with the configured models.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,13 +28,15 @@ class ModelCatalogue:
     _listing: Listing | None = field(default=None, init=False, repr=False)
     _read: bool = field(default=False, init=False, repr=False)
     problem: str | None = field(default=None, init=False)  # why the list could not be read
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def listing(self) -> Listing | None:
         """id -> OpenRouter's entry for every listed model; None when the list could not be read (see `problem`)."""
-        if not self._read:
-            self._read = True
-            self._listing = self._fetch()
-        return self._listing
+        with self._lock:
+            if not self._read:
+                self._listing = self._fetch()
+                self._read = True
+            return self._listing
 
     def _fetch(self) -> Listing | None:
         # The list is public; the key goes along as for every call (the spec's global bearer scheme, [SPEC]).

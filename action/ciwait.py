@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
-from typing import Any
-
-from github import Github
-from github.Repository import Repository
+from typing import TYPE_CHECKING, Any
 
 from deployer.retry import backoff
+
+if TYPE_CHECKING:  # PyGithub is imported when a GitHub stage runs (action/publish.py), not at start-up
+    from github import Github
+    from github.Repository import Repository
 
 
 class CIError(RuntimeError):

@@ -7,9 +7,11 @@ hand outside a runner, the usual names `GITHUB_TOKEN`, `OPENROUTER_API_KEY` and 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from action.delivery_record import Runner
 from deployer.models import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, MIN_ANSWER_TOKENS, configured
 
 DEFAULT_OPENROUTER = "https://openrouter.ai/api/v1"
@@ -41,6 +43,13 @@ class RunConfig:
     github_timeout: int = DEFAULT_GITHUB_TIMEOUT_S  # per GitHub API request; a slower answer is retried
     temperature: float = DEFAULT_TEMPERATURE  # DEPLOYER_TEMPERATURE, 0 to 2
     max_tokens: int = DEFAULT_MAX_TOKENS  # DEPLOYER_MAX_TOKENS: one answer's budget before it is continued
+    # Who notifies, in the delivery record: GITHUB_RUN_ID and GITHUB_RUN_ATTEMPT (a run by hand: a random id).
+    runner: Runner = field(default_factory=lambda: Runner(_local_run_id()))
+
+
+def _local_run_id() -> str:
+    """A run outside GitHub Actions has no run id: one of its own, so its claims are told from other runs'."""
+    return f"local-{secrets.token_hex(4)}"
 
 
 def _first(env: Mapping[str, str], *names: str) -> str:
@@ -97,6 +106,8 @@ def load(env: Mapping[str, str] | None = None) -> RunConfig:
         raise ConfigError("DEPLOYER_GITHUB_TIMEOUT must be at least 1 second")
     temperature = _number(env, "DEPLOYER_TEMPERATURE", DEFAULT_TEMPERATURE, 0.0, 2.0)  # [PAR]: 0.0 to 2.0
     max_tokens = int(_number(env, "DEPLOYER_MAX_TOKENS", DEFAULT_MAX_TOKENS, MIN_ANSWER_TOKENS, None, whole=True))
+    run_id = _first(env, "GITHUB_RUN_ID") or _local_run_id()
+    attempt = int(_number(env, "GITHUB_RUN_ATTEMPT", 1, 1, None, whole=True))
     return RunConfig(
         github_token=token, openrouter_key=key, models=models,
         openrouter_base_url=(_first(env, "DEPLOYER_OPENROUTER_BASE_URL", "OPENROUTER_BASE_URL")
@@ -110,4 +121,5 @@ def load(env: Mapping[str, str] | None = None) -> RunConfig:
         verify=_flag(env, "DEPLOYER_VERIFY", default=True),
         verify_local_only=_flag(env, "DEPLOYER_VERIFY_LOCAL_ONLY", default=False),
         github_timeout=github_timeout, temperature=temperature, max_tokens=max_tokens,
+        runner=Runner(run_id, attempt),
     )

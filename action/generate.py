@@ -1,6 +1,6 @@
 """Brief -> Site: ask the model, take its answer through the round's edit format, validate, ask again with the
-problems (at most `MAX_REPAIRS` times), then assemble. The model client is a parameter, so any
-`complete(messages) -> Completion` works.
+problems (at most `MAX_REPAIRS` times), then assemble. The model client is a parameter: any
+`action.llm.ChatClient`.
 
 The edit format is a coder (`action/coders/`): whole files when nothing is published to edit, edit blocks on a
 published site. This loop is the same for both: it knows a coder only through the `Coder` protocol.
@@ -26,18 +26,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from action.assemble import assemble
-from action.coders.base import ChatModel, Coder, GenerationError, Session, Stats, redacted
+from action.coders.base import Coder, GenerationError, Session, Stats, redacted
 from action.coders.edit_blocks import EditBlockCoder
 from action.coders.whole_files import WholeFileCoder
 from action.lint_and_build import LintAndBuild
-from action.llm import LLMError
+from action.llm import ChatClient, LLMError
+from action.plan_text import plan_section
 from action.published import Published
 from action.round_plan import RoundPlan, plan_round
 from action.validate import Problem, find_secrets
 from action.verify.score import failing, replaces
 from deployer.brief import Brief
 
-__all__ = ["ChatModel", "Generated", "GenerationError", "SoftChecks", "Stats", "generate"]
+__all__ = ["Generated", "GenerationError", "SoftChecks", "Stats", "generate"]
 
 MAX_REPAIRS = 2
 MAX_CHECK_REPAIRS = 2
@@ -65,13 +66,15 @@ def coder_for(brief: Brief, published: Published, plan: RoundPlan, secrets: Sequ
               log: Callable[[str], None]) -> Coder:
     """Edit blocks when the repository holds files the model wrote, else whole files."""
     if published.model_files:
-        return EditBlockCoder(brief, published, secrets, plan.workflows_allowed, log=log)
+        return EditBlockCoder(brief, published, secrets, plan.workflows_allowed, log=log, rewritable=plan.rewritable,
+                              plan=plan_section(plan), touches=plan.touches)
     readonly = {a.name for a in brief.attachments} - plan.rewritable
-    return WholeFileCoder(brief, published.earlier_checks, readonly, secrets, plan.workflows_allowed)
+    return WholeFileCoder(brief, published.earlier_checks, readonly, secrets, plan.workflows_allowed,
+                          plan=plan_section(plan))
 
 
 def generate(
-    brief: Brief, llm: ChatModel, published: Published, plan: RoundPlan | None = None, *, year: int,
+    brief: Brief, llm: ChatClient, published: Published, plan: RoundPlan | None = None, *, year: int,
     secrets: Iterable[str | None] = (), soft_checks: SoftChecks | None = None, build: LintAndBuild | None = None,
     log: Callable[[str], None] = lambda _message: None,
 ) -> Generated:

@@ -1,6 +1,7 @@
 """Reading OpenRouter's chat completion answers: content, finish reason, usage, and the figures inside errors.
 
-Pure: decoded JSON in, plain data out. Shapes: ../shared/openrouter/README.md ([API], [ERR], [USE]).
+Pure: decoded JSON in, plain data out. Shapes: OpenRouter's API reference (openrouter.ai/docs/api-reference/overview),
+its errors page and its usage accounting (sandbox/openrouter/README.md, Sources).
 """
 
 from __future__ import annotations

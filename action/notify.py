@@ -19,7 +19,15 @@ FIELDS = ("email", "task", "round", "nonce", "repo_url", "commit_sha", "pages_ur
 
 
 class NotifyError(RuntimeError):
-    """The evaluator was not reached before the deadline; the message says how it last answered."""
+    """The evaluator was not reached before the deadline; the message says how it last answered.
+
+    `attempts` and `last` ("HTTP 503", "ConnectionError": never the URL, which may carry a token) are what a
+    public record of the failure may say."""
+
+    def __init__(self, message: str, *, attempts: int = 0, last: str = ""):
+        super().__init__(message)
+        self.attempts = attempts
+        self.last = last
 
 
 @dataclass(frozen=True)
@@ -57,17 +65,17 @@ def notify(
         remaining = deadline - clock()
         try:
             response = http.post(url, json=body, timeout=max(1.0, min(30.0, remaining)))
-            outcome = f"HTTP {response.status_code}"
+            outcome = last = f"HTTP {response.status_code}"
             if 200 <= response.status_code < 300:
                 if on_attempt:
                     on_attempt(attempt, outcome)
                 return Delivery(attempt, response.status_code)
         except requests.RequestException as exc:
-            outcome = f"{type(exc).__name__}: {exc}"
+            outcome, last = f"{type(exc).__name__}: {exc}", type(exc).__name__
         if on_attempt:
             on_attempt(attempt, outcome)
         wait = next(delays)
         if clock() + wait > deadline:
             raise NotifyError(f"evaluation_url not reached before the deadline after {attempt} attempts "
-                              f"(last: {outcome})")
+                              f"(last: {outcome})", attempts=attempt, last=last)
         sleep(wait)

@@ -9,14 +9,22 @@ part, as a text part naming it (`prompts/image-label.txt`) then an `image_url` p
 models read images best before the text that refers to them. From round 2, `<earlier-checks>` (before the brief,
 same format) holds the checks of earlier rounds, and the files already published follow as `<file path="...">`
 blocks (user messages hold no other `<file` text), and the text attachments of earlier rounds (already in the
-repository) inline as `<attachment ... round="N">`, read-only context so the model knows the data its code reads.
+repository) inline as `<attachment ... round="N">`, read-only context so the model knows the data its code reads
+(each cut to its first MAX_EARLIER_ATTACHMENT_CHARS characters: the published code reads the whole file).
 A repair request is the last user message too, so it repeats the brief and checks (attachments by name only), and
 says what went wrong in words for each kind of problem (`problem_sections`).
 
 Edit rounds (`edits=True`, from round 2 when a site is published): the system prompt's answer format is
 `prompts/edit.md` (search/replace blocks, see `action/edits.py`) instead of `prompts/files.md`, and the last user
 message of every request that wants edit blocks contains the words `SEARCH/REPLACE`; a request for whole files
-(the fallback) does not.
+(the fallback, or a later round asked of a weaker model: `prompts/rewrite.md`) does not. An edit round may send
+only the files the change needs (`shown`, see `action/outline.py`) whole: the others follow as
+`<outline path=".." lines="N">` blocks of lines copied exactly, `...` standing for the lines left out.
+
+The system prompt is assembled from the sections a round needs (`Sections`): the core (`prompts/system.md`) with
+its answer format, then the build-step and workflow sections only when the brief or the published site needs them.
+The stable part comes first, so that prompt caching pays off: the system prompt, then the checks, the brief and
+its attachments, and only then the published files, which repairs send again as they are now.
 
 The brief's secret is never read here: nothing secret can reach a prompt.
 """
@@ -26,19 +34,26 @@ from __future__ import annotations
 import base64
 import json
 import mimetypes
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from html import escape
 from importlib import resources
 from string import Template
 from typing import Any
 
+from action.brief_patterns import wants_workflow
 from action.excerpt import excerpt
+from action.outline import outline
 from action.validate import Problem, ProblemKind
 from deployer.brief import Attachment, Brief, DataURIError
 
 MAX_ATTACHMENT_CHARS = 20_000
 MAX_TEXT_ATTACHMENTS_CHARS = 60_000
+# An earlier round's text attachment is already in the repository and read by the published code: a later round
+# shows a small one whole and the shape (the first lines) of a larger one, not all of its data.
+MAX_EARLIER_ATTACHMENT_CHARS = 2_000
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 _TEXT_TYPES = frozenset({
@@ -56,25 +71,77 @@ def load(name: str) -> str:
     return resources.files("action").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
-def system_prompt(*, edits: bool = False) -> str:
-    """The system message; its answer format is whole files, or (edit rounds) search/replace blocks."""
-    answer_format = load("edit.md" if edits else "files.md").rstrip("\n")
-    return Template(load("system.md")).substitute(answer_format=answer_format)
+@dataclass(frozen=True)
+class Sections:
+    """The optional sections of the system prompt a round needs: each costs tokens on every request."""
+
+    build_step: bool = False  # prompts/build-step.md: how to declare a build.py
+    workflows: bool = False  # prompts/workflows.md: how to write a GitHub Actions workflow
+
+    @classmethod
+    def of(cls, brief: Brief, files: Iterable[str] = (), *, workflows: bool) -> Sections:
+        """The sections for `brief` on a site holding `files`; `workflows`: the round may write workflows."""
+        return cls(build_step=needs_build_step(brief, files), workflows=workflows)
+
+
+EVERY_SECTION = Sections(build_step=True, workflows=True)
+DATA_TYPES = frozenset({"text/csv", "application/json", "text/tab-separated-values"})
+# What makes a brief need a build step: data it names at an address (not a `?url=https://.../x.png` example), a
+# spreadsheet or an API, or a conversion.
+_BUILD_WORDS_RE = re.compile(r"https?://[\w-]+\.[\w.-]+|\b(?:api|apis|endpoint|spreadsheet|excel|xlsx?|convert\w*|"
+                             r"build(?:\.py|[ -]step|[ -]script))\b", re.I)
+
+
+def needs_build_step(brief: Brief, files: Iterable[str] = ()) -> bool:
+    """The brief may need a build step: it names data to fetch or convert, comes with data whose figures a build
+    step may write into the static HTML (system.md), or with an attachment a page cannot read (neither text nor
+    image), or the site already has a `build.py`. A wrong yes costs tokens only."""
+    if "build.py" in files:
+        return True
+    texts = [brief.brief, *(c for c in brief.checks if isinstance(c, str))]
+    if any(_BUILD_WORDS_RE.search(text) for text in texts):
+        return True
+    for attachment in brief.attachments:
+        try:
+            decoded = attachment.decode()
+        except DataURIError:
+            continue
+        if decoded.media_type in DATA_TYPES or (decoded.media_type not in IMAGE_TYPES
+                                                and not is_text(decoded.media_type, decoded.data)):
+            return True
+    return False
+
+
+def system_prompt(answer_format: str = "files", sections: Sections = EVERY_SECTION) -> str:
+    """The system message: the core with its answer format (`files`, `edit` or `rewrite`, a file of
+    `action/prompts/`), then the sections the round needs."""
+    text = Template(load("system.md")).substitute(answer_format=load(f"{answer_format}.md").rstrip("\n"))
+    extra = [load(name) for name, wanted in (("build-step.md", sections.build_step),
+                                             ("workflows.md", sections.workflows)) if wanted]
+    return "\n".join([text.rstrip("\n"), *(e.rstrip("\n") for e in extra)]) + "\n"
 
 
 def build_messages(
     brief: Brief, existing: Mapping[str, str] | None = None, earlier_checks: Sequence[object] = (),
     *, earlier_attachments: Sequence[tuple[str, int, bytes]] = (), edits: bool = False,
+    shown: Collection[str] | None = None, sections: Sections | None = None, plan: str = "",
 ) -> list[Message]:
-    """System prompt, then one user message with the brief, its checks, its attachments and, from round 2, the
-    checks of earlier rounds (which must keep passing), the files already published (generated files only) and
-    the text attachments of earlier rounds (name, round, bytes), so the model edits rather than starts over."""
+    """System prompt, then one user message with the brief, its checks, its attachments, the round's plan section
+    (`plan`, from `action/plan_text.py`) and, from round 2, the checks of earlier rounds (which must keep passing),
+    the files already published (generated files only) and the text attachments of earlier rounds (name, round,
+    bytes), so the model edits rather than starts over.
+
+    `shown`: the published files sent whole in an edit round (default: all); the others go as outlines.
+    `sections`: the system prompt's optional sections (default: what the brief and the published files need)."""
+    existing = existing or {}
     text, images = _attachments(brief.attachments)
     text += _earlier_attachments(earlier_attachments, MAX_TEXT_ATTACHMENTS_CHARS - sum(len(t) for t in text))
     earlier = (
         ["<earlier-checks>", *(format_check(c) for c in earlier_checks), "</earlier-checks>"] if earlier_checks else []
     )
-    published = [f'<file path="{escape(p)}">\n{c}\n</file>' for p, c in sorted((existing or {}).items())]
+    whole = set(existing) if shown is None or not edits else set(shown)
+    published = [f'<file path="{escape(p)}">\n{c}\n</file>' if p in whole else _outline_block(p, c)
+                 for p, c in sorted(existing.items())]
     if published:
         published.insert(0, load("existing.md").rstrip("\n"))
     closing = (
@@ -83,12 +150,20 @@ def build_messages(
     )
     body = "\n".join([
         "Build the site for this brief." if not published else "Update the site for this brief.", "",
-        *earlier, brief_block(brief), checks_block(brief.checks), *text, *published, "", closing,
+        *earlier, brief_block(brief), checks_block(brief.checks), *text, *([plan] if plan else []), *published, "",
+        closing,
     ])
+    needed = sections or Sections.of(brief, existing, workflows=wants_workflow(brief))
+    answer_format = "edit" if edits else ("rewrite" if existing else "files")
     return [
-        {"role": "system", "content": system_prompt(edits=edits)},
+        {"role": "system", "content": system_prompt(answer_format, needed)},
         {"role": "user", "content": [*images, {"type": "text", "text": body}]},  # images first, each labelled
     ]
+
+
+def _outline_block(path: str, content: str) -> str:
+    lines = content.count("\n") + (0 if content.endswith("\n") or not content else 1)
+    return f'<outline path="{escape(path)}" lines="{lines}">\n{outline(path, content)}\n</outline>'
 
 
 def follow_up(first: list[Message], previous_answer: str, text: str) -> list[Message]:
@@ -109,13 +184,15 @@ def repair_messages(
     problems: Sequence[Problem | str],
     existing: Mapping[str, str] | None = None,
     earlier_checks: Sequence[object] = (),
+    *, sections: Sections | None = None, plan: str = "",
 ) -> list[Message]:
     """The first request, the answer that failed, and a request to fix the listed problems (a plain string is a
     problem that kept the answer from being published)."""
-    sections = problem_sections(problems)
-    body = "\n".join([Template(load("repair.md")).substitute(sections=sections).rstrip("\n"), "",
+    said = problem_sections(problems)
+    body = "\n".join([Template(load("repair.md")).substitute(sections=said).rstrip("\n"), "",
                       brief_reminder(brief)])
-    return follow_up(build_messages(brief, existing, earlier_checks), previous_answer, body)
+    return follow_up(build_messages(brief, existing, earlier_checks, sections=sections, plan=plan), previous_answer,
+                     body)
 
 
 def problem_sections(problems: Sequence[Problem | str]) -> str:
@@ -205,7 +282,9 @@ def _earlier_attachments(items: Iterable[tuple[str, int, bytes]], budget: int) -
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         extra = f' round="{round_number}"'
         if is_text(media_type, data) and budget > 0:
-            line, budget = _text_attachment(name, media_type, data, budget, extra)
+            allowed = min(budget, MAX_EARLIER_ATTACHMENT_CHARS)
+            line, left = _text_attachment(name, media_type, data, allowed, extra)
+            budget -= allowed - left
         else:
             line = _attachment_tag(name, media_type, extra=extra)
         lines.append(line)

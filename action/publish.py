@@ -71,7 +71,9 @@ class BranchMoved(PublishError):
     """Another run moved the branch between our read and our ref update (GitHub: 422 not a fast forward).
 
     `deployer run` then starts the round again on top of the new head (see action/main.py), so two runs of one task
-    never lose a round; in production the workflow's concurrency group makes this rare."""
+    never lose a round; in production the workflow's concurrency group makes this rare. Known limit: when a later
+    round publishes first, the earlier round applied again on top of it sees only the checks of rounds before its
+    own."""
 
 
 def token_login(gh: Github) -> str:

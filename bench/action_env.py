@@ -18,7 +18,6 @@ from typing import Any
 import requests
 
 from bench.common import SAMPLES, CannotMeasure, Emulator, start, start_emulator
-from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import Service, deployer_argv
 
 
@@ -85,7 +84,9 @@ def start_action_world(root: Path, *, build_delay: float = 1.0) -> ActionWorld:
     try:
         key = "sk-or-v1-" + secrets.token_hex(16)
         openrouter = start("openrouter", deployer_argv("sandbox", "openrouter", "--port", "0", "--key", key,
-                                                             *CLEAN_UNTIL_ACTION_SURVIVES), logs)
+                                                             # overhead is measured, not the model: answers
+                                                             # that never need a repair or a continuation
+                                                             "--style", "clean", "--credits", "1000"), logs)
         started.append(openrouter)
         evaluator = start("evaluator", deployer_argv("sandbox", "evaluator", "--port", "0"), logs)
     except CannotMeasure:

@@ -61,9 +61,10 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
-def start(name: str, argv: Sequence[str], logs: Path, env: dict[str, str] | None = None) -> Service:
+def start(name: str, argv: Sequence[str], logs: Path, env: dict[str, str] | None = None, *,
+          cwd: Path | None = None) -> Service:
     try:
-        return start_service(name, argv, log_dir=logs, env=env, timeout=60)
+        return start_service(name, argv, log_dir=logs, env=env, timeout=60, cwd=cwd)
     except ServiceError as exc:
         raise CannotMeasure(f"could not start {name}: {exc}") from None
 
@@ -96,6 +97,7 @@ def start_emulator(logs: Path, data: Path, *, content_limit: int = 1_000_000, bu
     made = requests.post(f"{emulator.api_url}/user/repos", headers=emulator.auth, json={"name": DEPLOYER_REPO},
                          timeout=30)
     if made.status_code != 201:
+        service.stop()  # the caller never gets it to stop
         raise CannotMeasure(f"the emulator did not create {USER}/{DEPLOYER_REPO}: HTTP {made.status_code}")
     return emulator
 

@@ -33,7 +33,7 @@ BUILD_DELAY_S = {"smoke": 0.2, "full": 1.0}
 ROUNDS = {"smoke": DEFAULT_ROUNDS[:1], "full": DEFAULT_ROUNDS}
 POLL_S = 0.03
 GROUP = "##[group]"
-INSTALL_STEP = "Install llm-pages-deployer"
+INSTALL_STEP = "step: Install "  # the install steps (the locked dependencies, then the product)
 DEPLOY_STEP = "Deploy the brief"
 TARGET_OVERHEAD_S = 2.0
 TARGET_NOTIFY_S = 1.0
@@ -109,8 +109,8 @@ def epoch(iso: str) -> float:
 
 def llm_requests(world: World, since: float, until: float) -> list[dict[str, Any]]:
     """The chat requests the stand-in answered in a round (not those refused, e.g. on a retired model). Each is
-    charged to the stage that sends its kind (the check translation or generation): the log's group lines reach us
-    later than the request reaches the stand-in."""
+    charged to the stage that sends its kind (the round plan, the check translation or generation): the log's
+    group lines reach us later than the request reaches the stand-in."""
     base = world.openrouter_url.removesuffix("/api/v1")
     seen = requests.get(f"{base}/_sandbox/requests", timeout=30).json()
     return [r["body"] for r in seen if since <= r["received_at"] <= until and r["status"] == 200]
@@ -157,11 +157,14 @@ def follow(world: World, path: Path, build_delay: float) -> RoundTimes:
     for (name, start), (_, end) in itertools.pairwise(marks):
         times.segments.append(Segment(name, start, max(0.0, end - start)))
     for body in llm_requests(world, posted, notified):
-        stage = "checks" if "<translate-checks>" in json.dumps(body["messages"][-1]) else "generate"
+        last = json.dumps(body["messages"][-1])
+        stage = "checks" if "<translate-checks>" in last else "plan" if "<plan-round>" in last else "generate"
         segment = next((s for s in times.segments if s.name == f"deployer run: {stage}"), None)
+        if segment is None and stage == "checks":
+            continue  # translated beside generate (no group of its own): not on the path, nothing to take away
         if segment is None:
             raise CannotMeasure(f"a chat request for {stage}, but the run log has no {stage} stage")
-        segment.llm_s += replay_s(world, body)
+        segment.llm_s = min(segment.seconds, segment.llm_s + replay_s(world, body))
     pages = next((s for s in times.segments if s.name == "deployer run: pages"), None)
     if pages is None:
         raise CannotMeasure(f"the run log of {times.label} has no pages stage: {sorted(watcher.groups)}")
@@ -192,7 +195,7 @@ def run(args: argparse.Namespace) -> None:
         rows = [[s.name, fmt(s.seconds, digits=2), fmt(s.llm_s or None, digits=2), fmt(s.build_s or None, digits=2),
                  fmt(s.overhead_s, digits=2), f"{s.overhead_s / times.overhead_s:.0%}" if times.overhead_s else "-"]
                 for s in times.segments]
-        install = sum(s.overhead_s for s in times.segments if INSTALL_STEP in s.name)
+        install = sum(s.overhead_s for s in times.segments if s.name.startswith(INSTALL_STEP))
         rows.append(["total", fmt(times.total_s, digits=2), fmt(sum(s.llm_s for s in times.segments), digits=2),
                      fmt(sum(s.build_s for s in times.segments), digits=2), fmt(times.overhead_s, digits=2), "100%"])
         rows.append(["total without the install step", "", "", "", fmt(times.overhead_s - install, digits=2),

@@ -3,7 +3,8 @@
 
 The sum-of-sales round 2 sample, asked of the OpenRouter stand-in both ways on round 1's published site (made by
 `generate` from the round 1 sample): as edit blocks (what `deployer run` sends from round 2 on, the action's
-`build_messages(edits=True)`) and as a full rewrite of every file (`edits=False`). Both answers are checked to make
+`build_messages(edits=True)` with the files the change needs whole and outlines of the others) and as a full
+rewrite of every file (`edits=False`). Both answers are checked to make
 the same change (the edits applied with action/edits.py give the rewrite's files). Tokens: the stand-in's `usage`
 (4 characters a token); with the `bpe-openai` package importable, also OpenAI's o200k_base tokenizer over the same
 texts (it ships its vocabulary, so it works offline). The real `generate()` round 2 (edits, repairs if any) is shown
@@ -24,12 +25,12 @@ from typing import Any
 from action.edits import apply_answer, parse_answer
 from action.generate import generate
 from action.llm import Completion, OpenRouterClient
+from action.outline import needed_files
 from action.parse import parse_files
 from action.prompt import build_messages
 from action.published import Published
 from bench.common import SAMPLES, CannotMeasure, Target, main_guard, parser, ratio, start, table, verdict
 from deployer.brief import parse_brief
-from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import deployer_argv
 
 TARGET_RATIO = 0.4
@@ -60,7 +61,9 @@ def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-tokens-") as tmp:
         key = "sk-or-v1-" + secrets.token_hex(16)
         stand_in = start("openrouter", deployer_argv("sandbox", "openrouter", "--port", "0", "--key", key,
-                                                       *CLEAN_UNTIL_ACTION_SURVIVES),
+                                                       # the same change both ways, untruncated: a
+                                                       # ratio of formats, not of the answers' shapes
+                                                       "--style", "clean", "--credits", "1000"),
                          Path(args.keep or tmp) / "logs")
         try:
             client = OpenRouterClient(key, ["sandbox/primary"], base_url=f"{stand_in.url}/api/v1")
@@ -85,8 +88,9 @@ def measure(client: OpenRouterClient) -> tuple[list[list[str]], float, str, floa
     published = Published.of(r2, "octo", first.site)
     existing, context = published.model_files, published.earlier_attachments
     asked: dict[str, tuple[list[dict[str, Any]], Completion]] = {}
+    shown = needed_files(r2.brief, r2.checks, existing)  # what the edit coder sends whole; the rest as outlines
     for name, edits in (("edit blocks", True), ("full rewrite", False)):
-        messages = build_messages(r2, existing, r1.checks, earlier_attachments=context, edits=edits)
+        messages = build_messages(r2, existing, r1.checks, earlier_attachments=context, edits=edits, shown=shown)
         asked[name] = (messages, client.complete(messages))
     edited = apply_answer(existing, parse_answer(asked["edit blocks"][1].content))
     rewritten = parse_files(asked["full rewrite"][1].content)
@@ -111,8 +115,9 @@ def measure(client: OpenRouterClient) -> tuple[list[list[str]], float, str, floa
             row += ["-"] * 4
         rows.append(row)
     s = real.stats
-    rows.append([f"generate() round 2 ({s.completions} answer(s), {s.repairs} repairs)", str(s.prompt_tokens),
-                 str(s.completion_tokens), str(s.total_tokens), ratio(s.total_tokens, full.total_tokens),
+    rows.append([f"generate() round 2 ({s.completions} answer(s), {s.repairs} repairs)", str(s.usage.prompt_tokens),
+                 str(s.usage.completion_tokens), str(s.usage.total_tokens), ratio(s.usage.total_tokens,
+                                                                                 full.total_tokens),
                  "-", "-", "-", "-"])
     edit = asked["edit blocks"][1].usage
     return rows, edit.total_tokens / full.total_tokens, same, edit.completion_tokens / full.completion_tokens

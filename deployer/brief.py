@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -17,9 +18,10 @@ from deployer.limits import NAME_CHARS_CAP, TASK_CHARS, BriefLimits
 
 TASK_RE = re.compile(rf"[A-Za-z0-9._-]{{1,{TASK_CHARS}}}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-KNOWN_FIELDS = (
+CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
+KNOWN_FIELDS = frozenset((
     "email", "secret", "task", "round", "nonce", "brief", "checks", "evaluation_url", "attachments",
-)
+))
 MAX_ROUND = 2**31 - 1  # fits every integer type downstream: SQLite, JavaScript numbers, workflow inputs
 
 
@@ -50,32 +52,95 @@ class DataURI:
     data: bytes
 
 
-def parse_data_uri(url: str) -> DataURI:
+DATA_URI_CHUNK = 1 << 20  # characters of a data: URI's payload decoded at a time
+DATA_CHARACTERS = re.compile(r"number of data characters \((\d+)\)")
+NOT_ASCII = re.compile(r"[^\x00-\x7f]|%[89a-fA-F][0-9a-fA-F]")  # as it is, or percent-encoded
+
+
+def parse_data_uri(url: str, *, chunk: int = DATA_URI_CHUNK) -> DataURI:
     """Decode an RFC 2397 `data:` URI (base64 or percent-encoded).
 
     As lenient as browsers (WHATWG forgiving-base64) where they are: the scheme in any case, padding optional.
     """
+    media_type, is_base64, start = _data_uri_header(url)
+    if not is_base64:
+        return DataURI(media_type, unquote_to_bytes(url[start:]))
+    return DataURI(media_type, b"".join(_base64_pieces(url, start, chunk)))
+
+
+def data_uri_size(url: str, *, chunk: int = DATA_URI_CHUNK) -> int:
+    """How many bytes `url` decodes to, checked exactly as parse_data_uri checks it, without holding the decoded
+    data: a brief of megabytes is validated without a copy of its attachments."""
+    _, is_base64, start = _data_uri_header(url)
+    if not is_base64:
+        return sum(len(unquote_to_bytes(piece)) for piece in _payload_pieces(url, start, chunk))
+    return sum(len(piece) for piece in _base64_pieces(url, start, chunk))
+
+
+def _data_uri_header(url: str) -> tuple[str, bool, int]:
+    """The media type, whether the payload is base64, and where the payload starts."""
     if url[:5].lower() != "data:":
         raise DataURIError("is not a data: URI")
-    header, sep, payload = url[5:].partition(",")
-    if not sep:
+    comma = url.find(",", 5)
+    if comma < 0:
         raise DataURIError("data: URI has no ',' before its data")
-    params = header.split(";")
+    params = url[5:comma].split(";")
     is_base64 = params[-1].strip().lower() == "base64"
     if is_base64:
         params = params[:-1]
     media_type = params[0].strip().lower() if params and params[0].strip() else "text/plain"
     if "/" not in media_type:
         raise DataURIError(f"data: URI media type {media_type!r} is not type/subtype")
-    if not is_base64:
-        return DataURI(media_type, unquote_to_bytes(payload))
-    compact = "".join(unquote_to_bytes(payload).decode("ascii", "replace").split())
-    if "=" not in compact:
-        compact += "=" * (-len(compact) % 4)
+    return media_type, is_base64, comma + 1
+
+
+def _payload_pieces(url: str, start: int, chunk: int) -> Iterator[str]:
+    """url[start:] in pieces of about `chunk` characters, never splitting a %XX escape."""
+    end_of_url = len(url)
+    while start < end_of_url:
+        end = min(start + max(chunk, 3), end_of_url)
+        if end < end_of_url:
+            escape = url.rfind("%", end - 2, end)
+            if escape > start:
+                end = escape
+        yield url[start:end]
+        start = end
+
+
+def _base64_pieces(url: str, start: int, chunk: int) -> Iterator[bytes]:
+    """The payload base64-decoded piece by piece, exactly as one strict a2b_base64 call over the whole of it
+    (percent-escapes and whitespace removed, padding added when there is none) would decode it or fail.
+
+    Pieces are whole quads of base64 characters. The last quad before any '=' is held back until the next
+    character is known, so the piece that meets the padding starts where the whole string would be mid-stream.
+    """
+    if (not url.isascii() or "%" in url) and NOT_ASCII.search(url, start):  # most URIs need no scan
+        raise DataURIError("data: URI is not valid base64 (it has characters outside ASCII)")
+    pending = ""
+    decoded = 0  # base64 characters decoded in earlier pieces
+    padded = False
+    for raw in _payload_pieces(url, start, chunk):
+        if "%" in raw:
+            raw = unquote_to_bytes(raw).decode("ascii")
+        pending += "".join(raw.split())
+        padded = padded or "=" in pending
+        ready = 0 if padded or len(pending) < chunk else (len(pending) - 4) // 4 * 4  # small: one a2b call
+        if ready > 0:
+            yield _a2b(pending[:ready], decoded)
+            decoded += ready
+            pending = pending[ready:]
+    if not padded:
+        pending += "=" * (-len(pending) % 4)
+    yield _a2b(pending, decoded)
+
+
+def _a2b(text: str, before: int) -> bytes:
     try:
-        return DataURI(media_type, binascii.a2b_base64(compact, strict_mode=True))
+        return binascii.a2b_base64(text, strict_mode=True)
     except binascii.Error as exc:
-        raise DataURIError(f"data: URI is not valid base64 ({exc})") from None
+        # binascii counts the data characters of this piece only; say how many the whole payload has
+        message = DATA_CHARACTERS.sub(lambda m: f"number of data characters ({int(m[1]) + before})", str(exc))
+        raise DataURIError(f"data: URI is not valid base64 ({message})") from None
 
 
 def check_file_name(name: str, max_chars: int = NAME_CHARS_CAP) -> str | None:
@@ -90,7 +155,7 @@ def check_file_name(name: str, max_chars: int = NAME_CHARS_CAP) -> str | None:
         return "must not be '.git' (GitHub refuses that name in a repository)"
     if "/" in name or "\\" in name:
         return "must be a plain file name, without '/' or '\\'"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if CONTROL_CHAR.search(name):
         return "must not contain control characters"
     return None
 
@@ -202,7 +267,7 @@ def _check_attachments(value: object, errors: list[FieldError], limits: BriefLim
             errors.append(FieldError(f"{where}.url", "is required and must be a data: URI string"))
         else:
             try:
-                size = len(parse_data_uri(url).data)
+                size = data_uri_size(url)
             except DataURIError as exc:
                 errors.append(FieldError(f"{where}.url", str(exc)))
             else:
@@ -279,7 +344,7 @@ def parse_brief(data: object, *, require_secret: bool = True, limits: BriefLimit
     elif rnd > MAX_ROUND:
         errors.append(FieldError("round", f"must be at most {MAX_ROUND}"))
     nonce = _required_str(data, "nonce", errors, limits.nonce_chars if limits else None)
-    if nonce and any(ord(c) < 32 or ord(c) == 127 for c in nonce):
+    if nonce and CONTROL_CHAR.search(nonce):
         errors.append(FieldError("nonce", "must be one line without control characters (it is a commit trailer)"))
     text = _required_str(data, "brief", errors, limits.brief_chars if limits else None)
     url = _check_url(data.get("evaluation_url"), errors, limits)

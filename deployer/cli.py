@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 from deployer import ACTION_MAJOR_TAG, __version__
 from deployer.limits import SETTINGS as LIMIT_SETTINGS
@@ -100,29 +101,43 @@ def _sandbox_arguments(parser: argparse.ArgumentParser, module: str) -> None:
         importlib.import_module(module).add_arguments(parser)
 
 
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+RAW = argparse.RawDescriptionHelpFormatter
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; each subcommand declares itself in its own function below."""
     parser = argparse.ArgumentParser(
         prog="deployer", description="Turn an app brief into a live GitHub Pages site.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    raw = argparse.RawDescriptionHelpFormatter
+    for add in (_add_serve, _add_run, _add_sandbox, _add_send, _add_status, _add_doctor, _add_init):
+        add(sub)
+    return parser
 
+
+def _add_serve(sub: Subparsers) -> None:
     serve = sub.add_parser(
-        "serve", help="run the receiver (POST /api-endpoint)", epilog=SERVE_ENV, formatter_class=raw,
+        "serve", help="run the receiver (POST /api-endpoint)", epilog=SERVE_ENV, formatter_class=RAW,
         description="Accept briefs, keep them in a durable outbox and fire repository_dispatch for each.",
     )
     serve.add_argument("--host", help="interface to bind (overrides HOST)")
     serve.add_argument("--port", type=int, help="port to bind (overrides PORT)")
     serve.set_defaults(handler=_lazy("receiver.main:main"))
 
+
+def _add_run(sub: Subparsers) -> None:
     run = sub.add_parser(
         "run", help="the action's entry point: deploy one brief (reads GitHub's env)", epilog=RUN_ENV,
-        formatter_class=raw,
+        formatter_class=RAW,
         description="Read a brief from the GitHub event or DEPLOYER_BRIEF, generate, publish, wait for Pages, notify.",
     )
     run.set_defaults(handler=_lazy("action.main:main"))
 
+
+def _add_sandbox(sub: Subparsers) -> None:
+    """`deployer sandbox` runs the demo; each emulated part is a subcommand of its own."""
     sandbox = sub.add_parser(
         "sandbox", help="the whole system on 127.0.0.1, end to end (or one emulated part)",
         description="Start the emulated GitHub, Pages host, OpenRouter stand-in, evaluator and receiver, "
@@ -137,7 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--build-delay", type=float, default=1.0, help="Pages build delay in seconds (default 1)")
     sandbox.set_defaults(handler=_sandbox("sandbox.demo:main"))
     parts = sandbox.add_subparsers(dest="part", metavar="PART")
+    for add_part in (_add_sandbox_github, _add_sandbox_openrouter, _add_sandbox_evaluator, _add_sandbox_fixtures,
+                     _add_sandbox_actions):
+        add_part(parts)
 
+
+def _add_sandbox_github(parts: Subparsers) -> None:
     github = parts.add_parser(
         "github", help="the GitHub REST emulator and its Pages host",
         description="A GitHub REST emulator on real bare git repositories, with a Pages host per owner behind a "
@@ -165,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     _sandbox_arguments(github, "sandbox.github.settings")
     github.set_defaults(handler=_sandbox("sandbox.github.server:main"))
 
+
+def _add_sandbox_openrouter(parts: Subparsers) -> None:
     openrouter = parts.add_parser(
         "openrouter", help="an OpenRouter-compatible chat completions stand-in",
         description="An OpenRouter-compatible /api/v1 that answers sample briefs with a small real app.",
@@ -185,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     openrouter.add_argument("--seed", type=int, default=0, help="seed of the varied style's choices (default 0)")
     openrouter.set_defaults(handler=_sandbox("sandbox.openrouter.server:main"))
 
+
+def _add_sandbox_evaluator(parts: Subparsers) -> None:
     evaluator = parts.add_parser(
         "evaluator", help="an evaluation_url that records notifications",
         description="Records each notification (GET /notifications) and can fail the first N attempts.",
@@ -194,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluator.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer 500 to the first N")
     evaluator.set_defaults(handler=_sandbox("sandbox.evaluator:main"))
 
+
+def _add_sandbox_fixtures(parts: Subparsers) -> None:
     fixtures = parts.add_parser(
         "fixtures", help="data APIs for build scripts (data.sec.gov) and the proxy that maps them",
         description="Play data.sec.gov on 127.0.0.1 and run a forward proxy (with a sandbox CA) that sends "
@@ -205,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     fixtures.add_argument("--data", metavar="DIR", help="where the sandbox CA is written (default: a temp dir)")
     fixtures.set_defaults(handler=_sandbox("sandbox.fixtures.server:main"))
 
+
+def _add_sandbox_actions(parts: Subparsers) -> None:
     actions = parts.add_parser(
         "actions", help="run the workflows that dispatches to the emulated GitHub start",
         description="Poll the GitHub emulator's dispatches and run the matching workflows with the local runner, "
@@ -224,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     actions.set_defaults(handler=_sandbox("sandbox.actions:main"))
 
+
+def _add_send(sub: Subparsers) -> None:
     send = sub.add_parser(
         "send", help="POST a brief file to a receiver",
         description="POST a brief to a receiver; the secret comes from SHARED_SECRET when the file has none.",
@@ -232,9 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--url", default="http://127.0.0.1:8000/api-endpoint", help="receiver endpoint")
     send.set_defaults(handler=_lazy("deployer.send:main"))
 
+
+def _add_status(sub: Subparsers) -> None:
     status = sub.add_parser(
         "status", help="what became of briefs: a table, or one brief's steps and timeline",
-        formatter_class=raw,
+        formatter_class=RAW,
         description="Show recent briefs with their stage (accepted, dispatched, run, published, live, notified), or "
         "one brief's steps, links and timeline, from a receiver's JSON API (the status page's facts).",
         epilog="environment: SHARED_SECRET (required; sent as a Bearer token), RECEIVER_URL (default "
@@ -248,8 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=20, help="how many recent briefs (default 20, at most 200)")
     status.set_defaults(handler=_lazy("deployer.status:main"))
 
+
+def _add_doctor(sub: Subparsers) -> None:
     doctor = sub.add_parser(
-        "doctor", help="check a real configuration before going live", formatter_class=raw,
+        "doctor", help="check a real configuration before going live", formatter_class=RAW,
         description="Check the settings, the GitHub token's user and scopes, DEPLOYER_REPO and its workflow, the "
         "OpenRouter key, its credit and the models a run would use, and the receiver's health; one line per check "
         "with its fix.",
@@ -260,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--receiver", metavar="URL", help="the receiver's base URL (default PUBLIC_URL)")
     doctor.set_defaults(handler=_lazy("deployer.doctor:main"))
 
+
+def _add_init(sub: Subparsers) -> None:
     init = sub.add_parser("init", help="write a deploy workflow into another repository",
                           description="Write .github/workflows/deploy-pages-brief.yml that uses this action.")
     init.add_argument("dir", nargs="?", default=".", metavar="DIR",
@@ -270,7 +306,6 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--ref", default=ACTION_MAJOR_TAG, metavar="TAG",
                       help=f"tag, branch or commit SHA of the action (default {ACTION_MAJOR_TAG})")
     init.set_defaults(handler=_lazy("deployer.init:main"))
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -70,8 +70,9 @@ def check_github(api: str, token: str, repo: str | None) -> list[Check]:
     scopes_header = me.headers.get("X-OAuth-Scopes")
     if scopes_header is None:
         checks.append(Check("github scopes", True, "fine-grained token: GitHub does not list its permissions",
-                            fix="make sure it has Administration, Contents, Pages and Workflows (read and write): "
-                                "without Workflows GitHub answers a bare 404 to a commit holding a CI workflow",
+                            fix="make sure it has Administration, Contents, Pages, Commit statuses and Workflows "
+                                "(read and write): without Workflows GitHub answers a bare 404 to a commit holding "
+                                "a CI workflow",
                             warning=True))
     else:
         scopes = {s.strip() for s in scopes_header.split(",") if s.strip()}
@@ -83,6 +84,7 @@ def check_github(api: str, token: str, repo: str | None) -> list[Check]:
                                 "`.github/workflows/`, so briefs that ask for CI will fail",
                                 fix="add the `workflow` scope to the token (github.com/settings/tokens)",
                                 warning=True))
+        checks.append(statuses_check(scopes))
     if repo:
         found = _get(f"{api}/repos/{repo}", token)
         if found.status_code != 200:
@@ -94,6 +96,17 @@ def check_github(api: str, token: str, repo: str | None) -> list[Check]:
                                 f"{repo}: " + ("has" if workflow.status_code == 200 else "lacks") + f" {WORKFLOW}",
                                 fix=f"push {WORKFLOW} to the default branch of {repo}"))
     return checks
+
+
+def statuses_check(scopes: set[str]) -> Check:
+    """A run records each notification as a commit status (`deployer/notified`) so that no re-run repeats it; a
+    classic token writes statuses with `repo`, `public_repo` (public repositories) or `repo:status` (GitHub's
+    "Scopes for OAuth apps")."""
+    granting = sorted(scopes & {"repo", "public_repo", "repo:status"})
+    if granting:
+        return Check("commit statuses", True, f"writable ({granting[0]}): each round is notified once")
+    return Check("commit statuses", True, "not writable: a re-run of a round may notify the evaluator again",
+                 fix="add the `repo` (or `repo:status`) scope to the token", warning=True)
 
 
 def check_openrouter(base: str, key: str) -> tuple[Check, float | None]:

@@ -2,7 +2,7 @@
 says about each, and the order a run tries them in.
 
 Pure: the action's client and `deployer doctor` fetch `GET {base}/models` themselves and hand the body here.
-Shapes follow OpenRouter's `getModels` ([SPEC] in ../shared/openrouter/README.md, "Other endpoints").
+Shapes follow OpenRouter's `getModels` (its OpenAPI description, openrouter.ai/openapi.yaml).
 """
 
 from __future__ import annotations

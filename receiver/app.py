@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
-import math
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -33,14 +31,14 @@ from receiver import events, status_api, status_page
 from receiver.access import bearer as _bearer
 from receiver.config import Settings
 from receiver.dispatcher import Dispatcher
-from receiver.outbox import Outbox, OutboxUnavailable, TokenExpired
-from receiver.payload import encode, hash_token
+from receiver.intake import NotJSON, parse_json, stored_form
+from receiver.outbox import Outbox, OutboxUnavailable, Streamed, TokenExpired
+from receiver.payload import hash_token
 from receiver.ratelimit import RateLimiter
 
 SERVICE = "llm-pages-deployer"
 OFFLOAD_BYTES = 256 * 1024  # bodies bigger than this are decoded and validated off the event loop
 UNAVAILABLE_RETRY_S = "5"
-ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 OUTBOX = web.AppKey("outbox", Outbox)
 SETTINGS = web.AppKey("settings", Settings)
@@ -79,39 +77,19 @@ async def _expect(request: web.Request) -> web.Response | None:
     return await _default_expect_handler(request)
 
 
-async def _read_limited(request: web.Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it passes `limit` bytes (nothing more is buffered)."""
+async def _read_limited(request: web.Request, limit: int) -> bytearray | None:
+    """The body in one buffer, or None as soon as it passes `limit` bytes (nothing more is buffered)."""
     body = bytearray()
-    async for chunk in request.content.iter_any():
+    while chunk := await request.content.readany():  # not iter_any(): no StopAsyncIteration raised per request
         if len(body) + len(chunk) > limit:
             return None
         body += chunk
-    return bytes(body)
+    return body
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:40]} is out of range")
-    return value
-
-
-def _decode(body: bytes) -> object:
-    """Strict JSON: NaN, Infinity, overflowing numbers and lone surrogates are refused here, since they could not
-    be stored or re-sent to GitHub as valid JSON later."""
-    data = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
-    if ESCAPED_SURROGATE.search(body):
-        json.dumps(data, ensure_ascii=False).encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate
-    return data
-
-
-def _validate(data: dict[str, Any], limits: BriefLimits) -> tuple[Brief, str]:
+def _validate(data: dict[str, Any], limits: BriefLimits, big: bool) -> tuple[Brief, str | Streamed]:
     brief = parse_brief(data, limits=limits)
-    return brief, encode(brief.public_dict()).decode()
+    return brief, stored_form(brief, streamed=big)
 
 
 async def _maybe_offload(big: bool, fn: Callable[..., Any], *args: Any) -> Any:
@@ -135,19 +113,19 @@ async def accept(request: web.Request) -> web.Response:
     body = await _read_limited(request, limit)
     if body is None:
         return _too_large(client, limit)
-    big = len(body) > OFFLOAD_BYTES
+    size = len(body)
+    big = size > OFFLOAD_BYTES
     try:
-        data = await _maybe_offload(big, _decode, body)
-    except (ValueError, RecursionError) as exc:
-        return _reject(client, 400, "invalid_json",
-                       f"the body is not valid JSON: {str(exc)[:200] or 'nested too deeply'}")
+        data = await _maybe_offload(big, partial(parse_json, body, ascii_over=OFFLOAD_BYTES))
+    except NotJSON as exc:
+        return _reject(client, 400, "invalid_json", f"the body is not valid JSON: {exc}")
     try:
         if not isinstance(data, dict):
             parse_brief(data)  # words the error for a body that is not an object
             raise AssertionError("parse_brief accepted a non-object")  # pragma: no cover
         if not _secret_ok(data.get("secret"), settings.shared_secret):
             return _reject(client, 403, "forbidden", "the secret is missing or wrong")
-        brief, public_json = await _maybe_offload(big, _validate, data, settings.limits)
+        brief, public_json = await _maybe_offload(big, _validate, data, settings.limits, big)
     except BriefError as exc:
         return _reject(client, 400, "invalid_brief", [e.as_dict() for e in exc.errors],
                        note=",".join(e.field for e in exc.errors))
@@ -158,8 +136,10 @@ async def accept(request: web.Request) -> web.Response:
         return error(503, "unavailable", "cannot store the brief right now; retry later",
                      {"Retry-After": UNAVAILABLE_RETRY_S})
     status = "duplicate" if result.duplicate else "accepted"
-    events.event(status, id=result.id, task=brief.task, round=brief.round, bytes=len(body))
-    return web.json_response({"status": status, "id": result.id})
+    events.event(status, id=result.id, task=brief.task, round=brief.round, bytes=size)
+    # {"status", "id"} written out: both are plain words of hex and letters (json_response would json.dumps them)
+    return web.Response(body=f'{{"status":"{status}","id":"{result.id}"}}'.encode(), content_type="application/json",
+                        charset="utf-8")
 
 
 def _reject(client: str, status: int, code: str, detail: Any, headers: dict[str, str] | None = None, *,
@@ -232,15 +212,30 @@ async def brief_payload(request: web.Request) -> web.Response:
     if token is None:
         return _unauthorized("send Authorization: Bearer <brief_token from the dispatch>")
     try:
-        brief_json = await request.app[OUTBOX].open_payload(brief_id, hash_token(token))
+        reader = await request.app[OUTBOX].open_payload(brief_id, hash_token(token))
     except TokenExpired:
         return _unauthorized("the brief_token has expired")
     except OutboxUnavailable:
         return error(503, "unavailable", "the outbox cannot be read right now", {"Retry-After": UNAVAILABLE_RETRY_S})
-    if brief_json is None:
+    if reader is None:
         return _unauthorized("this token does not open this brief")
-    events.event("payload_served", id=brief_id, bytes=len(brief_json))
-    return web.Response(text=brief_json, content_type="application/json")
+    # Streamed from the outbox a piece at a time: a brief of megabytes is never held whole to be served.
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = reader.size
+    try:
+        await response.prepare(request)
+        async for piece in reader.pieces():
+            await response.write(piece)
+        await response.write_eof()
+    except OutboxUnavailable as exc:  # the answer has begun: cut it short, and the client sees it incomplete
+        events.event("payload_failed", level=logging.ERROR, id=brief_id, error=str(exc))
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    finally:
+        await reader.close()
+    events.event("payload_served", id=brief_id, bytes=reader.size)
+    return response
 
 
 def build_app(settings: Settings) -> web.Application:

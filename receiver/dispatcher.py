@@ -18,6 +18,7 @@ import time
 
 import aiohttp
 
+from deployer.dispatch_payload import MAX_REQUEST_BYTES
 from receiver import events, github
 from receiver.config import Settings
 from receiver.lookup import MAX_PAGES, find_run, poll_interval_s, search_params
@@ -70,7 +71,7 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 self.outbox.accepted.clear()  # before the query: an accept after it sets the event again
-                item = await self.outbox.next_pending()
+                item = await self.outbox.next_pending(MAX_REQUEST_BYTES)
                 if item is None:
                     await self._wait_for_work()
                     continue

@@ -14,6 +14,7 @@ from deployer.serving import base_url, bind_socket, run_servers
 from receiver import events
 from receiver.app import build_app
 from receiver.config import ConfigError, load_settings, loopback_only_warning
+from receiver.memory import fix_mmap_threshold
 
 
 def main(args: argparse.Namespace) -> int:
@@ -23,6 +24,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"deployer serve: {exc}", file=sys.stderr)
         return 2
     events.configure()
+    fix_mmap_threshold()
 
     async def make() -> tuple[list[tuple[web.Application, socket.socket]], str]:
         sock = bind_socket(settings.host, settings.port)

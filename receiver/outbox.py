@@ -34,7 +34,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +51,7 @@ BUSY_TIMEOUT_S = 2.0  # a lock held longer than this answers 503 rather than sta
 BUSY_TIMEOUT_MS = int(BUSY_TIMEOUT_S * 1000)
 BUSY_RETRY_S = 0.01
 BIG_WRITE_CHARS = 256 * 1024
+READ_PIECE = 1 << 20  # bytes of a stored brief read at a time when it is served
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS briefs (
@@ -78,7 +79,16 @@ CREATE TABLE IF NOT EXISTS brief_tokens (
 );
 CREATE INDEX IF NOT EXISTS brief_tokens_by_brief ON brief_tokens (brief_id);
 CREATE INDEX IF NOT EXISTS brief_tokens_by_expiry ON brief_tokens (expires_ts);
+CREATE TABLE IF NOT EXISTS big_briefs (
+    seq INTEGER PRIMARY KEY,
+    json BLOB NOT NULL
+);
 """
+# A brief written in pieces (Streamed) lives in big_briefs under its briefs.seq, and its briefs.brief is ''. Its blob
+# must be the last column of its row: SQLite keeps a zeroblob lazy only at the end of a record; anywhere else it
+# allocates the whole of it, then copies it into the record, before a single piece is written.
+INSERT_BRIEF = ("INSERT INTO briefs (id, task, round, nonce, brief, accepted_at, accepted_ts) VALUES (?,?,?,?,?,?,?)"
+                " ON CONFLICT (task, round, nonce) DO NOTHING")
 # Columns added since the first release, for outboxes created before them: (column, its definition).
 ADDED_COLUMNS = (("inflight_since", "REAL"),)
 
@@ -89,6 +99,16 @@ class OutboxUnavailable(RuntimeError):
 
 class TokenExpired(LookupError):
     pass
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A brief's JSON too big to hold twice: its size in bytes, and a function that gives its bytes in pieces
+    (called once per attempt to write it). It is written into a blob of that size, piece by piece, so neither we
+    nor SQLite ever build the whole value (binding one copies it, building its record copies it again)."""
+
+    size: int
+    pieces: Callable[[], Iterable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -109,7 +129,7 @@ class Pending:
     task: str
     round: int
     accepted_at: str
-    brief_json: str
+    brief_json: str | None  # None: longer than the reader asked for (it goes by reference, unread)
     inflight_since: float | None = None
 
 
@@ -149,8 +169,16 @@ def new_brief_id(now: float) -> str:
     return f"{int(now * 1000):012x}{_ids.getrandbits(64):016x}"
 
 
+_second: tuple[int, str] = (-1, "")  # the last second formatted by utc_iso
+
+
 def utc_iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """2026-01-01T12:00:00.123Z; the date and time formatted once a second (one accept per request calls this)."""
+    global _second
+    second = int(ts)
+    if second != _second[0]:
+        _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{int((ts - second) * 1000):03d}Z"
 
 
 @dataclass
@@ -158,6 +186,7 @@ class _Write:
     fn: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any]
     big: bool = False  # carries megabytes: committed off the loop even with `normal` sync
+    one_statement: bool = False  # writes with one statement, atomic by itself: no savepoint needed
 
 
 class Outbox:
@@ -248,7 +277,7 @@ class Outbox:
             conn = self._open_writer()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                outcomes = [(w.future, *_apply(conn, w.fn)) for w in batch]
+                outcomes = [(w.future, *_apply(conn, w.fn, w.one_statement)) for w in batch]
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -307,11 +336,12 @@ class Outbox:
         if conn is not None:
             conn.close()
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, big: bool = False) -> T:
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, big: bool = False,
+                     one_statement: bool = False) -> T:
         if not self._open:
             raise OutboxUnavailable("the outbox is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Write(fn, future, big))
+        self._pending.append(_Write(fn, future, big, one_statement))
         if self._flusher is None:  # everything queued before the flusher runs shares its commit
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -340,35 +370,42 @@ class Outbox:
 
     # -- operations ------------------------------------------------------------------------------------------
 
-    async def accept(self, task: str, round_: int, nonce: str, brief_json: str) -> Accepted:
-        """Store a brief unless (task, round, nonce) is already there; durable when this returns."""
+    async def accept(self, task: str, round_: int, nonce: str, brief_json: str | Streamed) -> Accepted:
+        """Store a brief unless (task, round, nonce) is already there; durable when this returns.
+
+        A Streamed brief is stored apart, in big_briefs (see SCHEMA).
+        """
         new_id = new_brief_id(time.time())
         now = time.time()
+        streamed = isinstance(brief_json, Streamed)
 
         def op(conn: sqlite3.Connection) -> Accepted:
-            row = conn.execute(
-                "SELECT id FROM briefs WHERE task = ? AND round = ? AND nonce = ?", (task, round_, nonce),
-            ).fetchone()
-            if row is not None:
+            text = "" if isinstance(brief_json, Streamed) else brief_json
+            inserted = conn.execute(INSERT_BRIEF, (new_id, task, round_, nonce, text, utc_iso(now), now))
+            if inserted.rowcount == 0:  # (task, round, nonce) is there already: a statement that changed nothing
+                row = conn.execute("SELECT id FROM briefs WHERE task = ? AND round = ? AND nonce = ?",
+                                   (task, round_, nonce)).fetchone()
                 return Accepted(row[0], duplicate=True)
-            conn.execute(
-                "INSERT INTO briefs (id, task, round, nonce, brief, accepted_at, accepted_ts) VALUES (?,?,?,?,?,?,?)",
-                (new_id, task, round_, nonce, brief_json, utc_iso(now), now),
-            )
+            if isinstance(brief_json, Streamed):
+                conn.execute("INSERT INTO big_briefs (seq, json) VALUES (?, zeroblob(?))",
+                             (inserted.lastrowid, brief_json.size))
+                _write_blob(conn, inserted.lastrowid, brief_json)
             return Accepted(new_id, duplicate=False)
 
-        result = await self._write(op, big=len(brief_json) > BIG_WRITE_CHARS)
+        result = await self._write(op, big=streamed or len(brief_json) > BIG_WRITE_CHARS, one_statement=not streamed)
         if not result.duplicate:
             self.accepted.set()
         return result
 
-    async def next_pending(self) -> Pending | None:
-        """The oldest pending brief (first in, first out)."""
+    async def next_pending(self, max_bytes: int | None = None) -> Pending | None:
+        """The oldest pending brief (first in, first out), with its JSON when it is under `max_bytes` and was not
+        stored in pieces: a brief of megabytes, which can only go by reference, is not read to be dispatched."""
 
         def op(conn: sqlite3.Connection) -> Pending | None:
             row = conn.execute(
-                "SELECT id, task, round, accepted_at, brief, inflight_since FROM briefs WHERE state = 'pending'"
-                " ORDER BY seq LIMIT 1"
+                "SELECT id, task, round, accepted_at,"
+                " CASE WHEN brief != '' AND (? IS NULL OR length(brief) < ?) THEN brief END, inflight_since"
+                " FROM briefs WHERE state = 'pending' ORDER BY seq LIMIT 1", (max_bytes, max_bytes),
             ).fetchone()
             return Pending(*row) if row else None
 
@@ -431,14 +468,15 @@ class Outbox:
 
         await self._write(op)
 
-    async def open_payload(self, brief_id: str, token_hash: bytes) -> str | None:
-        """The brief's public JSON if `token_hash` is one of its live tokens; None if no token of it matches.
+    async def open_payload(self, brief_id: str, token_hash: bytes) -> BriefReader | None:
+        """The brief's public JSON, to read in pieces, if `token_hash` is one of its live tokens; None if no token
+        of it matches.
 
         Raises TokenExpired when the token matched but is past its expiry. Hashes are compared in constant time.
         """
         now = time.time()
 
-        def op(conn: sqlite3.Connection) -> str | None:
+        def op(conn: sqlite3.Connection) -> tuple[int, bool] | None:
             rows = conn.execute(
                 "SELECT token_hash, expires_ts FROM brief_tokens WHERE brief_id = ?", (brief_id,),
             ).fetchall()
@@ -447,10 +485,17 @@ class Outbox:
                 return None
             if max(match) < now:
                 raise TokenExpired(brief_id)
-            row = conn.execute("SELECT brief FROM briefs WHERE id = ?", (brief_id,)).fetchone()
-            return row[0] if row else None
+            row = conn.execute("SELECT briefs.seq, big_briefs.seq IS NOT NULL FROM briefs"
+                               " LEFT JOIN big_briefs USING (seq) WHERE id = ?", (brief_id,)).fetchone()
+            return (row[0], bool(row[1])) if row else None
 
-        return await self._read(op)
+        found = await self._read(op)
+        if found is None:
+            return None
+        seq, big = found
+        reader = BriefReader(self, ("big_briefs", "json") if big else ("briefs", "brief"), seq)
+        await reader.open()
+        return reader
 
     async def status(self, brief_id: str) -> Status | None:
         def op(conn: sqlite3.Connection) -> Status | None:
@@ -490,21 +535,89 @@ class Outbox:
         return await self._read(op)
 
 
-def _apply(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> tuple[Any, BaseException | None]:
-    """Run one write inside a savepoint: a write that fails by itself (bad value, constraint) fails alone.
+class BriefReader:
+    """One stored brief's JSON, read a piece at a time on the outbox's reader threads, so serving a brief of
+    megabytes holds one piece of it. It has a connection of its own (used by one thread at a time), so every piece
+    comes from the same snapshot and the blob is opened once (each open walks the row's overflow pages)."""
+
+    def __init__(self, outbox: Outbox, column: tuple[str, str], rowid: int):
+        self._outbox = outbox
+        self._column = column
+        self._rowid = rowid
+        self._conn: sqlite3.Connection | None = None
+        self._blob: sqlite3.Blob | None = None
+        self.size = 0
+
+    async def open(self) -> None:
+        def run() -> None:
+            self._conn = sqlite3.connect(f"{self._outbox.path.resolve().as_uri()}?mode=ro", uri=True,
+                                         check_same_thread=False)
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute("BEGIN")  # one read transaction: the row cannot change between pieces
+            self._blob = self._conn.blobopen(*self._column, self._rowid, readonly=True)
+            self.size = len(self._blob)
+
+        try:
+            await self._outbox._read(lambda _: run())
+        except OutboxUnavailable:
+            await self.close()
+            raise
+
+    async def pieces(self, piece: int = READ_PIECE) -> AsyncIterator[bytes]:
+        """The JSON's bytes, in order; closes the reader once they are all read."""
+        try:
+            while self._blob is not None:
+                data = await self._outbox._read(lambda _: self._blob.read(piece) if self._blob else b"")
+                if not data:
+                    break
+                yield data
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        def run() -> None:
+            blob, conn, self._blob, self._conn = self._blob, self._conn, None, None
+            if blob is not None:
+                blob.close()
+            if conn is not None:
+                conn.close()
+
+        if self._conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._outbox._readers, run)
+
+
+def _write_blob(conn: sqlite3.Connection, seq: int | None, brief: Streamed) -> None:
+    """Fill the zero blob just inserted for `brief`, piece by piece; a size that does not match fails the write."""
+    assert seq is not None
+    with conn.blobopen("big_briefs", "json", seq) as blob:
+        for piece in brief.pieces():
+            if blob.tell() + len(piece) > brief.size:
+                raise ValueError(f"the brief's pieces are longer than its size, {brief.size} bytes")
+            blob.write(piece)
+        if blob.tell() != brief.size:
+            raise ValueError(f"the brief's pieces are {blob.tell()} bytes, not its size, {brief.size}")
+
+
+def _apply(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any],
+           one_statement: bool = False) -> tuple[Any, BaseException | None]:
+    """Run one write inside a savepoint: a write that fails by itself (bad value, constraint) fails alone. A write
+    of one statement needs no savepoint: SQLite undoes a failed statement, and nothing else.
 
     Failures of the database as a whole (full disk, I/O error, lock) propagate and fail the batch.
     """
-    conn.execute("SAVEPOINT one_write")
+    if not one_statement:
+        conn.execute("SAVEPOINT one_write")
     try:
         result = fn(conn)
     except Exception as exc:
         if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
             raise
-        conn.execute("ROLLBACK TO one_write")
-        conn.execute("RELEASE one_write")
+        if not one_statement:
+            conn.execute("ROLLBACK TO one_write")
+            conn.execute("RELEASE one_write")
         return None, exc
-    conn.execute("RELEASE one_write")
+    if not one_statement:
+        conn.execute("RELEASE one_write")
     return result, None
 
 

@@ -17,15 +17,61 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterator
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from deployer.dispatch_payload import MAX_REQUEST_BYTES, Inline, Reference, ReportLink, request_body
 
 REPORT_KEY_LABEL = b"llm-pages-deployer report token v1"
 
+PIECE_CHARS = 1 << 20
+PIECE_DEPTH = 8  # deeper containers are encoded whole: a big brief's big strings sit two or three levels down
+
+
+COMPACT = json.JSONEncoder(separators=(",", ":"))  # one encoder for every call: json.dumps builds one per call
+
 
 def encode(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode()
+    return COMPACT.encode(data).encode()
+
+
+def encode_pieces(data: Any, *, piece: int = PIECE_CHARS) -> Iterator[bytes]:
+    """encode(data) in pieces of about `piece` bytes: the same bytes, without ever holding all of them (or a
+    second copy of a long string) at once."""
+    parts: list[str] = []
+    size = 0
+    for part in _json_parts(data, piece, 0):
+        parts.append(part)
+        size += len(part)
+        if size >= piece:
+            yield "".join(parts).encode("ascii")
+            parts, size = [], 0
+    if parts:
+        yield "".join(parts).encode("ascii")
+
+
+def _json_parts(value: Any, piece: int, depth: int) -> Iterator[str]:
+    if isinstance(value, str) and len(value) > piece:
+        yield '"'
+        for start in range(0, len(value), piece):  # escaping is per character: slices escape as the whole does
+            yield encode_basestring_ascii(value[start:start + piece])[1:-1]
+        yield '"'
+    elif isinstance(value, dict) and depth < PIECE_DEPTH:
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            yield f"{',' if i else ''}{json.dumps(key)}:"
+            yield from _json_parts(item, piece, depth + 1)
+        yield "}"
+    elif isinstance(value, list) and depth < PIECE_DEPTH:
+        yield "["
+        for i, item in enumerate(value):
+            if i:
+                yield ","
+            yield from _json_parts(item, piece, depth + 1)
+        yield "]"
+    else:
+        yield COMPACT.encode(value)
 
 
 def mint_token() -> tuple[str, bytes]:
@@ -76,8 +122,12 @@ def report_link(public_url: str, brief_id: str, token: str) -> ReportLink:
     return ReportLink(f"{public_url.rstrip('/')}/briefs/{brief_id}/events", token)
 
 
-def build_inline(brief_id: str, accepted_at: str, brief_json: str, report: ReportLink | None = None) -> bytes | None:
-    """The request body carrying the brief itself, or None when GitHub would refuse it as too large."""
+def build_inline(brief_id: str, accepted_at: str, brief_json: str | None,
+                 report: ReportLink | None = None) -> bytes | None:
+    """The request body carrying the brief itself, or None when GitHub would refuse it as too large (or the brief
+    was too large to be read: None)."""
+    if brief_json is None:
+        return None
     empty = encode(request_body(Inline(brief_id, accepted_at, {}, report)))
     # Splice the stored JSON in as-is (the contract keeps "brief" last) rather than decoding a possibly huge brief
     # just to measure it.

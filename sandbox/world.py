@@ -24,7 +24,6 @@ from action.github_client import open_github
 from action.plan import CommitPlan, tree_entries
 from action.publish import get_repo, push_commit, settled
 from deployer import ACTION_MAJOR_TAG, __version__
-from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import Service, deployer_argv, start_service
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -149,8 +148,7 @@ def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | N
     if real:
         openrouter_url = REAL_OPENROUTER
     else:
-        openrouter = start("openrouter", "sandbox", "openrouter", "--port", "0", "--key", openrouter_key,
-                           *CLEAN_UNTIL_ACTION_SURVIVES)
+        openrouter = start("openrouter", "sandbox", "openrouter", "--port", "0", "--key", openrouter_key)
         openrouter_url = f"{openrouter.url}/api/v1"
     evaluator = start("evaluator", "sandbox", "evaluator", "--port", "0")
     try:

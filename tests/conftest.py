@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +11,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from sandbox.openrouter import CLEAN_UNTIL_ACTION_SURVIVES
 from sandbox.procs import Service, deployer_argv, start_service
 
 # The fault suite's table (tests/faults/table.py) is printed by the controlling process, so it is registered here.
@@ -108,10 +109,35 @@ class OpenRouter:
     def requests(self) -> list[dict[str, object]]:
         return requests.get(f"{self.url}/_sandbox/requests", timeout=10).json()
 
+    def site_requests(self) -> list[dict[str, object]]:
+        """Every request but the action's round plans (`<plan-round>`, action/planner.py): continuations included."""
+        return [r for r in self.requests() if not is_planning(r)]
+
+    def generation_requests(self) -> list[dict[str, object]]:
+        """The action's asks for a site: `site_requests` without the continuations of an answer cut at max_tokens
+        (they end with the answer so far: the varied style cuts some)."""
+        return [r for r in self.site_requests() if not is_continuation(r)]
+
+    def planning_requests(self) -> list[dict[str, object]]:
+        return [r for r in self.requests() if is_planning(r)]
+
+
+def is_planning(request: dict[str, object]) -> bool:
+    return "<plan-round>" in json.dumps(request.get("body"))
+
+
+def is_continuation(request: dict[str, object]) -> bool:
+    body = request.get("body")
+    messages = body.get("messages") if isinstance(body, dict) else None
+    return isinstance(messages, list) and bool(messages) and messages[-1].get("role") == "assistant"
+
 
 @pytest.fixture
-def openrouter(services: Services) -> OpenRouter:
-    svc = services.start("openrouter", "sandbox", "openrouter", "--port", "0", *CLEAN_UNTIL_ACTION_SURVIVES)
+def openrouter(services: Services, request: pytest.FixtureRequest) -> OpenRouter:
+    # Varied by default, as real models write (sandbox/openrouter/README.md); seeded by the test's name, so a failure
+    # replays with the same answers.
+    seed = zlib.crc32(request.node.nodeid.encode())
+    svc = services.start("openrouter", "sandbox", "openrouter", "--port", "0", "--seed", str(seed))
     return OpenRouter(svc, svc.url)
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deployer.brief import (
     MAX_ROUND,
@@ -17,6 +21,7 @@ from deployer.brief import (
     BriefError,
     DataURIError,
     check_file_name,
+    data_uri_size,
     parse_brief,
     parse_data_uri,
     repo_name,
@@ -206,6 +211,51 @@ def test_parse_data_uri(url: str, media: str, data: bytes) -> None:
 def test_parse_data_uri_rejects(url: str) -> None:
     with pytest.raises(DataURIError):
         parse_data_uri(url)
+
+
+def _decode_whole(payload: str) -> bytes:
+    """The definition parse_data_uri follows for base64, applied to the whole payload at once."""
+    compact = "".join(unquote_to_bytes(payload).decode("ascii", "replace").split())
+    if "=" not in compact:
+        compact += "=" * (-len(compact) % 4)
+    return binascii.a2b_base64(compact, strict_mode=True)
+
+
+@settings(max_examples=600, deadline=None)
+@given(payload=st.text(alphabet="AQgw+/=%23DB \n\t\xa0\u00e9@", max_size=48), chunk=st.integers(3, 13))
+def test_base64_decoded_in_pieces_is_decoded_as_a_whole(payload: str, chunk: int) -> None:
+    """Big attachments are decoded a piece at a time (never a second copy of the whole): accepted, refused and the
+    reason given exactly as one decode of the whole payload, whatever the piece size."""
+    url = "data:application/octet-stream;base64," + payload
+    try:
+        expected: bytes | str = _decode_whole(payload)
+    except binascii.Error as exc:
+        expected = f"data: URI is not valid base64 ({exc})"
+    except ValueError:  # a character outside ASCII: refused too, as a DataURIError rather than a bare ValueError
+        expected = "data: URI is not valid base64 (it has characters outside ASCII)"
+    try:
+        got: bytes | str = parse_data_uri(url, chunk=chunk).data
+        size: int | str = data_uri_size(url, chunk=chunk)
+    except DataURIError as exc:
+        got = size = str(exc)
+        with pytest.raises(DataURIError):
+            data_uri_size(url, chunk=chunk)
+    assert got == expected
+    assert size == (len(expected) if isinstance(expected, bytes) else expected)
+
+
+@given(payload=st.text(alphabet="ab%20C\u00e9", max_size=30), chunk=st.integers(3, 9))
+def test_percent_encoded_data_is_sized_in_pieces_exactly(payload: str, chunk: int) -> None:
+    url = "data:text/plain," + payload
+    assert data_uri_size(url, chunk=chunk) == len(parse_data_uri(url).data) == len(unquote_to_bytes(payload))
+
+
+def test_a_large_attachment_is_sized_without_decoding_it_whole() -> None:
+    raw = bytes(range(256)) * 8192  # 2 MiB: more than one piece
+    url = "data:application/octet-stream;base64," + base64.b64encode(raw).decode()
+    assert data_uri_size(url) == len(raw) and parse_data_uri(url).data == raw
+    with pytest.raises(DataURIError, match="Only base64 data"):
+        data_uri_size(url[:-100] + "@" + url[-99:])
 
 
 # --- bounds: every field a brief carries has a limit, each a setting (deployer.limits) -------------------------

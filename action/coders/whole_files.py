@@ -11,7 +11,7 @@ from action.assemble import is_reserved
 from action.coders.base import Session, Taken, redacted
 from action.llm import Completion
 from action.parse import ParseError, parse_files
-from action.prompt import Message, build_messages, repair_messages
+from action.prompt import Message, Sections, build_messages, repair_messages
 from action.validate import Problem, redact_secrets, validate
 from deployer.brief import Brief
 
@@ -24,9 +24,14 @@ class WholeFileCoder:
     secrets: Sequence[str] = ()
     allow_workflows: bool = False
     kept: Mapping[str, bytes] = field(default_factory=dict)  # nothing published is carried over
+    plan: str = ""  # the prompt's round-plan section
+
+    @property
+    def sections(self) -> Sections:
+        return Sections.of(self.brief, workflows=self.allow_workflows)
 
     def first_messages(self) -> list[Message]:
-        return build_messages(self.brief, {}, self.earlier_checks)
+        return build_messages(self.brief, {}, self.earlier_checks, sections=self.sections, plan=self.plan)
 
     def take(self, completion: Completion, session: Session) -> Taken:
         try:
@@ -41,7 +46,7 @@ class WholeFileCoder:
 
     def repair_messages(self, answer: str, problems: Sequence[Problem]) -> list[Message]:
         return repair_messages(self.brief, redact_secrets(answer, self.secrets), problems, {},
-                               self.earlier_checks)
+                               self.earlier_checks, sections=self.sections, plan=self.plan)
 
     def regressions(self, site: Mapping[str, bytes]) -> list[Problem]:
         return []

@@ -23,16 +23,15 @@ import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from types import TracebackType
-from typing import Any, TypeVar
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser as PWBrowser
-from playwright.async_api import BrowserContext, Page, Playwright, Request, Route, async_playwright
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import TimeoutError as PlaywrightTimeout
-
 from action.verify.checks import Check, Reads, selectors
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser as PWBrowser
+    from playwright.async_api import BrowserContext, Page, Playwright, Request, Route
 
 T = TypeVar("T")
 Gone = Mapping[int, Sequence[tuple[str, int, str, bool]]]  # check index -> (selector, match index, text, is a
@@ -239,7 +238,7 @@ class Browser:
             raise
 
     async def _start(self) -> None:
-        self._pw = await async_playwright().start()
+        self._pw = await _playwright().async_playwright().start()
         self._browser = await self._pw.chromium.launch(
             executable_path=self.executable, headless=True, args=list(BROWSER_ARGS), timeout=45_000,
         )
@@ -308,9 +307,9 @@ class Browser:
                 else None)
         try:
             response = await page.goto(url, wait_until="domcontentloaded", timeout=limits.load * 1000)
-        except PlaywrightTimeout:
+        except _playwright().TimeoutError:
             return context, page, f"the page never finished loading: no DOMContentLoaded within {limits.load:g}s"
-        except PlaywrightError as exc:
+        except _playwright().Error as exc:
             return context, page, f"the page could not be opened: {_first_line(exc)}"
         if response is not None and response.status >= 400:
             return context, page, f"the page answered HTTP {response.status}"
@@ -322,7 +321,7 @@ class Browser:
                 break
             try:
                 await page.wait_for_load_state(state, timeout=left * 1000)
-            except PlaywrightError:
+            except _playwright().Error:
                 break  # still loading or busy: checks run on what is there, as a grader's would
         return context, page, None
 
@@ -332,7 +331,7 @@ class Browser:
             raw = await asyncio.wait_for(page.evaluate(HARNESS, check.js), limits.check)
         except TimeoutError:
             return self._result(check, Outcome.TIMEOUT, f"no result within {limits.check:g}s", url, log)
-        except PlaywrightError as exc:
+        except _playwright().Error as exc:
             return self._result(check, Outcome.ERROR, f"the page failed during the check: {_first_line(exc)}",
                                 url, log)
         outcome = Outcome(raw.get("outcome")) if isinstance(raw, dict) else Outcome.ERROR
@@ -368,7 +367,7 @@ async def _snippet(page: Page, js: str) -> str:
     try:
         return str(await asyncio.wait_for(
             page.evaluate(SNIPPET, [selectors(js), "document.title" in js, SNIPPET_MATCHES]), 5))
-    except (TimeoutError, PlaywrightError):
+    except (TimeoutError, _playwright().Error):
         return ""
 
 
@@ -377,14 +376,23 @@ async def _read(page: Page, js: str, gone: Sequence[tuple[str, int, str, bool]],
     try:
         raw = await asyncio.wait_for(page.evaluate(READ, [selectors(js), [list(g) for g in gone], wait * 1000,
                                                           MAX_MATCHES]), wait + 5)
-    except (TimeoutError, PlaywrightError):
+    except (TimeoutError, _playwright().Error):
         return ()
     return tuple((str(s), tuple(str(t) for t in texts)) for s, texts in raw)
 
 
 async def _discard(context: BrowserContext) -> None:
-    with contextlib.suppress(TimeoutError, PlaywrightError):
+    with contextlib.suppress(TimeoutError, _playwright().Error):
         await asyncio.wait_for(context.close(), 10)
+
+
+def _playwright() -> ModuleType:
+    """Playwright's API, imported by the first browser start (in the browser's thread), not with this module: it
+    costs a tenth of a second that a run without browser checks never needs. Its error classes are read here too,
+    at the moment an exception is matched, which is always after the start."""
+    import playwright.async_api
+
+    return playwright.async_api
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,21 +3,19 @@
 The request is recognisable by its `<translate-checks>` block (one JSON line per check: id, statement, the query the
 page is opened with); the instructions are `prompts/translate.md`. The answer holds one JSON object
 `{"checks": [{"id", "js" | null, "reason"?}]}`: bare, in a ```json fence, or with prose before and after it (models
-add a preamble, and structured output is not honoured by every model); reasoning is dropped first. The first JSON
-object that has a "checks" key is taken; anything else leaves every check "not checkable" with the reason, never a
-crash and never a guess.
+add a preamble, and structured output is not honoured by every model), read by `action/json_answer.py`; anything
+else leaves every check "not checkable" with the reason, never a crash and never a guess.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from action.json_answer import JSONAnswerError, answer_object
 from action.llm import ChatClient, LLMError
 from action.prompt import load
-from action.reasoning import strip_reasoning
 from action.verify.checks import Check
 
 MAX_BRIEF_CHARS = 4000
@@ -47,7 +45,7 @@ def parse_translation(answer: str, ids: Sequence[int]) -> dict[int, tuple[str | 
     """id -> (JavaScript, "") or (None, the model's reason); raises TranslationError when the answer is malformed.
 
     Entries for unknown ids are ignored; ids the answer does not mention are missing from the result."""
-    entries = _checks_list(strip_reasoning(answer))
+    entries = _checks_list(answer)
     wanted = set(ids)
     found: dict[int, tuple[str | None, str]] = {}
     for entry in entries:
@@ -71,33 +69,15 @@ def translation_format() -> dict[str, object]:
                                                    "schema": json.loads(load("translate.schema.json"))}}
 
 
-def _checks_list(text: str) -> list[object]:
-    """The "checks" list of the first JSON object in `text` that has one, wherever the object starts."""
-    decoder = json.JSONDecoder()
-    failed: json.JSONDecodeError | None = None  # the attempt that got furthest, as the likeliest object
-    reach = biggest = 0
-    after = 0  # inside an object already read: its inner objects are not candidates
-    for start in (m.start() for m in re.finditer(r"\{", text)):
-        if start < after:
-            continue
-        try:
-            data, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError as exc:
-            if exc.pos - start > reach:
-                failed, reach = exc, exc.pos - start
-            continue
-        if isinstance(data, dict) and _KEY in data:
-            if not isinstance(data[_KEY], list):
-                raise TranslationError(f'"checks" is {type(data[_KEY]).__name__}, not a list')
-            return list(data[_KEY])
-        after, biggest = end, max(biggest, end - start)
-    preview = " ".join(text.split())[:120]
-    if failed is not None and reach > biggest:
-        raise TranslationError(f"the answer is not JSON: its object does not parse ({failed.msg} at line "
-                               f"{failed.lineno}, column {failed.colno})")
-    if biggest:
-        raise TranslationError(f'the answer is not an object with a "checks" list (it begins: {preview!r})')
-    raise TranslationError(f'the answer is not JSON: it holds no {{"checks": [...]}} object (it begins: {preview!r})')
+def _checks_list(answer: str) -> list[object]:
+    """The "checks" list of the first JSON object in the answer that has one (`action/json_answer.py`)."""
+    try:
+        data = answer_object(answer, _KEY, 'an object with a "checks" list')
+    except JSONAnswerError as exc:
+        raise TranslationError(str(exc)) from None
+    if not isinstance(data[_KEY], list):
+        raise TranslationError(f'"checks" is {type(data[_KEY]).__name__}, not a list')
+    return list(data[_KEY])
 
 
 def translate(

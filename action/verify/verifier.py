@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
-from action.coders.base import ChatModel
+from action.llm import ChatClient
 from action.validate import Problem
 from action.verify.browser import (
     DEFAULT_TIMEOUTS,
@@ -82,14 +82,15 @@ class Verifier:
 
     @classmethod
     def prepare(
-        cls, brief: Brief, earlier: Sequence[object], *, llm: ChatModel | None, prefix: str,
+        cls, brief: Brief, earlier: Sequence[object], *, llm: ChatClient | None, prefix: str,
         browser_path: str | None = None, local_only: bool = False, timeouts: Timeouts = DEFAULT_TIMEOUTS,
         log: Callable[[str], None] = lambda _message: None, browser: Browser | None = None,
-        earlier_attachments: Mapping[str, bytes] | None = None,
+        earlier_attachments: Mapping[str, bytes] | None = None, rewritten: Collection[str] = (),
     ) -> Verifier:
         """Plan and translate the checks and start a browser (or use `browser`, which the caller then closes).
         `earlier_attachments` (name -> bytes, in the repository from earlier rounds) are perturbed with this
-        round's."""
+        round's. `rewritten`: attachments the round plan lets the model rewrite; the site holds the model's
+        version, so they are neither compared byte for byte nor perturbed."""
         began = time.monotonic()
         attachments = {a.name: a.decode().data for a in brief.attachments}
         plan = plan_checks(brief.checks, earlier, attachments=list(attachments))
@@ -107,7 +108,8 @@ class Verifier:
             if browser is None:
                 log(f"checks: browser checks skipped: {reason}")
                 reasons.update({c.index: f"skipped: {reason}" for c in plan.checks if c.js})
-        verifier = cls(plan, attachments=attachments, browser=browser, not_checkable=reasons, prefix=prefix, log=log,
+        exact = {name: data for name, data in attachments.items() if name not in rewritten}
+        verifier = cls(plan, attachments=exact, browser=browser, not_checkable=reasons, prefix=prefix, log=log,
                        owns_browser=owns, earlier_attachments=earlier_attachments)
         verifier.seconds += time.monotonic() - began
         for check in plan.checks:

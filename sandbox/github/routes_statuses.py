@@ -2,7 +2,8 @@
 
 GitHub's rules (the description of repos/create-commit-status and repos/get-combined-status-for-ref): `state`
 is error, failure, pending or success; `context` defaults to "default"; at most 1000 statuses per commit and
-context; the combined state is failure if any context's latest status is error or failure, pending if there are
+context; a description of at most 140 characters (GitHub's 422 otherwise, as reported in zalando/zappr#378); the
+combined state is failure if any context's latest status is error or failure, pending if there are
 none or one is pending, success otherwise.
 """
 
@@ -21,6 +22,7 @@ from sandbox.github.state import CommitStatus, Repository
 
 STATES = ("error", "failure", "pending", "success")
 MAX_PER_CONTEXT = 1000
+MAX_DESCRIPTION = 140
 _ids = itertools.count(50_000)
 
 
@@ -61,13 +63,18 @@ async def create_status(request: web.Request) -> web.Response:
     sha = request.match_info["sha"]
     if repo.git.get_commit(sha) is None:
         raise ApiError(422, f"No commit found for SHA: {sha}")
+    description = typed(body, "description", str, nullable=True)
+    if description is not None and len(description) > MAX_DESCRIPTION:  # zalando/zappr#378, moby/datakit#273
+        raise ApiError(422, "Validation Failed", errors=[{
+            "resource": "Status", "code": "custom", "field": "description",
+            "message": f"description is too long (maximum is {MAX_DESCRIPTION} characters)"}])
     same = [s for s in repo.statuses if s.sha == sha and s.context.lower() == context.lower()]
     if len(same) >= MAX_PER_CONTEXT:
         raise ApiError(422, "Validation Failed", errors=[{
             "resource": "Status", "code": "custom",
             "message": f"This SHA and context has reached the maximum number of statuses ({MAX_PER_CONTEXT})."}])
-    status = CommitStatus(next(_ids), sha, state, context, typed(body, "description", str, nullable=True),
-                          typed(body, "target_url", str, nullable=True), user)
+    status = CommitStatus(next(_ids), sha, state, context, description, typed(body, "target_url", str, nullable=True),
+                          user)
     repo.statuses.append(status)
     return respond(shapes.status(repo, status, c.state.urls), 201,
                    {"Location": f"{c.state.urls.api}/repos/{repo.full_name}/statuses/{sha}"})

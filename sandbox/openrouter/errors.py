@@ -1,6 +1,7 @@
 """OpenRouter's error bodies and headers, so a client's error handling meets the real shapes here first.
 
-Body: `{"error": {"code", "message", "metadata"?}}` with HTTP status == code (../shared/openrouter/README.md).
+Body: `{"error": {"code", "message", "metadata"?}}` with HTTP status == code
+(openrouter.ai/docs/api/reference/errors-and-debugging).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Pure. `compose` decides what to answer, as the request asks: whole files (JSON when the request asks for JSON), or,
 when the request being answered asks for `SEARCH/REPLACE` blocks and files were published, edits from the published
-files to the app it would write now; check translations go to checks.py. `answer` writes that out cleanly
-(blocks.py); writer.py and shapes.py write it the way real models do.
+files to the app it would write now; check translations go to checks.py, round plans to planning.py. `answer`
+writes that out cleanly (blocks.py); writer.py and shapes.py write it the way real models do.
 Values known at build time are written into the static HTML; script.js (a fixed program driven by
 a `CONFIG` object) only refreshes them, shows `?params` and solves an input image when an OCR library loads.
 """
@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from sandbox.openrouter import checks, copying
+from sandbox.openrouter import checks, copying, planning
 from sandbox.openrouter.blocks import edit_blocks, whole_files
 from sandbox.openrouter.plan import Plan, Table, make_plan, plain, role
 from sandbox.openrouter.prompt import Prompt, parse_prompt
@@ -38,36 +38,43 @@ def asset(name: str) -> str:
 
 @dataclass(frozen=True)
 class Draft:
-    """What the model means to say, before it is written out: JSON text (`checks`, `json`), or files (`files`, and
-    `edits` against the published `old` files). `copied`: ids whose figure was copied from a check."""
+    """What the model means to say, before it is written out: JSON text (`checks`, `plan`, `json`), or files
+    (`files`, and `edits` against the published `old` files). `copied`: ids whose figure was copied from a check;
+    `mistake`: the field a plan got wrong on purpose (planning.MISTAKES)."""
 
-    kind: Literal["checks", "json", "edits", "files"]
+    kind: Literal["checks", "plan", "json", "edits", "files"]
     text: str = ""
     files: dict[str, str] = field(default_factory=dict)
     old: dict[str, str] = field(default_factory=dict)
+    outlines: dict[str, str] = field(default_factory=dict)  # published files seen only as outlines
     copied: tuple[str, ...] = ()
+    mistake: str | None = None
 
 
 def compose(prompt_text: str, response_format: dict[str, Any] | None = None, *, last_request: str | None = None,
-            copy: bool = False) -> Draft:
+            copy: bool = False, mistake: str | None = None) -> Draft:
     """`last_request` is the text of the user message being answered (it decides the answer's format); `copy`
-    asks for the figures checks expect to be pasted in rather than computed (when a check names one)."""
+    asks for the figures checks expect to be pasted in rather than computed (when a check names one); `mistake`
+    names the field a plan gets wrong."""
     if last_request is not None and checks.is_translation_request(last_request):  # verification asks for JS checks
         return Draft("checks" if response_format is None else "json", checks.answer(last_request))
+    if last_request is not None and planning.is_planning_request(last_request):  # the action plans the round
+        return Draft("plan" if response_format is None else "json", planning.answer(last_request, mistake),
+                     mistake=mistake)
     prompt = parse_prompt(prompt_text)
     copied = copying.constants(prompt) if copy else {}
     files = build_files(prompt, copied)
     if response_format is not None:
         return Draft("json", json.dumps(fit_schema(files, response_format)), copied=tuple(copied))
-    if prompt.files and EDIT_REQUEST in (last_request or ""):
-        return Draft("edits", files=files, old=prompt.files, copied=tuple(copied))
+    if (prompt.files or prompt.outlines) and EDIT_REQUEST in (last_request or ""):
+        return Draft("edits", files=files, old=prompt.files, outlines=prompt.outlines, copied=tuple(copied))
     return Draft("files", files=files, copied=tuple(copied))
 
 
 def render(draft: Draft) -> str:
     """The draft written cleanly: JSON as is, `<file path>` blocks, or exact edit blocks."""
     if draft.kind == "edits":
-        return edit_blocks(draft.old, draft.files)
+        return edit_blocks(draft.old, draft.files, draft.outlines)
     return whole_files(draft.files) if draft.kind == "files" else draft.text
 
 

@@ -72,7 +72,8 @@ def make_plan(prompt: Prompt) -> Plan:
     title = _title(prompt, old_html)
     heading_match = HEADING_RE.search(prompt.brief)
     data = _data(prompt, words)
-    mentioned = CSV_NAME_RE.findall(words + "\n" + "\n".join(prompt.files.values()))
+    seen = [*prompt.files.values(), *prompt.outlines.values()]
+    mentioned = CSV_NAME_RE.findall(words + "\n" + "\n".join(seen))
     return Plan(
         title=title,
         heading=heading_match.group(1) if heading_match else title,
@@ -114,7 +115,7 @@ def _data(prompt: Prompt, words: str) -> Table | None:
         table = summarise_csv(name, text.split(TRUNCATED)[0], words, complete=complete)
         if table is not None:
             return table
-    old = CONFIG_RE.search(prompt.files.get("script.js", ""))
+    old = CONFIG_RE.search(prompt.files.get("script.js") or prompt.outlines.get("script.js", ""))
     if old is None:
         return None
     try:

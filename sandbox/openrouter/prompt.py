@@ -3,7 +3,9 @@
 The contract (action/prompt.py): `<brief task=".." round="N">text</brief>`; `<checks>` with one check per line,
 strings verbatim and objects (or multi-line strings) as compact JSON; `<attachment name=".." media-type="..">`
 with text inline, self-closing for images and other binaries; from round 2 `<earlier-checks>` (same format) and the
-published files as `<file path="..">` blocks. The text read is every user message in order: a repair request
+published files as `<file path="..">` blocks, and the files the action did not send whole as
+`<outline path=".." lines="N">` blocks (lines copied from the file, `...` for lines left out). The text read is every
+user message in order: a repair request
 repeats the brief and checks but names attachments only, so the first message's inline text still counts. The
 last brief and checks win. Any text is a prompt: without a `<brief>` element all of it is the brief.
 """
@@ -20,6 +22,7 @@ CHECKS_RE = re.compile(r"<checks\b[^>]*>(.*?)</checks>", re.S)
 EARLIER_CHECKS_RE = re.compile(r"<earlier-checks\b[^>]*>(.*?)</earlier-checks>", re.S)
 ATTACHMENT_RE = re.compile(r"<attachment\b([^>]*?)(?:/>|>\n?(.*?)\n?</attachment>)", re.S)
 FILE_RE = re.compile(r"<file\b([^>]*)>\n?(.*?)\n?</file>", re.S)
+OUTLINE_RE = re.compile(r"<outline\b([^>]*)>\n?(.*?)\n?</outline>", re.S)
 ATTR_RE = re.compile(r"([\w-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
 TRUNCATED = "\n[truncated: "  # action/prompt.py's note after a cut attachment
 
@@ -44,6 +47,7 @@ class Prompt:
     earlier_checks: list[str] = field(default_factory=list)  # must keep passing from round 2 on
     attachments: list[Attachment] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    outlines: dict[str, str] = field(default_factory=dict)  # path -> the lines of a file not sent whole
 
 
 def attrs(text: str) -> dict[str, str]:
@@ -85,8 +89,11 @@ def parse_prompt(text: str) -> Prompt:
         if name and (name not in found or match.group(2) is not None):
             found[name] = Attachment(name, head.get("media-type", ""), match.group(2))
     prompt.attachments = list(found.values())
-    for match in FILE_RE.finditer(text):
-        path = attrs(match.group(1)).get("path")
-        if path:
-            prompt.files[path] = match.group(2)
+    for regex, found_files in ((FILE_RE, prompt.files), (OUTLINE_RE, prompt.outlines)):
+        for match in regex.finditer(text):
+            path = attrs(match.group(1)).get("path")
+            if path:
+                found_files[path] = match.group(2)
+    for path in prompt.files:  # a repair sends whole a file that the first request outlined
+        prompt.outlines.pop(path, None)
     return prompt

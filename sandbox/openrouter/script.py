@@ -9,13 +9,15 @@ Two shapes of `R` (ARCHITECTURE.md):
   X-RateLimit-*), a dict or a raw string is sent as is (so `{"status": 200, "body": {"error": ...}}` is a 200 with
   a top-level error and no choices).
 `model` in either shape restricts an entry to attempts on that model id; unrestricted entries serve any model.
+`"plan": true` in either shape reserves an entry for the action's planning request (`<plan-round>`), which takes no
+other entry: so a test scripts the generation without scripting the plan, and the built-in model plans.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ class Success:
     usage: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     delay: float = 0.0
+    plan: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,12 @@ class Fault:
     metadata: dict[str, Any] | None = None
     model: str | None = None
     delay: float = 0.0
+    plan: bool = False
 
 
 Response = Success | Fault
-SUCCESS_KEYS = {"content", "finish_reason", "native_finish_reason", "model", "usage", "error", "delay"}
-FAULT_KEYS = {"status", "headers", "body", "message", "metadata", "model", "delay"}
+SUCCESS_KEYS = {"content", "finish_reason", "native_finish_reason", "model", "usage", "error", "delay", "plan"}
+FAULT_KEYS = {"status", "headers", "body", "message", "metadata", "model", "delay", "plan"}
 
 
 def parse_response(raw: object, where: str = "response") -> Response:
@@ -66,9 +70,11 @@ def parse_response(raw: object, where: str = "response") -> Response:
     model = raw.get("model")
     if model is not None and not isinstance(model, str):
         raise ScriptError(f"{where}.model must be a model id string or null")
+    if not isinstance(raw.get("plan", False), bool):
+        raise ScriptError(f"{where}.plan must be true or false")
     if "status" in raw:
-        return _fault(raw, where, float(delay), model)
-    return _success(raw, where, float(delay), model)
+        return replace(_fault(raw, where, float(delay), model), plan=raw.get("plan", False))
+    return replace(_success(raw, where, float(delay), model), plan=raw.get("plan", False))
 
 
 def _fault(raw: dict[str, Any], where: str, delay: float, model: str | None) -> Fault:
@@ -160,8 +166,9 @@ class ScriptQueue:
     def __len__(self) -> int:
         return len(self._items)
 
-    def take(self, model_id: str) -> Response | None:
+    def take(self, model_id: str, *, plan: bool = False) -> Response | None:
+        """The first entry for this model and this kind of request (a planning request or any other)."""
         for i, item in enumerate(self._items):
-            if item.model is None or item.model == model_id:
+            if (item.model is None or item.model == model_id) and item.plan == plan:
                 return self._items.pop(i)
         return None

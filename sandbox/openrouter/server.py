@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from deployer.serving import base_url, bind_socket, run_servers
-from sandbox.openrouter import routing, writer
+from sandbox.openrouter import planning, routing, writer
 from sandbox.openrouter.billing import Account
 from sandbox.openrouter.caching import PromptCache
 from sandbox.openrouter.completion import DONE, KEEPALIVE, Answer
@@ -133,7 +133,8 @@ async def _answer(request: web.Request, state: State, chat: ChatRequest, entry: 
             entry["attempts"].append({"model": candidate.id, "status": exc.status})
             last = web.json_response(exc.body(), status=exc.status)
             continue
-        scripted = state.queue.take(model.id)
+        scripted = state.queue.take(model.id, plan=bool(chat.user_texts) and planning.is_planning_request(
+            chat.user_texts[-1]))
         if scripted is None and state.free_limits is not None and model.free:
             scripted = state.free_limits.check()
         if isinstance(scripted, Fault):

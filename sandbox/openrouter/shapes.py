@@ -11,7 +11,7 @@ and who reports them: issue 15; sandbox/openrouter/README.md shows one example o
   fence; a SEARCH (and its REPLACE) whose indentation drifted; a SEARCH with `...` elisions (aider's form: the
   REPLACE has them in the same places, the text between stays); a block sent twice (the second is already applied);
   one redundant block missing its `=======` among good ones;
-- check translations: the JSON with prose around it, or in a ```` ```json ```` fence.
+- check translations and round plans: the JSON with prose around it, or in a ```` ```json ```` fence.
 A shape that does not fit the draft (an elision needs unique context lines, a named new file needs a new file)
 falls back to reasoning before plain blocks.
 """
@@ -48,6 +48,10 @@ EDIT_INTROS = (
     "Looking at the current files, only a few places need to change. I'll keep everything else as it is.",
     "To do this I need to touch the page and its script; the rest stays untouched.",
 )
+JSON_WORDS = {  # the words around a JSON answer: (before, after)
+    "checks": ("Here are the checks translated to JavaScript", "Each expression is true when its check holds."),
+    "plan": ("Here is my plan for this round", "The site will follow this plan."),
+}
 THINKING = ("The brief wants a single page. Let me sketch the markup first and check it against the checks.\n"
             "Rough draft of the page:")
 
@@ -60,9 +64,10 @@ class Written:
 
 def write(draft: Draft, dice: Dice) -> Written:
     """The draft in a shape the dice pick (JSON structured outputs stay bare: the schema decides their form)."""
-    if draft.kind == "checks":
-        shape = dice.pick("checks-shape", CHECK_SHAPES)
-        return Written(_checks(draft.text, shape), shape)
+    if draft.kind in ("checks", "plan"):
+        shape = dice.pick(f"{draft.kind}-shape", CHECK_SHAPES)
+        intro, outro = JSON_WORDS[draft.kind]
+        return Written(_json_in_prose(draft.text, shape, intro, outro), shape)
     if draft.kind == "json":
         return Written(draft.text, "json")
     if draft.kind == "edits":
@@ -93,12 +98,11 @@ def fenced(content: str, info: str) -> str:
     return f"{fence}{info}\n{content}{'' if content.endswith(chr(10)) else chr(10)}{fence}"
 
 
-def _checks(text: str, shape: str) -> str:
+def _json_in_prose(text: str, shape: str, intro: str, outro: str) -> str:
     pretty = json.dumps(json.loads(text), indent=2)
     if shape == "fenced-json":
-        return f"Here are the checks as JavaScript expressions:\n\n{fenced(pretty, 'json')}\n"
-    return (f"Here are the checks translated to JavaScript:\n\n{pretty}\n\n"
-            "Each expression is true when its check holds.\n")
+        return f"{intro}:\n\n{fenced(pretty, 'json')}\n"
+    return f"{intro}:\n\n{pretty}\n\n{outro}\n"
 
 
 def _files(files: dict[str, str], shape: str, dice: Dice) -> str:
@@ -128,7 +132,7 @@ def _rough_draft(page: str) -> str:
 
 
 def _edits(draft: Draft, dice: Dice) -> Written:
-    found = changes(draft.old, draft.files)
+    found = changes(draft.old, draft.files, draft.outlines)
     blocks = [c for c in found if isinstance(c, Block)]
     new = [c for c in found if isinstance(c, NewFile)]
     shape = dice.pick("edits-shape", EDIT_SHAPES)

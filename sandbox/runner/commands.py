@@ -1,7 +1,7 @@
 """Workflow commands (`::name k=v::data` lines), environment files and step summaries, as the runner reads them.
 
 Pure parsing plus the secret masker; `execute.py` feeds it the lines of a step's output and the files it wrote.
-See /work/shared/github-actions/README.md, "Workflow commands".
+Rules: docs.github.com "Workflow commands for GitHub Actions".
 """
 
 from __future__ import annotations

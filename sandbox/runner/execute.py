@@ -1,6 +1,7 @@
 """Run one job the way GitHub's runner does: steps in order, `if:` (default `success()`), `run` scripts with the
 shell rules, `uses:` (composite actions, built-in stand-ins), env layering, per-step command files, masking,
-timeouts and cancellation. See /work/shared/github-actions/README.md, last section.
+timeouts and cancellation. Rules: docs.github.com "Workflow syntax for GitHub Actions" and actions/runner's
+`src/Runner.Worker/`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """GitHub Actions expressions (`${{ }}`): a tokenizer, a recursive-descent parser and an evaluator.
 
-Semantics follow the runner's `Expressions2` (see /work/shared/github-actions/README.md, "Expressions"): values
-are null, booleans, numbers (floats), strings, objects and arrays; comparisons ignore case and coerce mismatched
-types to numbers; `&&`/`||` return the deciding operand; a missing property is null, which reads as ''. Anything
-this evaluator does not know (a function, a named value, a double-quoted string) is an `ExpressionError`, never ''.
+Semantics follow the runner's `Expressions2` (actions/runner `src/Sdk/DTExpressions2/`; docs.github.com
+"Expressions"): values are null, booleans, numbers (floats), strings, objects and arrays; comparisons ignore case
+and coerce mismatched types to numbers; `&&`/`||` return the deciding operand; a missing property is null, which
+reads as ''. Anything this evaluator does not know (a function, a named value, a double-quoted string) is an
+`ExpressionError`, never ''.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Built-in stand-ins for GitHub's Pages actions, faithful to what a workflow can observe (sources and rules:
-`../shared/github-actions/README.md`, "Pages deployment actions"):
+the `action.yml`, README and `src/` of actions/configure-pages, upload-pages-artifact and deploy-pages v5):
 
 - `actions/configure-pages`: `GET /repos/{repo}/pages` with the `token` input (default `github.token`); with
   `enablement: true`, a missing site is created with `build_type: workflow`; outputs `base_url`, `origin`, `host`,

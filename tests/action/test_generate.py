@@ -71,7 +71,7 @@ def test_file_blocks_become_a_complete_site(openrouter: OpenRouter) -> None:
     assert result.site["index.html"] == PAGE.encode() and result.site["logo.png"] == PNG
     assert result.site["sales.csv"] == b"region,sales\nn,10\n"
     stats = result.stats
-    assert (stats.model, stats.total_tokens, stats.completions, stats.requests, stats.repairs) == (
+    assert (stats.model, stats.usage.total_tokens, stats.completions, stats.requests, stats.repairs) == (
         "sandbox/a", 140, 1, 1, 0)
     [request] = openrouter.requests()
     assert '<brief task="sum-of-sales" round="1">' in last_user_text(request)
@@ -224,3 +224,41 @@ def test_a_token_like_task_name_is_caught_in_the_assembled_site(openrouter: Open
         run(openrouter, make_brief(task=TOKEN))
     assert {p.path for p in caught.value.problems} == {"README.md", METADATA_PATH}
     assert TOKEN not in str(caught.value)
+
+
+def round_two(brief_text: str, app: str = APP) -> tuple[Brief, dict[str, bytes]]:
+    previous = {"task": "sum-of-sales", "rounds": [{"round": 1, "brief": "Show the total.",
+                                                    "checks": ["#total shows 10"],
+                                                    "nonce": "n-1", "attachments": []}]}
+    published = {"index.html": PAGE.encode(), "app.js": app.encode(), METADATA_PATH: json.dumps(previous).encode()}
+    return make_brief(round=2, nonce="n-2", brief=brief_text), published
+
+
+def test_a_weak_fallback_writes_whole_files_and_the_round_applies(openrouter: OpenRouter) -> None:
+    openrouter.script(
+        {"model": "sandbox/a", "status": 400, "message": "context too long"},
+        {"model": "sandbox/b", "content": '<file path="app.js">\ndocument.title = "Sales v2";\n</file>'},
+    )
+    brief, published = round_two("Change the title.")
+    result = run(openrouter, brief, "sandbox/a", "sandbox/b", published=published)
+    assert result.files == {"index.html": PAGE, "app.js": 'document.title = "Sales v2";\n'}
+    assert result.stats.model == "sandbox/b" and "HTTP 400" in result.stats.skipped["sandbox/a"]
+    strong, weak = openrouter.requests()
+    assert "SEARCH/REPLACE" in last_user_text(strong) and "SEARCH/REPLACE" not in last_user_text(weak)
+    system = weak["body"]["messages"][0]["content"]
+    assert "Files you do not send stay exactly as they are" in str(system) and "<<<<<<< SEARCH" not in str(system)
+
+
+def test_a_file_edited_from_its_outline_is_sent_whole_in_the_repair(openrouter: OpenRouter) -> None:
+    app = APP + "".join(f"function step{i}() {{\n  return {i};\n}}\n" for i in range(60))
+    wrong = "app.js\n<<<<<<< SEARCH\n  return seven();\n=======\n  return 4 * 2;\n>>>>>>> REPLACE\n"  # a guess
+    right = "app.js\n<<<<<<< SEARCH\nfunction step7() {\n  return 7;\n=======\nfunction step7() {\n  return 4 * 2;\n" \
+            ">>>>>>> REPLACE\n"
+    openrouter.script({"content": wrong}, {"content": right})
+    brief, published = round_two("Make step seven return eight.", app)
+    result = run(openrouter, brief, published=published)
+    assert result.files["app.js"] == app.replace("step7() {\n  return 7;", "step7() {\n  return 4 * 2;")
+    first, repair = openrouter.requests()
+    assert '<outline path="app.js"' in last_user_text(first) and '<file path="app.js">' not in last_user_text(first)
+    assert "app.js was shown as an outline" in last_user_text(repair)
+    assert f'<file path="app.js">\n{app}\n</file>' in repair["body"]["messages"][1]["content"][-1]["text"]

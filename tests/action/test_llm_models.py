@@ -66,7 +66,8 @@ def test_a_retired_model_is_skipped_and_the_next_listed_one_runs(openrouter: Ope
     result = client(openrouter, RETIRED, MINI, log=log).complete(brief_messages())
     assert result.model == MINI and result.skipped == (ModelFailure(RETIRED, NOT_LISTED),)
     assert result.strong is False  # a fallback outside the strong families: whole files, not edit blocks
-    assert [b["model"] for b in bodies(openrouter)] == [MINI]  # the retired id costs no request
+    # The retired id costs no request (the stand-in may cut MINI's answer: its continuation is MINI's too).
+    assert {b["model"] for b in bodies(openrouter)} == {MINI}
     assert f"models: model {MINI} runs first; skipped {RETIRED}: {NOT_LISTED}" in log
 
 

@@ -169,6 +169,37 @@ def test_earlier_checks_come_before_the_brief() -> None:
     assert "<earlier-checks>\n#total shows 10\n</earlier-checks>" in repaired
 
 
+def test_the_system_prompt_holds_only_the_sections_the_brief_needs() -> None:
+    plain = build_messages(make_brief(attachments=[]))[0]["content"]
+    assert "build.py" not in plain and ".github/workflows/" not in plain
+    assert prompt.load("system.md").split("$answer_format")[0] in plain
+    ci = build_messages(make_brief(brief="Add a GitHub Actions workflow that runs the tests.", attachments=[]))
+    assert ".github/workflows/" in ci[0]["content"] and "build.py" not in ci[0]["content"]
+    xlsx = make_brief(brief="Convert data.xlsx to CSV and chart it.", attachments=[])
+    assert "# /// script" in build_messages(xlsx)[0]["content"]
+    assert "# /// script" in build_messages(make_brief())[0]["content"]  # data whose figures a build step may write
+    # A site that already has a build step keeps the section in later rounds, whatever the brief says.
+    later = build_messages(make_brief(round=2, attachments=[]), {"index.html": "x", "build.py": "print()"}, edits=True)
+    assert "# /// script" in later[0]["content"] and "SEARCH" in later[0]["content"]
+    assert len(plain) < len(prompt.system_prompt()) * 0.6  # every section: what round 1 used to send
+
+
+def test_an_edit_round_outlines_the_files_it_does_not_need_whole() -> None:
+    body = "".join(f"function f{i}() {{\n  return {i};\n}}\n" for i in range(50))
+    existing = {"index.html": "<html><body><h1>v1</h1></body></html>", "app.js": body}
+    messages = build_messages(make_brief(round=2, attachments=[]), existing, edits=True, shown={"index.html"})
+    text = last_text(messages)
+    assert '<file path="index.html">' in text and '<file path="app.js">' not in text
+    block = re.search(r'<outline path="app.js" lines="150">\n(.*?)\n</outline>', text, re.S)
+    assert block is not None and block.group(1).startswith("function f0() {\n...\nfunction f1() {")
+    # The stable part first: the brief and checks before the published files (prompt caching).
+    assert text.index("<brief ") < text.index("<checks>") < text.index('<file path="index.html">')
+    # A rewrite (not an edit round) sends every file whole, with the rewrite format.
+    whole = build_messages(make_brief(round=2, attachments=[]), existing, shown={"index.html"})
+    assert '<file path="app.js">' in last_text(whole) and "<outline" not in last_text(whole)
+    assert "Files you do not send stay exactly as they are" in whole[0]["content"]
+
+
 def test_each_kind_of_problem_is_told_in_its_own_words() -> None:
     problems: list[Problem | str] = [
         Problem("typed-in figure", "check #total passed, but ...", ProblemKind.COPIED),

@@ -17,6 +17,7 @@ from action.prompt import build_messages
 from action.published import Published, earlier_attachments, published_files
 from action.validate import Problem, ProblemKind
 from deployer.brief import Brief, parse_brief
+from deployer.models import Model
 from tests.conftest import OpenRouter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "briefs"
@@ -59,6 +60,11 @@ def revise(openrouter: OpenRouter, **kwargs: Any) -> Any:
 
 def last_user_text(request: dict[str, Any]) -> str:
     return [m for m in request["body"]["messages"] if m["role"] == "user"][-1]["content"][0]["text"]
+
+
+def as_strong(request: Any) -> str:
+    """The last user text of a request as a model trusted with edit blocks gets it."""
+    return str(request(Model("sandbox/a", strong=True))[-1]["content"][-1]["text"])
 
 
 def assert_round_two(site: dict[str, bytes], result: Any, index: str) -> None:
@@ -222,9 +228,22 @@ def test_a_later_rounds_check_repair_says_which_checks_failed_not_that_edits_fai
     second = brief(2, "Change nothing.")
     revision = EditBlockCoder(second, Published.of(second, "octo", site))
     failing = Problem("browser check", "check #total -> failed: returned false", ProblemKind.CHECK)
-    text = revision.repair_messages("answer", [failing])[-1]["content"][0]["text"]
+    text = as_strong(revision.repair_messages("answer", [failing]))
     assert "These checks failed:\n\n<problems>\n- browser check: check #total -> failed" in text
     assert "could not be applied" not in text and "could not be used" not in text and "SEARCH/REPLACE" in text
     edit = Problem("index.html", "SEARCH was not found", ProblemKind.EDIT)
-    both = revision.repair_messages("answer", [failing, edit])[-1]["content"][0]["text"]
+    both = as_strong(revision.repair_messages("answer", [failing, edit]))
     assert both.index("Some of your edit blocks could not be applied") < both.index("These checks failed")
+
+
+def test_the_files_the_plan_says_the_change_touches_are_sent_whole() -> None:
+    """The round plan's `touches` (issue 20) feeds the lean round 2: a file the brief does not name, which the
+    outline would hide, goes whole when the plan says the change touches it."""
+    long_js = "".join(f"function step{i}(rows) {{\n  return rows.length + {i};\n}}\n" for i in range(40))
+    site = {**published(), "app.js": long_js.encode()}
+    second = brief(2, "Add a table #by-region with the sales of each region.")
+    outlined = as_strong(EditBlockCoder(second, Published.of(second, "octo", site)).first_messages())
+    assert '<outline path="app.js"' in outlined and '<file path="app.js">' not in outlined
+    planned = as_strong(EditBlockCoder(second, Published.of(second, "octo", site), touches=("app.js",))
+                        .first_messages())
+    assert '<file path="app.js">' in planned and '<outline path="app.js"' not in planned

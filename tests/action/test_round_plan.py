@@ -11,7 +11,7 @@ from action.generate import generate
 from action.llm import OpenRouterClient
 from action.plan import plan_commit
 from action.published import Published
-from action.round_plan import RoundPlan, plan_round, site_prefix
+from action.round_plan import AttachmentUse, RoundPlan, plan_round, site_prefix
 from deployer.brief import Brief, parse_brief
 from tests.conftest import OpenRouter
 
@@ -53,9 +53,14 @@ def test_the_plan_of_the_sentence_patterns() -> None:
     brief = make_brief("Fix execute.py and commit it. Add a GitHub Actions workflow that writes result.json; do not "
                        "commit result.json.", attachments=[{"name": "execute.py", "url": "data:text/plain,x"}])
     plan = plan_round(brief, Published.of(brief, "octo"))
-    assert plan == RoundPlan(workflows_allowed=True, excluded=frozenset({"result.json"}),
-                             rewritable=frozenset({"execute.py"}), site_prefix="/sales/")
-    assert plan_round(make_brief("Show a page."), Published.of(brief, "octo")) == RoundPlan(site_prefix="/sales/")
+    assert plan == RoundPlan(
+        workflows_allowed=True, workflow="Add a GitHub Actions workflow that writes result.json",
+        excluded=frozenset({"result.json"}),
+        attachments=(AttachmentUse("execute.py", "rewrite", "Fix execute.py and commit it."),),
+        files=("index.html",), site_prefix="/sales/")
+    assert plan.rewritable == frozenset({"execute.py"})
+    assert plan_round(make_brief("Show a page."), Published.of(brief, "octo")) == RoundPlan(
+        files=("index.html",), site_prefix="/sales/")
 
 
 def test_the_site_prefix_is_where_pages_serves_the_repository() -> None:
@@ -85,6 +90,7 @@ def test_a_plan_from_another_planner_lets_the_model_rewrite_an_attachment(openro
     answer = f'<file path="index.html">\n{page}</file>\n<file path="script.py">\nprint(1 + 1)\n</file>\n'
     openrouter.script({"content": answer})
     client = OpenRouterClient(openrouter.key, ["sandbox/a"], base_url=openrouter.base_url)
-    planned = RoundPlan(rewritable=frozenset({"script.py"}), site_prefix="/sales/")
+    planned = RoundPlan(attachments=(AttachmentUse("script.py", "rewrite", "Publish script.py"),),
+                        site_prefix="/sales/")
     result = generate(brief, client, Published.of(brief, "octo"), planned, year=2026)
     assert result.site["script.py"] == b"print(1 + 1)\n" and result.stats.repairs == 0

@@ -115,5 +115,5 @@ def test_attachments_the_brief_asks_to_fix_may_be_rewritten_but_never_as_is_ones
         "brief": "You are given execute.py (with a bug) and data.xlsx: fix the bug. Commit uid.txt as-is.",
         "attachments": [{"name": n, "url": "data:text/plain,x"} for n in ("execute.py", "data.xlsx", "uid.txt")],
     }, require_secret=False)
-    assert fixable_attachments(brief) == {"execute.py", "data.xlsx"}
+    assert fixable_attachments(brief) == {"execute.py"}  # the bug is execute.py's, not the spreadsheet's
     assert fixable_attachments(make_brief("Show data.xlsx as a table.")) == set()

@@ -94,7 +94,7 @@ def test_sec_build_fails_is_repaired_and_publishes_data_json_in_rounds_1_and_2( 
     result = deployer.run("repository_dispatch", dispatch_event(brief), extra_env=env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
-    asked = deployer.openrouter.requests()
+    asked = deployer.openrouter.generation_requests()
     assert len(asked) == 2
     repair = json.dumps(asked[1]["body"]["messages"][-1])
     assert "build.py: failed with exit status 1" in repair and "KeyError: 'USD'" in repair
@@ -209,7 +209,7 @@ def test_ci_workflow_runs_on_our_commit_deploys_pages_and_result_json_is_not_com
                                            "<h1>Results</h1>\n<p>See result.json.</p>\n>>>>>>> REPLACE\n"})
     again = deployer.run("repository_dispatch", dispatch_event(second), timeout=400)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert len(deployer.openrouter.requests()) == 2  # the edit applied at once
+    assert len(deployer.openrouter.generation_requests()) == 2  # the edit applied at once
     sha2 = again.outputs["commit-sha"]
     runs2 = requests.get(f"{github.url}/repos/{github.user}/ci-result/actions/runs", params={"head_sha": sha2},
                          headers=auth, timeout=10).json()["workflow_runs"]

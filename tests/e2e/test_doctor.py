@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from deployer.doctor import check_github, run_checks
+from deployer.doctor import check_github, run_checks, statuses_check
 from deployer.models import DEFAULT_FALLBACKS, DEFAULT_MODEL
 from sandbox.world import World
 from tests.conftest import Services, start_github
@@ -33,8 +33,8 @@ def test_a_good_configuration_passes_every_check(world: World) -> None:
     done = doctor(good_env(world))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    for name in ("setting SHARED_SECRET", "github token", "github scopes", "deployer repo", "openrouter key",
-                 "openrouter models", "openrouter credit", "receiver"):
+    for name in ("setting SHARED_SECRET", "github token", "github scopes", "commit statuses", "deployer repo",
+                 "openrouter key", "openrouter models", "openrouter credit", "receiver"):
         assert any(line.startswith("PASS") and name in line for line in lines), name
     assert f"a run uses {DEFAULT_MODEL}, then {', then '.join(DEFAULT_FALLBACKS)}" in done.stdout
     assert f"user {world.user}" in done.stdout and "workflow" in done.stdout
@@ -95,3 +95,14 @@ def test_a_token_without_the_workflow_scope_is_named_before_going_live(services:
     run_checks({"GITHUB_TOKEN": github.token, "GITHUB_API_URL": github.url}, None, out.append)
     assert any(line.startswith("WARN  public url") for line in out)
     assert out[-1].startswith("PASS  pages cdn") and "10 minutes" in out[-1]
+
+
+def test_the_statuses_check_names_the_scope_that_lets_a_run_record_its_notification() -> None:
+    for scopes, granting in (({"repo", "workflow"}, "repo"), ({"public_repo"}, "public_repo"),
+                             ({"repo:status", "workflow"}, "repo:status")):
+        check = statuses_check(scopes)
+        assert check.ok and not check.warning and f"writable ({granting})" in check.line()
+    missing = statuses_check({"workflow", "gist"})
+    assert missing.ok and missing.warning  # the notification still goes out, maybe twice: a warning, not a failure
+    assert missing.line().startswith("WARN  commit statuses") and "may notify the evaluator again" in missing.line()
+    assert "fix: add the `repo` (or `repo:status`) scope" in missing.line()

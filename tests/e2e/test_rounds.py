@@ -68,13 +68,14 @@ def test_round_one_then_round_two_edits_the_same_repository(deployer: Deployer, 
     edit_request = [m for m in requests_seen[-1]["body"]["messages"] if m["role"] == "user"][-1]["content"][0]["text"]
     assert "SEARCH/REPLACE" in edit_request and 'name="data.csv" media-type="text/csv" round="1"' in edit_request
 
-    # Round 2 again: nothing new is committed, the evaluator hears again with the same commit.
+    # Round 2 again: nothing new is committed, and the evaluator is not told a second time.
     again = deployer.run("repository_dispatch", dispatch_event(r2))
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.outputs["commit-sha"] == sha2 and "already commit" in again.summary
+    assert "already notified at " in again.summary
     git(repo, "pull", "--quiet")
     assert git(repo, "rev-parse", "HEAD").strip() == sha2
-    assert [n["body"]["commit_sha"] for n in deployer.evaluator.notifications()][-1] == sha2
+    assert [n["body"] for n in deployer.evaluator.notifications()] == notes
     assert len(deployer.openrouter.requests()) == len(requests_seen)
 
 

@@ -72,7 +72,7 @@ def test_a_wrong_id_is_repaired_before_publishing(deployer: Deployer) -> None:
     brief = sample("sum-of-sales.r1.json", deployer.evaluator.notify_url)
     result = deployer.run("repository_dispatch", dispatch_event(brief))
     assert result.returncode == 0, result.stdout + result.stderr
-    first, repair = deployer.openrouter.requests()
+    first, repair = deployer.openrouter.generation_requests()
     assert "<problems>" not in user_text(first)
     problems = user_text(repair).split("<problems>", 1)[1].split("</problems>", 1)[0]
     assert json.dumps({"js": TOTAL_CHECK}, separators=(",", ":")) in problems  # the failing check, named
@@ -90,7 +90,7 @@ def test_checks_failing_after_two_repairs_are_published_and_reported(deployer: D
     accepted = datetime.now(UTC)
     result = deployer.run("repository_dispatch", dispatch_event(brief, accepted.isoformat()))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert len(deployer.openrouter.requests()) == 3  # the answer and two check repairs, then it publishes
+    assert len(deployer.openrouter.generation_requests()) == 3  # the answer and two check repairs, then it publishes
     assert "2/3 passed, 1 failed before publishing, after 2 check repair(s)" in result.summary
     assert "> published with a failing check: check " in result.summary and "#total-sales" in result.summary
     assert "- **live checks**: 2/3 passed, 1 failed" in result.summary
@@ -105,7 +105,7 @@ def test_verify_false_skips_the_browser(deployer: Deployer) -> None:
     brief = sample("sum-of-sales.r1.json", deployer.evaluator.notify_url)
     result = deployer.run("repository_dispatch", dispatch_event(brief), extra_env={"DEPLOYER_VERIFY": "false"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert len(deployer.openrouter.requests()) == 1
+    assert len(deployer.openrouter.generation_requests()) == 1
     assert "**checks**" not in result.summary and "::group::verify" not in result.stdout
 
 
@@ -123,5 +123,5 @@ def test_a_round_two_check_failure_is_repaired_through_edits(deployer: Deployer)
                                                                        deployer.evaluator.notify_url)))
     assert second.returncode == 0, second.stdout + second.stderr
     assert "5/5 passed, 0 failed before publishing, after 1 check repair(s)" in second.summary
-    repair = user_text(deployer.openrouter.requests()[-1])
+    repair = user_text(deployer.openrouter.generation_requests()[-1])
     assert "#product-sales tbody tr" in repair

@@ -33,6 +33,10 @@ def test_commit_statuses_and_the_combined_state(gh: GitHub) -> None:
     assert call(gh, "GET", f"{api}/commits/main/status").json()["state"] == "failure"
     bad_state = call(gh, "POST", f"{api}/statuses/{head}", json={"state": "done"})
     assert bad_state.status_code == 422
+    too_long = call(gh, "POST", f"{api}/statuses/{head}", json={"state": "success", "description": "x" * 141})
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["message"] == "description is too long (maximum is 140 characters)"
+    assert call(gh, "POST", f"{api}/statuses/{head}", json={"state": "success", "description": "x" * 140}).ok
     unknown = call(gh, "POST", f"{api}/statuses/{'0' * 40}", json={"state": "success"})
     assert (unknown.status_code, unknown.json()["message"]) == (422, f"No commit found for SHA: {'0' * 40}")
     assert call(gh, "POST", f"{api}/statuses/{head}", gh.other_token, json={"state": "success"}).status_code == 404

@@ -11,7 +11,15 @@ from typing import Any, TypeVar
 
 import pytest
 
-from receiver.outbox import BIG_WRITE_CHARS, CHECKPOINT_S, SCHEMA, Outbox, OutboxUnavailable, TokenExpired
+from receiver.outbox import (
+    BIG_WRITE_CHARS,
+    CHECKPOINT_S,
+    SCHEMA,
+    Outbox,
+    OutboxUnavailable,
+    Streamed,
+    TokenExpired,
+)
 from receiver.payload import hash_token
 
 T = TypeVar("T")
@@ -111,6 +119,12 @@ def test_an_outbox_from_before_in_flight_attempts_gains_the_column(tmp_path: Pat
     assert (head.id, head.inflight_since) == ("old", None)
 
 
+async def _payload(outbox: Outbox, brief_id: str, token: str) -> str | None:
+    """The brief's JSON as served (read in pieces), or None when the token does not open it."""
+    reader = await outbox.open_payload(brief_id, hash_token(token))
+    return None if reader is None else b"".join([piece async for piece in reader.pieces()]).decode()
+
+
 def test_payload_tokens_open_only_their_brief_until_they_expire(tmp_path: Path) -> None:
     async def body(outbox: Outbox) -> Any:
         a = (await outbox.accept("a", 1, "n", '{"a":1}')).id
@@ -118,10 +132,10 @@ def test_payload_tokens_open_only_their_brief_until_they_expire(tmp_path: Path) 
         await outbox.add_token(a, hash_token("token-a1"), 3600)
         await outbox.add_token(a, hash_token("token-a2"), 3600)  # a re-sent dispatch: both stay valid
         await outbox.add_token(b, hash_token("token-b"), -1)  # already expired
-        out = [await outbox.open_payload(a, hash_token(t)) for t in ("token-a1", "token-a2", "token-b", "nope")]
+        out = [await _payload(outbox, a, t) for t in ("token-a1", "token-a2", "token-b", "nope")]
         with pytest.raises(TokenExpired):
             await outbox.open_payload(b, hash_token("token-b"))
-        out.append(await outbox.open_payload("unknown", hash_token("token-a1")))
+        out.append(await _payload(outbox, "unknown", "token-a1"))
         return out
 
     assert run(tmp_path, body) == ['{"a":1}', '{"a":1}', None, None, None]
@@ -202,3 +216,47 @@ def test_where_commits_run(tmp_path: Path, sync: str, big: bool, on_loop: bool) 
         return ran_in is threading.current_thread()
 
     assert run(tmp_path, body, sync) is on_loop
+
+
+def _streamed(data: bytes, piece: int, size: int | None = None) -> Streamed:
+    return Streamed(len(data) if size is None else size,
+                    lambda: (data[i:i + piece] for i in range(0, len(data), piece)))
+
+
+def test_a_streamed_brief_is_stored_apart_and_read_back_in_pieces(tmp_path: Path) -> None:
+    """A brief of megabytes: written piece by piece into its own blob, never read to be dispatched (it goes by
+    reference), served back piece by piece, byte for byte."""
+    big = b'{"brief":"' + b"x" * (3 * 1024 * 1024 + 7) + b'"}'
+
+    async def body(outbox: Outbox) -> tuple[Any, ...]:
+        brief_id = (await outbox.accept("big", 1, "n", _streamed(big, 100_000))).id
+        small_id = (await outbox.accept("small", 1, "n", '{"s":1}')).id
+        await outbox.add_token(brief_id, hash_token("t"), 60)
+        await outbox.add_token(small_id, hash_token("s"), 60)
+        head = await outbox.next_pending(64_000)
+        reader = await outbox.open_payload(brief_id, hash_token("t"))
+        assert reader is not None
+        pieces = [piece async for piece in reader.pieces(piece=1 << 20)]
+        return head, reader.size, pieces, await _payload(outbox, small_id, "s"), await outbox.next_pending(4)
+
+    head, size, pieces, small, none_fits = run(tmp_path, body)
+    assert (head.task, head.brief_json) == ("big", None)
+    assert size == len(big) and b"".join(pieces) == big and max(map(len, pieces)) == 1 << 20
+    assert small == '{"s":1}' and none_fits.brief_json is None
+    with sqlite3.connect(tmp_path / "outbox.sqlite3") as conn:
+        assert conn.execute("SELECT brief FROM briefs WHERE task = 'big'").fetchone() == ("",)
+
+
+@pytest.mark.parametrize("size", [10, 12])
+def test_a_streamed_brief_whose_size_is_wrong_fails_alone_and_leaves_nothing(tmp_path: Path, size: int) -> None:
+    async def body(outbox: Outbox) -> list[Any]:
+        return await asyncio.gather(outbox.accept("a", 1, "n", "{}"),
+                                    outbox.accept("b", 1, "n", _streamed(b'{"b":"01"}x', 3, size)),
+                                    outbox.accept("c", 1, "n", "{}"), return_exceptions=True)
+
+    a, bad, c = run(tmp_path, body)
+    assert isinstance(bad, ValueError) and "size" in str(bad)
+    assert not a.duplicate and not c.duplicate
+    with sqlite3.connect(tmp_path / "outbox.sqlite3") as conn:
+        assert [r[0] for r in conn.execute("SELECT task FROM briefs ORDER BY seq")] == ["a", "c"]
+        assert conn.execute("SELECT COUNT(*) FROM big_briefs").fetchone() == (0,)

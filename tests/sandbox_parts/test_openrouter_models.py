@@ -30,7 +30,7 @@ def key_data(o: OpenRouter) -> dict[str, Any]:
     return requests.get(f"{o.base_url}/key", headers={"Authorization": f"Bearer {o.key}"}, timeout=10).json()["data"]
 
 
-# The Model object as [SPEC] getModels requires it (../shared/openrouter/README.md, "Other endpoints").
+# The Model object as [SPEC] getModels requires it (OpenRouter's OpenAPI description, openrouter.ai/openapi.yaml).
 MODEL_FIELDS = {"id": str, "canonical_slug": str, "name": str, "created": int, "pricing": dict,
                 "context_length": int, "architecture": dict, "top_provider": dict, "per_request_limits": type(None),
                 "supported_parameters": list, "default_parameters": dict, "supported_voices": type(None),

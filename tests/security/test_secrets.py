@@ -138,12 +138,12 @@ def test_token_like_strings_from_the_model_are_never_committed(deployer: Deploye
     repair (the stand-in's own app). None of the three is in any object of the repository, in the repair prompt
     sent back to the model, or in the run's log."""
     leaky = "".join(f"<p>{name}: {value}</p>\n" for name, value in TOKENS.items())
-    since = len(deployer.openrouter.requests())
+    since = len(deployer.openrouter.generation_requests())
     deployer.openrouter.script({"content": f'<file path="index.html">\n{PAGE.format(extra=leaky)}</file>\n'})
     brief = fresh("sum-of-sales.r1.json", deployer)
     result = run(deployer, brief)
     assert result.returncode == 0, result.stdout + result.stderr
-    chats = deployer.openrouter.requests()[since:]
+    chats = deployer.openrouter.generation_requests()[since:]
     assert len(chats) == 2  # the leaky answer, then the repair
     repair = json.dumps(chats[1]["body"])
     assert all(f"contains what looks like {label}" in repair for label in ("a GitHub token", "an OpenRouter API key",
@@ -163,12 +163,12 @@ def test_files_outside_the_site_from_the_model_are_never_committed(deployer: Dep
     submodule: the tree is built by code with mode 100644), and nothing was written outside the repositories."""
     marker = "ESCAPED-" + secrets.token_hex(8)
     evil = "".join(f'<file path="{path}">\n{marker} {path}\n</file>\n' for path in ESCAPES)
-    since = len(deployer.openrouter.requests())
+    since = len(deployer.openrouter.generation_requests())
     deployer.openrouter.script({"content": f'<file path="index.html">\n{PAGE.format(extra="")}</file>\n{evil}'})
     brief = fresh("sum-of-sales.r1.json", deployer)
     result = run(deployer, brief)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert len(deployer.openrouter.requests()[since:]) == 2  # the escaping answer, then the repair
+    assert len(deployer.openrouter.generation_requests()[since:]) == 2  # the escaping answer, then the repair
     bare = repository(deployer, brief["task"])
     entries = tree(bare)
     assert {mode for mode, _ in entries} <= {"100644", "040000"}, entries

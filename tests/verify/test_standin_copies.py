@@ -8,18 +8,27 @@ from pathlib import Path
 
 import requests
 
-from action.generate import SoftChecks, generate
+from action.generate import SoftChecks, coder_for, generate
 from action.llm import OpenRouterClient, RetryPolicy
 from action.parse import ParseError, parse_files
-from action.prompt import build_messages
+from action.prompt import Message
 from action.published import Published
+from action.round_plan import plan_round
 from action.verify.browser import Browser, Outcome
 from action.verify.verifier import Verifier
 from deployer.brief import Brief, parse_brief
+from deployer.models import Model
 from tests.conftest import OpenRouter
 
 SAMPLE = Path(__file__).parents[2] / "sandbox" / "briefs" / "sum-of-sales.r1.json"
 SEEDS = range(60)  # the stand-in copies in 30% of first answers: one of these does
+
+
+def first_request(brief: Brief) -> list[Message]:
+    """The first request `generate` makes for this brief (the same coder, plan and prompt sections)."""
+    published = Published.of(brief, "octo")
+    first = coder_for(brief, published, plan_round(brief, published), [], log=lambda _m: None).first_messages()
+    return first if isinstance(first, list) else first(Model("sandbox/a", strong=True))
 
 
 def copying_seed(openrouter: OpenRouter, client: OpenRouterClient, brief: Brief) -> int:
@@ -29,7 +38,7 @@ def copying_seed(openrouter: OpenRouter, client: OpenRouterClient, brief: Brief)
         requests.post(f"{openrouter.url}/_sandbox/style", json={"style": "varied", "seed": seed},
                       timeout=10).raise_for_status()
         requests.delete(f"{openrouter.url}/_sandbox/requests", timeout=10).raise_for_status()
-        answer = client.complete(build_messages(brief)).content
+        answer = client.complete(first_request(brief)).content
         copied = [r["answer"]["copied"] for r in openrouter.requests() if r.get("answer")]
         try:  # every file the stand-in writes, as it meant them (our parser may not read every shape yet)
             files = parse_files(answer)
@@ -58,7 +67,10 @@ def test_a_copied_total_is_caught_with_other_data_and_repaired(openrouter: OpenR
         ("#total-sales", "5109.25", "data.csv: sum of sales")]
     logged = openrouter.requests()
     assert logged[0]["answer"]["copied"] == ["total-sales"]
-    repair = logged[1]["body"]["messages"][-1]["content"][-1]["text"]
+    # The repair is the next request that ends with our message (a continuation of a long answer ends with the
+    # answer so far, as an assistant prefill).
+    repair_request = next(r for r in logged[1:] if r["body"]["messages"][-1]["role"] == "user")
+    repair = repair_request["body"]["messages"][-1]["content"][-1]["text"]
     assert "These figures are typed into the page instead of computed." in repair
     assert "#total-sales showed 5109.25 both times (data.csv: sum of sales): compute it." in repair
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,6 +65,15 @@ class GitHub:
     def sandbox(self, method: str, route: str, **kwargs: object) -> requests.Response:
         """Call a test-only `/_sandbox/` route."""
         return requests.request(method, f"{self.url}/_sandbox/{route}", timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def settle(self, full_name: str, token: str | None = None, limit: float = 15.0) -> None:
+        """Wait out GitHub's creation lag (the new repository reads as missing, then everything at once) for a test
+        about something else; the action's own reads go through `publish.settled`."""
+        until = time.monotonic() + limit
+        auth = {"Authorization": f"token {token or self.token}"}
+        while requests.get(f"{self.url}/repos/{full_name}", headers=auth, timeout=10).status_code == 404:
+            assert time.monotonic() < until, f"{full_name} still missing {limit:.0f} s after it was created"
+            time.sleep(0.1)
 
     def site(self, repo: str, owner: str | None = None) -> str:
         """Where GitHub serves a project site: `https://<owner>.github.io/<repo>/`."""

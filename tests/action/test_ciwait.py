@@ -19,6 +19,7 @@ CI = ".github/workflows/ci.yml"
 def setup_repo(github):  # type: ignore[no-untyped-def]
     gh = open_github(github.token, github.url)
     repo = gh.get_user().create_repo("ci-wait", auto_init=True)
+    github.settle(repo.full_name)
     head = repo.get_git_ref("heads/main").object.sha
     sha = push_commit(gh, repo, CommitPlan("x\n", tree_entries({"index.html": b"<html></html>\n"})), head)
     return gh, repo, sha

@@ -19,7 +19,7 @@ from action.delivery_record import Runner
 from action.github_client import open_github
 from action.notify import Delivery, NotifyError, notify
 from action.notify_once import Outcome, StatusLog, earlier_delivery, notify_once
-from action.publish import create_repo
+from action.publish import create_repo, settled
 from tests.conftest import Evaluator, GitHub
 
 FIELDS = {"email": "a@example.com", "task": "once", "round": 1, "nonce": "n-1",
@@ -31,7 +31,8 @@ def round_commit(github: GitHub, name: str, token: str | None = None) -> tuple[R
     """A repository with GitHub's initial commit, standing for a round's commit, and its record as `token` sees it."""
     owner_gh = open_github(github.token, github.url)
     repo = create_repo(owner_gh, github.user, github.user, name, "Once.")
-    sha = owner_gh.requester.requestJsonAndCheck("GET", f"{repo.url}/commits/{repo.default_branch}")[1]["sha"]
+    head = f"{repo.url}/commits/{repo.default_branch}"  # read through GitHub's creation lag, as the action does
+    sha = settled(lambda: owner_gh.requester.requestJsonAndCheck("GET", head)[1]["sha"], name)
     gh = open_github(token or github.token, github.url)
     return repo, sha, StatusLog(gh, gh.get_repo(repo.full_name), sha)
 

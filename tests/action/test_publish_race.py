@@ -36,6 +36,7 @@ def site(text: str) -> dict[str, bytes]:
 def test_the_second_ref_update_on_the_same_head_loses_and_a_later_head_is_waited_for(github: GitHub) -> None:
     gh = open_github(github.token, github.url)
     repo = create_repo(gh, github.user, github.user, "race", "Race.")
+    github.settle(repo.full_name)
     _, initial = find_round_commit(repo, brief(1))
     assert initial is not None and not is_deployer_commit(repo, initial)
     first = push_commit(gh, repo, plan_commit(brief(1), site("one")), initial)

@@ -52,6 +52,7 @@ def test_a_missing_repository_then_a_published_round(github: GitHub) -> None:
 def test_a_repository_without_a_commit_is_named(github: GitHub) -> None:
     gh = open_github(github.token, github.url)
     gh.get_user().create_repo("empty", auto_init=False)
+    github.settle(f"{github.user}/empty")
     published = read_published(gh, brief(1, "empty"), owner=github.user, login=github.user, token=github.token)
     assert published.repo is not None and published.head is None
     with pytest.raises(EmptyRepository, match=r"sandbox/empty has no commit on main to build on"):

@@ -27,6 +27,7 @@ def test_publish_site_with_pygithub_clone_and_pages(github: GitHub, tmp_path: Pa
     assert g.get_user().login == "sandbox"
     repo = g.get_user().create_repo("site", auto_init=True, description="demo")
     assert repo.full_name == "sandbox/site"
+    github.settle(repo.full_name)
 
     ref = repo.get_git_ref("heads/main")
     base = repo.get_git_commit(ref.object.sha)

@@ -57,7 +57,8 @@ class Watcher(threading.Thread):
         while not self.halt.is_set():
             sent = time.time()
             try:
-                page = self.http.get(self.page_url, timeout=5)
+                # A fresh query each poll: the plain URL would keep the 404 of our first poll in Pages' CDN.
+                page = self.http.get(self.page_url, params={"watch": f"{sent:.3f}"}, timeout=5)
                 seen = (page.status_code, page.headers.get("ETag"))
                 if seen != last:
                     self.pages.append((sent, *seen))

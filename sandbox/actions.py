@@ -145,10 +145,21 @@ class ActionsService:
             self.emulator_run(run, head_branch=branch, path=path, display_title=title,
                               name=load_workflow(repo_dir, path).name)
 
+    def repo_info(self, owner: str, repo: str, *, limit: float = 15.0) -> dict[str, Any]:
+        """The repository as the REST API shows it. GitHub's own Actions never reads it through the API, so it never
+        sees the API's creation lag (a new repository reading as 404 for seconds): this service waits it out."""
+        until = time.monotonic() + limit
+        while True:
+            answer = self.http.get(f"{self.config.api_url}/repos/{owner}/{repo}", timeout=10)
+            if answer.status_code != 404 or time.monotonic() >= until:
+                answer.raise_for_status()
+                return dict(answer.json())
+            time.sleep(0.2)
+
     def workflow_checkout(self, owner: str, repo: str) -> tuple[Path, str]:
         """A checkout of the repository's default branch as it is now, and that branch's name (one per repository,
         fetched again for each poll that brings its dispatches)."""
-        info = self.http.get(f"{self.config.api_url}/repos/{owner}/{repo}", timeout=10).json()
+        info = self.repo_info(owner, repo)
         branch = info.get("default_branch", "main")
         where = self.config.work_dir / "workflows" / owner / repo
         git_env = {**os.environ, **git_auth_env(self.config.token)}
@@ -167,7 +178,7 @@ class ActionsService:
             return
         if not push.get("has_workflows") or not push.get("starts_workflows", True):
             return  # a push made with a run's GITHUB_TOKEN starts no run (the emulator says so)
-        repo = self.http.get(f"{self.config.api_url}/repos/{push['owner']}/{push['repo']}", timeout=10).json()
+        repo = self.repo_info(push["owner"], push["repo"])
         with self.lock:
             scratch = self.config.work_dir / f"push-{len(self.runs) + 1}-{push['after'][:12]}"
         repo_dir = scratch / "repo"
@@ -239,7 +250,7 @@ class ActionsService:
         d = run.dispatch
         root = self.config.work_dir / f"run-{run.number}"
         try:
-            repo = self.http.get(f"{self.config.api_url}/repos/{d['owner']}/{d['repo']}", timeout=10).json()
+            repo = self.repo_info(d["owner"], d["repo"])
             branch = repo.get("default_branch", "main")
             self.emulator_run(run, head_branch=branch)
             repo_dir = root / "repo"

@@ -186,6 +186,11 @@ def run_demo(world: World, files: list[Path], out: Callable[[str], None] = print
     return results
 
 
+# GitHub as it behaves, but Pages' CDN keeps a page 60 s, not GitHub's 600: round 2 is notified only once the page
+# its grader saw in round 1 has left the CDN (action/pages.py wait_plain_url), and ten minutes of that is no demo.
+DEMO_GITHUB = ("--cdn-max-age", "60")
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         files = round_briefs(args)
@@ -198,7 +203,7 @@ def main(args: argparse.Namespace) -> int:
         print("deployer sandbox: starting GitHub (emulated), Pages, OpenRouter, the evaluator, GitHub Actions "
               "and the receiver on 127.0.0.1", flush=True)
         try:
-            world = start_world(Path(tmp), build_delay=args.build_delay)
+            world = start_world(Path(tmp), build_delay=args.build_delay, github_args=DEMO_GITHUB)
         except WorldError as exc:
             print(f"error: {exc}", flush=True)
             return 1

@@ -120,8 +120,10 @@ def tag_release(repo: Repository, sha: str, version: str) -> None:
         repo.create_git_ref(f"refs/tags/{major}", sha)
 
 
-def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | None = None) -> World:
-    """Start every part; on any failure stop what started and raise WorldError naming the part."""
+def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | None = None,
+                github_args: tuple[str, ...] = ()) -> World:
+    """Start every part; on any failure stop what started and raise WorldError naming the part. `github_args` go
+    to the GitHub emulator (e.g. a shorter `--cdn-max-age` than GitHub's 600 s)."""
     env = dict(os.environ if env is None else env)
     logs = root / "logs"
     started: list[Service] = []
@@ -143,7 +145,7 @@ def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | N
 
     # GitHub's own delays and limits (the emulator's defaults).
     github = start("github", "sandbox", "github", "--port", "0", "--pages-port", "0", "--user", USER,
-                   "--token", token, "--build-delay", str(build_delay), "--data", str(root / "github"))
+                   "--token", token, "--build-delay", str(build_delay), "--data", str(root / "github"), *github_args)
     info = requests.get(f"{github.url}/_sandbox/info", timeout=10).json()
     if real:
         openrouter_url = REAL_OPENROUTER

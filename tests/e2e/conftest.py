@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox.world import World, start_world
-from tests.conftest import Evaluator, GitHub, OpenRouter
+from tests.conftest import REALISTIC, Evaluator, GitHub, OpenRouter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "briefs"
 
@@ -107,7 +107,7 @@ def deployer(github: GitHub, openrouter: OpenRouter, evaluator: Evaluator, tmp_p
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """The whole sandbox as processes (sandbox/world.py), one per test module; every part must stop cleanly."""
-    w = start_world(tmp_path_factory.mktemp("world"), build_delay=0.5)
+    w = start_world(tmp_path_factory.mktemp("world"), build_delay=0.5, github_args=REALISTIC)
     yield w
     statuses = w.stop()
     assert set(statuses.values()) == {0}, statuses

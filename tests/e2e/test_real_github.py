@@ -63,17 +63,19 @@ def assert_live_and_notified_once(deployer: Deployer, result: Any, tmp_path: Pat
 
 def test_rows_1_5_8_creation_lag_cached_404_and_paced_writes(deployer: Deployer, tmp_path: Path) -> None:
     github = deployer.github
-    github.sandbox("PATCH", "settings", json={"cdn_max_age": 600})  # GitHub's own: a 404 cached for ten minutes
+    github.sandbox("PATCH", "settings", json={"cdn_max_age": 12})  # a grader's early visit: a 404 kept 12 s
     before = requests.get(github.site("lagged"), timeout=10)
     assert before.status_code == 404
     github.sandbox("DELETE", "requests")
     result = run_round(deployer, "lagged")
-    assert_live_and_notified_once(deployer, result, tmp_path)
+    assert_live_and_notified_once(deployer, result, tmp_path)  # polled with fresh query strings, past the 404
     settling = [c for c in github.sandbox("GET", "requests").json() if c["status"] in (404, 409, 422)
                 and c["route"] != "GET /repos/{owner}/{repo}/pages"]
     assert settling, "the creation lag was not met: the test proves nothing"
-    assert len(deployer.openrouter.requests()) == 1  # the reads after creating were retried, not the generation
-    assert requests.get(github.site("lagged"), timeout=10).status_code == 404  # the CDN still serves its 404
+    assert len(deployer.openrouter.site_requests()) == 1  # the reads after creating were retried, not the generation
+    # The evaluator was told only once the plain URL, as a grader opens it, no longer served the cached 404.
+    assert "waiting" in result.stdout and "so the evaluator sees this round" in result.stdout
+    assert requests.get(github.site("lagged"), timeout=10).status_code == 200
     assert github.sandbox("GET", "pacing").json() == []  # every mutation at least a second after the last
 
 
@@ -96,7 +98,7 @@ def test_row_3_a_token_without_the_workflow_scope_fails_naming_it(
     assert result.returncode != 0 and evaluator.notifications() == []
     [error] = [e for e in result.errors if "publish" in e]
     assert "`workflow` scope" in error and "its scopes: repo" in error and ".github/workflows/ci.yml" in error
-    assert len(openrouter.requests()) == 1
+    assert len(openrouter.site_requests()) == 1
 
 
 def test_row_4_a_changed_source_is_built_at_once(deployer: Deployer, tmp_path: Path) -> None:
@@ -142,6 +144,7 @@ def test_row_11_a_manual_run_reads_a_large_brief_from_brief_url(deployer: Deploy
     rows = b"n,v\r\n" + b"a,1\r\n" * 12_000
     brief = brief_dict("by-url", 1, "Show the rows.", deployer.evaluator.notify_url,
                        [{"name": "d.csv", "url": "data:text/csv;base64," + base64.b64encode(rows).decode()}])
+    brief["secret"] = "pasted-grader-secret-7f3a"  # a pasted brief may carry it: dropped, never committed
     assert len(json.dumps(brief)) > 65_535  # GitHub refuses an input this large
     served = tmp_path / "served"
     served.mkdir()
@@ -155,8 +158,9 @@ def test_row_11_a_manual_run_reads_a_large_brief_from_brief_url(deployer: Deploy
     finally:
         server.shutdown()
     repo = assert_live_and_notified_once(deployer, result, tmp_path)
-    assert (repo / "d.csv").read_bytes() == rows and "s" not in subprocess.run(
-        ["git", "-C", str(repo), "grep", "-l", '"secret"'], capture_output=True, text=True).stdout
+    assert (repo / "d.csv").read_bytes() == rows
+    found = subprocess.run(["git", "-C", str(repo), "log", "-p", "--all"], capture_output=True, text=True).stdout
+    assert found and brief["secret"] not in found
 
 
 def test_item_3_local_verification_serves_under_the_path_pages_uses(github: GitHub) -> None:

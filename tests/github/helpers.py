@@ -69,9 +69,3 @@ def wait_until(predicate, deadline_s: float = 30, what: str = "condition"):  # t
             return value
         assert time.monotonic() < end, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-def settle(gh: GitHub, full_name: str) -> None:
-    """Wait out a new repository's creation lag: the repository and its default branch read."""
-    wait_until(lambda: call(gh, "GET", f"/repos/{full_name}").status_code == 200
-               and call(gh, "GET", f"/repos/{full_name}/commits/main").status_code == 200, what=f"{full_name} to read")

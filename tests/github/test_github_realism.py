@@ -15,7 +15,7 @@ from sandbox.github.routes_git import TREE_TOO_LARGE
 from sandbox.github.settings import SETTINGS, Settings
 from sandbox.procs import deployer_argv
 from tests.conftest import REALISTIC, GitHub, Services, start_github
-from tests.github.helpers import artifact, call, make_repo, put_file, settle, wait_for_build, wait_until
+from tests.github.helpers import artifact, call, make_repo, put_file, wait_for_build, wait_until
 
 CREATE_TREE_DOCS = "https://docs.github.com/rest/git/trees#create-a-tree"
 
@@ -49,7 +49,7 @@ def test_a_new_repository_reads_as_missing_for_its_creation_lag(real: GitHub) ->
     assert (contents.status_code, contents.json()["message"]) == (404, "This repository is empty.")
     assert call(real, "POST", f"{repo}/git/blobs", json={"content": "x"}).status_code == 409
     began = time.monotonic()
-    settle(real, "sandbox/lagging")
+    real.settle("sandbox/lagging")
     assert time.monotonic() - began <= 4.5
     assert call(real, "GET", f"{repo}/git/ref/heads/main").status_code == 200
     assert call(real, "GET", f"{repo}/contents/README.md").status_code == 200
@@ -72,7 +72,7 @@ def test_the_lag_is_fixed_by_the_seed_and_the_name() -> None:
 
 def test_a_tree_too_large_for_one_request_is_refused_every_time(real: GitHub) -> None:
     make_repo(real, "big")
-    settle(real, "sandbox/big")
+    real.settle("sandbox/big")
     base = tree_of(real, "sandbox/big", head_of(real, "sandbox/big"))
     body = {"base_tree": base, "tree": [{"path": f"f{i}.txt", "mode": "100644", "type": "blob",
                                          "content": "x" * 700_000} for i in range(4)]}  # 2.8 MB, over 2.5 MB
@@ -95,7 +95,7 @@ def test_a_token_without_the_workflow_scope_gets_a_bare_404(tmp_path: Path) -> N
     gh = start_github(services, tmp_path / "gh", "--scopes", "repo", world=REALISTIC)
     try:
         make_repo(gh, "noscope")
-        settle(gh, "sandbox/noscope")
+        gh.settle("sandbox/noscope")
         base = tree_of(gh, "sandbox/noscope", head_of(gh, "sandbox/noscope"))
         workflow = {"path": ".github/workflows/ci.yml", "mode": "100644", "type": "blob", "content": "on: push\n"}
         refused = call(gh, "POST", "/repos/sandbox/noscope/git/trees", json={"base_tree": base, "tree": [workflow]})
@@ -117,7 +117,7 @@ def test_a_token_without_the_workflow_scope_gets_a_bare_404(tmp_path: Path) -> N
 
 def test_commits_and_ref_updates_that_change_workflows_are_404_without_the_permission(real: GitHub) -> None:
     make_repo(real, "wfperm")
-    settle(real, "sandbox/wfperm")
+    real.settle("sandbox/wfperm")
     head = head_of(real, "sandbox/wfperm")
     base = tree_of(real, "sandbox/wfperm", head)
     workflow = {"path": ".github/workflows/ci.yml", "mode": "100644", "type": "blob", "content": "on: push\n"}
@@ -144,7 +144,7 @@ def test_commits_and_ref_updates_that_change_workflows_are_404_without_the_permi
 
 def test_a_source_change_queues_no_build_until_one_is_requested(real: GitHub) -> None:
     make_repo(real, "repoint")
-    settle(real, "sandbox/repoint")
+    real.settle("sandbox/repoint")
     first = put_file(real, "repoint", "index.html", b"main branch")
     site = call(real, "POST", "/repos/sandbox/repoint/pages", json={"source": {"branch": "main"}}).json()
     wait_for_build(real, "sandbox/repoint", first)
@@ -173,7 +173,7 @@ def test_a_source_change_queues_no_build_until_one_is_requested(real: GitHub) ->
 
 def test_the_cdn_keeps_each_answer_per_url_for_its_max_age(real: GitHub) -> None:
     make_repo(real, "cached")
-    settle(real, "sandbox/cached")
+    real.settle("sandbox/cached")
     switch(real, cdn_max_age=5)  # long enough to build the site before the cached 404 expires
     url = real.site("cached")
     early = requests.get(f"{url}?poll=1", timeout=10)  # before Pages is on: GitHub's 404, now cached
@@ -202,7 +202,7 @@ def test_the_cdn_keeps_each_answer_per_url_for_its_max_age(real: GitHub) -> None
 
 def test_a_deployment_publishes_its_artifact_and_is_not_a_build(real: GitHub) -> None:
     make_repo(real, "deployed")
-    settle(real, "sandbox/deployed")
+    real.settle("sandbox/deployed")
     head = head_of(real, "sandbox/deployed")
     site = call(real, "POST", "/repos/sandbox/deployed/pages", json={"build_type": "workflow"}).json()
     uploaded = real.sandbox("POST", "artifacts", json={"owner": "sandbox", "repo": "deployed",
@@ -234,7 +234,7 @@ const total = rows.reduce((a, r) => a + r.sales, 0);
 
 def test_a_branch_site_goes_through_jekyll_and_a_liquid_error_fails_the_build(real: GitHub) -> None:
     make_repo(real, "jekyll")
-    settle(real, "sandbox/jekyll")
+    real.settle("sandbox/jekyll")
     put_file(real, "jekyll", "README.md", README)
     put_file(real, "jekyll", "docs/how.md",
              b"---\ntitle: How\n---\nTitle: {{ page.title }}. {% raw %}{{ x }}{% endraw %}\n")
@@ -263,7 +263,7 @@ def test_a_branch_site_goes_through_jekyll_and_a_liquid_error_fails_the_build(re
     assert requests.get(f"{site}README.md?j=3", timeout=10).content.startswith(b"# Checks")
     switch(real, jekyll=False)  # the ideal world: Markdown is served as it is, only `_`/`.` paths are left out
     make_repo(real, "plain")
-    settle(real, "sandbox/plain")
+    real.settle("sandbox/plain")
     put_file(real, "plain", "_hidden.txt", b"x")
     unknown = put_file(real, "plain", "README.md", b"{% weird %}\n")
     call(real, "POST", "/repos/sandbox/plain/pages", json={"source": {"branch": "main"}})
@@ -297,7 +297,7 @@ def test_the_hourly_content_limit_answers_403_without_retry_after_and_close_writ
 
 def test_a_push_with_a_job_token_starts_no_pages_build_and_no_run(real: GitHub) -> None:
     make_repo(real, "botpush")
-    settle(real, "sandbox/botpush")
+    real.settle("sandbox/botpush")
     first = put_file(real, "botpush", "index.html", b"v1")
     call(real, "POST", "/repos/sandbox/botpush/pages", json={"source": {"branch": "main"}})
     wait_for_build(real, "sandbox/botpush", first)
@@ -309,7 +309,7 @@ def test_a_push_with_a_job_token_starts_no_pages_build_and_no_run(real: GitHub) 
     assert (record["after"], record["sender"], record["starts_workflows"]) == (pushed, "github-actions[bot]", False)
     # The token writes its own repository only, cannot enable Pages, and ends with its job.
     make_repo(real, "elsewhere")
-    settle(real, "sandbox/elsewhere")
+    real.settle("sandbox/elsewhere")
     assert call(real, "PUT", "/repos/sandbox/elsewhere/contents/x.txt", job,
                 json={"message": "x", "content": "eA=="}).status_code == 404
     assert call(real, "POST", "/repos/sandbox/elsewhere/pages", job,

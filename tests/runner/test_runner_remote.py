@@ -78,6 +78,7 @@ def tool(github: GitHub) -> tuple[Api, dict[str, str]]:
     """`sandbox/greeter` with a root and a subdirectory action; tags v1 and v1.0.0 on its first release."""
     api = Api(github)
     api.call("POST", "/user/repos", {"name": "greeter", "auto_init": True})
+    github.settle("sandbox/greeter")
     api.put_file("sandbox/greeter", "action.yml", ACTION)
     api.put_file("sandbox/greeter", "sub/action.yml", SUB_ACTION)
     first = api.put_file("sandbox/greeter", "message.txt", "hello")

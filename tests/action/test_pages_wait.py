@@ -1,0 +1,76 @@
+"""Waiting for Pages as GitHub behaves: a build asked for when a push started none (issue 14 row 9), and the plain
+URL a grader opens waited for while Pages' CDN still holds what it cached before this round (row 5)."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from action.github_client import open_github
+from action.pages import cached_for, wait_for_build, wait_plain_url
+from action.publish import create_repo
+from tests.conftest import GitHub
+from tests.github.helpers import call, put_file
+from tests.github.helpers import wait_for_build as built
+
+
+def test_a_build_is_asked_for_when_a_push_started_none(github: GitHub) -> None:
+    gh = open_github(github.token, github.url)
+    repo = create_repo(gh, github.user, github.user, "silent", "Silent.")
+    github.settle(repo.full_name)
+    first = put_file(github, "silent", "index.html", b"v1")
+    assert call(github, "POST", "/repos/sandbox/silent/pages", json={"source": {"branch": "main"}}).status_code == 201
+    built(github, "sandbox/silent", first)
+    job = github.sandbox("POST", "job-tokens", json={"owner": "sandbox", "repo": "silent"}).json()["token"]
+    pushed = put_file(github, "silent", "index.html", b"v2", token=job)  # a workflow's GITHUB_TOKEN: no build
+    github.sandbox("DELETE", "requests")
+    status, _, commit = wait_for_build(gh, repo, pushed, deadline=time.time() + 60, nudge_after=1.0)
+    assert (status, commit) == ("built", pushed)
+    asked = [c["status"] for c in github.sandbox("GET", "requests").json()
+             if c["route"] == "POST /repos/{owner}/{repo}/pages/builds"]
+    assert asked == [201]  # once, and only because no build came
+
+
+def test_the_cdn_answer_says_how_long_it_is_kept() -> None:
+    assert cached_for({"Cache-Control": "max-age=600", "Age": "580"}) == 20
+    assert cached_for({"Cache-Control": "max-age=600", "Age": "700"}) == 0
+    assert cached_for({"Cache-Control": "max-age=60"}) == 60
+    assert cached_for({"Cache-Control": "max-age=60", "Age": "soon"}) == 60
+    assert cached_for({}) == 5
+
+
+class Cdn:
+    """Pages' CDN holding the previous round's page for `left` more seconds of a fake clock (the outside world)."""
+
+    def __init__(self, left: float) -> None:
+        self.now, self.until, self.gets = 1000.0, 1000.0 + left, 0
+
+    def get(self, url: str, timeout: float) -> requests.Response:
+        self.gets += 1
+        response = requests.Response()
+        response.status_code = 200
+        fresh = self.now >= self.until
+        response._content = b"new" if fresh else b"old"
+        response.headers.update({"Cache-Control": "max-age=600", "Age": str(int(600 - (self.until - self.now)))})
+        return response
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_plain_url_is_waited_for_until_the_cdn_lets_the_old_page_go() -> None:
+    cdn, said = Cdn(left=42), []
+    gets = wait_plain_url("https://o.github.io/r/", b"new", deadline=cdn.now + 600, log=said.append,
+                          session=cdn, clock=lambda: cdn.now, sleep=cdn.sleep)  # type: ignore[arg-type]
+    assert gets == cdn.gets == 2 and cdn.now >= cdn.until
+    assert said == ["https://o.github.io/r/ without a query string serves what Pages' CDN cached before this round "
+                    "(HTTP 200): waiting 42 s for it to expire, so the evaluator sees this round"]
+
+
+def test_past_the_deadline_the_round_is_notified_anyway_with_a_warning() -> None:
+    cdn, said = Cdn(left=500), []
+    gets = wait_plain_url("https://o.github.io/r/", b"new", deadline=cdn.now + 100, log=said.append,
+                          session=cdn, clock=lambda: cdn.now, sleep=cdn.sleep)  # type: ignore[arg-type]
+    assert gets == 1 and cdn.now == 1000.0
+    assert len(said) == 1 and said[0].startswith("::warning::") and "notifying anyway" in said[0]

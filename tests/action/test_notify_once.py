@@ -150,9 +150,17 @@ def test_a_holder_that_gives_up_before_the_deadline_is_followed_by_a_new_claim(g
     _, _, log = round_commit(github, "holder-fails")
     holder = Runner("666", 1)
     log.append("pending", rec.claim(holder, time.time() + 120))
-    later = threading.Timer(2.0, log.append, args=("failure", rec.not_delivered(holder, "HTTP 500", 3), PAGE))
-    later.start()
     said: list[str] = []
+
+    def give_up() -> None:
+        """The holder fails once the waiter has queued (its claim) and extended past the holder (a second)."""
+        until = time.time() + 30
+        while sum(s.state == "pending" for s in log.read()) < 3 and time.time() < until:
+            time.sleep(0.2)
+        log.append("failure", rec.not_delivered(holder, "HTTP 500", 3), PAGE)
+
+    later = threading.Thread(target=give_up)
+    later.start()
     try:
         outcome = notify_once(log, Runner("777", 1), deliverer(evaluator), deadline=time.time() + 60,
                               target_url=PAGE, say=said.append)

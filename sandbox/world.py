@@ -121,9 +121,10 @@ def tag_release(repo: Repository, sha: str, version: str) -> None:
 
 
 def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | None = None,
-                github_args: tuple[str, ...] = ()) -> World:
+                github_args: tuple[str, ...] = (), openrouter_args: tuple[str, ...] = ()) -> World:
     """Start every part; on any failure stop what started and raise WorldError naming the part. `github_args` go
-    to the GitHub emulator (e.g. a shorter `--cdn-max-age` than GitHub's 600 s)."""
+    to the GitHub emulator (e.g. a shorter `--cdn-max-age` than GitHub's 600 s), `openrouter_args` to the
+    OpenRouter stand-in (e.g. `--credits` for more briefs than its default balance pays for)."""
     env = dict(os.environ if env is None else env)
     logs = root / "logs"
     started: list[Service] = []
@@ -150,7 +151,8 @@ def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | N
     if real:
         openrouter_url = REAL_OPENROUTER
     else:
-        openrouter = start("openrouter", "sandbox", "openrouter", "--port", "0", "--key", openrouter_key)
+        openrouter = start("openrouter", "sandbox", "openrouter", "--port", "0", "--key", openrouter_key,
+                           *openrouter_args)
         openrouter_url = f"{openrouter.url}/api/v1"
     evaluator = start("evaluator", "sandbox", "evaluator", "--port", "0")
     try:

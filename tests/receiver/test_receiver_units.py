@@ -117,6 +117,9 @@ def test_403_without_rate_limit_signs_is_permanent() -> None:
     ({"Retry-After": "7"}, "", 7.0),
     ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "130"}, "API rate limit exceeded", 30.0),
     ({}, "You have exceeded a secondary rate limit", RATE_LIMIT_DEFAULT_WAIT_S),
+    # a secondary limit with the primary budget left: a minute, not until the primary budget's reset
+    ({"x-ratelimit-remaining": "4990", "x-ratelimit-reset": "3100"}, "You have exceeded a secondary rate limit",
+     RATE_LIMIT_DEFAULT_WAIT_S),
     ({"Retry-After": "999999"}, "", MAX_WAIT_S),
 ])
 def test_rate_limits_wait_as_told_and_do_not_count(headers: dict[str, str], message: str, wait: float) -> None:

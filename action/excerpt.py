@@ -20,7 +20,7 @@ from action.verify.figures import delimiter
 TAIL_ROWS = 5  # a cut CSV shows its last rows too: totals, trailers and the range of dates live there
 MAX_KEYS = 12
 MAX_SUMMARY = 600
-SHAPE_LINES = 3  # an earlier attachment's header and first rows
+SHAPE_LINES = 2  # an earlier attachment's header and first row
 SHAPE_CHARS = 300
 
 

@@ -109,22 +109,21 @@ def needs_build_step(brief: Brief, files: Iterable[str] = ()) -> bool:
     return False
 
 
-def system_sections(answer_format: str, sections: Sections = EVERY_SECTION, *, attachments: bool = True,
-                    earlier_attachments: bool = True) -> list[str]:
-    """The prompt files of a system message, stable part first: the core, the attachment notes when the round has
-    any, the answer format (`files`, `edit` or `rewrite`), how the site is checked, the guidance for writing whole
-    files (not for edit blocks, which change a few lines of files that already follow it), then the optional
-    sections. Every one of them is paid on every request of the round, so a round gets only those it needs."""
-    wanted = [("system.md", True), ("attachments.md", attachments), ("earlier-attachments.md", earlier_attachments),
-              (f"{answer_format}.md", True), ("checked.md", True), ("whole-site.md", answer_format != "edit"),
+def system_sections(answer_format: str, sections: Sections = EVERY_SECTION, *, attachments: bool = True) -> list[str]:
+    """The prompt files of a system message, stable part first: the core, what attachments are when the brief has
+    any (an earlier round's say so themselves, `prompts/shape.md`), the answer format (`files`, `edit` or
+    `rewrite`), how the site is checked, the guidance for writing whole files (not for edit blocks, which change a
+    few lines of files that already follow it), then the optional sections. Each is paid on every request of the
+    round, so a round gets only those it needs."""
+    wanted = [("system.md", True), ("attachments.md", attachments), (f"{answer_format}.md", True),
+              ("checked.md", True), ("whole-site.md", answer_format != "edit"),
               ("build-step.md", sections.build_step), ("workflows.md", sections.workflows)]
     return [name for name, needed in wanted if needed]
 
 
-def system_prompt(answer_format: str = "files", sections: Sections = EVERY_SECTION, *, attachments: bool = True,
-                  earlier_attachments: bool = True) -> str:
+def system_prompt(answer_format: str = "files", sections: Sections = EVERY_SECTION, *, attachments: bool = True) -> str:
     """The system message assembled from `system_sections`."""
-    names = system_sections(answer_format, sections, attachments=attachments, earlier_attachments=earlier_attachments)
+    names = system_sections(answer_format, sections, attachments=attachments)
     texts = [load(name).strip("\n") for name in names]
     # A section that opens with a heading stands apart; one that goes on with bullets continues the list before it.
     return "".join(("\n\n" if text.startswith("#") else "\n") + text for text in texts).lstrip("\n") + "\n"
@@ -153,7 +152,7 @@ def build_messages(
                  for p, c in sorted(existing.items())]
     if published and not edits:  # edit.md says it already
         published.insert(0, load("existing.md").rstrip("\n"))
-    closing = "Answer with SEARCH/REPLACE blocks." if edits else \
+    closing = "Answer with SEARCH/REPLACE blocks only." if edits else \
         "Answer with file blocks only, as described in the system message."
     body = "\n".join([
         *([] if edits else ["Update the site for this brief." if published else "Build the site for this brief.", ""]),
@@ -163,8 +162,7 @@ def build_messages(
     needed = sections or Sections.of(brief, existing, workflows=wants_workflow(brief))
     answer_format = "edit" if edits else ("rewrite" if existing else "files")
     return [
-        {"role": "system", "content": system_prompt(answer_format, needed, attachments=bool(brief.attachments),
-                                                    earlier_attachments=bool(earlier_attachments))},
+        {"role": "system", "content": system_prompt(answer_format, needed, attachments=bool(brief.attachments))},
         {"role": "user", "content": [*images, {"type": "text", "text": body}]},  # images first, each labelled
     ]
 

@@ -249,7 +249,7 @@ def test_a_cut_json_says_what_its_top_level_holds(monkeypatch: pytest.MonkeyPatc
 def test_the_system_prompt_says_compute_never_copy_and_holds_no_samples_figure() -> None:
     system = build_messages(make_brief())[0]["content"]
     assert "never typed in, not even the value a check expects" in system
-    assert "graders also run it with other data in the attachments and other" in system
+    assert "Graders also run each check with other data and inputs" in system
     edit = build_messages(make_brief(round=2, attachments=[]), {"index.html": "x"}, edits=True)[0]["content"]
     assert "never typed in, not even the value a check expects" in edit  # an edit round keeps the rule
     samples = Path(__file__).parents[2] / "sandbox" / "briefs"
@@ -272,12 +272,11 @@ def test_attachments_no_parser_can_read_are_cut_as_text(monkeypatch: pytest.Monk
 
 def test_each_round_gets_only_the_system_sections_it_needs() -> None:
     plain = prompt.Sections()
-    assert prompt.system_sections("files", plain, attachments=True, earlier_attachments=False) == [
+    assert prompt.system_sections("files", plain, attachments=True) == [
         "system.md", "attachments.md", "files.md", "checked.md", "whole-site.md"]
     # An edit round: no guidance for writing whole files, nothing about attachments it does not have.
-    assert prompt.system_sections("edit", plain, attachments=False, earlier_attachments=True) == [
-        "system.md", "earlier-attachments.md", "edit.md", "checked.md"]
-    assert prompt.system_sections("rewrite", prompt.EVERY_SECTION, attachments=False, earlier_attachments=False) == [
+    assert prompt.system_sections("edit", plain, attachments=False) == ["system.md", "edit.md", "checked.md"]
+    assert prompt.system_sections("rewrite", prompt.EVERY_SECTION, attachments=False) == [
         "system.md", "rewrite.md", "checked.md", "whole-site.md", "build-step.md", "workflows.md"]
 
 
@@ -304,7 +303,7 @@ def test_an_earlier_attachment_is_shown_by_its_shape() -> None:
     opening = '<attachment name="sales.csv" media-type="text/csv" round="1">\n'
     body = text.split(opening, 1)[1].split("\n</attachment>")[0]
     assert body.splitlines() == [
-        "day,region,sales", "2025-01-01,North,1.50", "2025-01-02,North,2.50",
-        f"[truncated: sales.csv has {len(data)} bytes, 30 rows after its header. The code reads it whole at run "
-        "time: never copy figures from it.]"]
+        "day,region,sales", "2025-01-01,North,1.50",
+        f"[truncated: sales.csv has {len(data)} bytes, 30 rows after its header. It is in the repository, read-only: "
+        "the code reads it whole at run time, never copy figures from it.]"]
     assert '<attachment name="tiny.csv" media-type="text/csv" round="1">\na\n1\n\n</attachment>' in text

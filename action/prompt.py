@@ -21,8 +21,12 @@ message of every request that wants edit blocks contains the words `SEARCH/REPLA
 only the files the change needs (`shown`, see `action/outline.py`) whole: the others follow as
 `<outline path=".." lines="N">` blocks of lines copied exactly, `...` standing for the lines left out.
 
-The system prompt is assembled from the sections a round needs (`Sections`): the core (`prompts/system.md`) with
-its answer format, then the build-step and workflow sections only when the brief or the published site needs them.
+The system prompt is assembled from small prompt files, each only when the round needs it (`system_sections`,
+pure): the core (`prompts/system.md`), what attachments are (when the brief has any), the answer format, how the
+site is checked (`prompts/checked.md`), the guidance for writing whole files (`prompts/whole-site.md`: not for edit
+blocks), then the build-step and workflow sections when the brief or the published site needs them (`Sections`).
+An edit request says nothing twice: its answer format says what `prompts/existing.md` tells a whole-files request,
+and it opens directly with the checks and the brief.
 The stable part comes first, so that prompt caching pays off: the system prompt, then the checks, the brief and
 its attachments, and only then the published files, which repairs send again as they are now.
 

@@ -20,6 +20,8 @@ from action.verify.figures import delimiter
 TAIL_ROWS = 5  # a cut CSV shows its last rows too: totals, trailers and the range of dates live there
 MAX_KEYS = 12
 MAX_SUMMARY = 600
+SHAPE_LINES = 2  # an earlier attachment's header and first row
+SHAPE_CHARS = 300
 
 
 def excerpt(name: str, text: str, limit: int, load: Callable[[str], str]) -> str:
@@ -103,3 +105,23 @@ def _describe(value: Any, top: bool = False) -> str:
     if isinstance(value, bool) or value is None:
         return "a boolean" if isinstance(value, bool) else "null"
     return "a number" if isinstance(value, int | float) else "a string"
+
+
+def shape(name: str, text: str, load: Callable[[str], str]) -> str:
+    """An earlier round's text attachment as a later round shows it: whole when small, else its first lines and its
+    size. The published code already reads the whole file, so a change needs its format (the columns, a row or
+    two), not its data on every request; a cut file ends in the `[truncated: ...]` note like any other."""
+    if len(text) <= SHAPE_CHARS:
+        return text
+    lines = text.splitlines()
+    head = "\n".join(lines[:SHAPE_LINES])[:SHAPE_CHARS]
+    rows = ""
+    if name.lower().endswith((".csv", ".tsv")):
+        try:
+            count = sum(1 for row in csv.reader(io.StringIO(text), delimiter=delimiter(text))
+                        if any(c.strip() for c in row))
+        except csv.Error:
+            count = 0
+        rows = f", {count - 1} rows after its header" if count > 1 else ""
+    return Template(load("shape.md")).substitute(head=head, name=name, size=len(text.encode("utf-8")),
+                                                 rows=rows).rstrip("\n")

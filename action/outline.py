@@ -10,11 +10,12 @@ elision `action/matching.py` accepts in a SEARCH text, so the model can edit wha
   when it is short, since data is what a small change edits most;
 - CSS: the selector lines; Python: top-level `def`, `class` and assignments; YAML: top-level keys;
 - anything else: its first lines.
+An outline that would show every line of a file (a small stylesheet of one-line rules) shows none: the file is
+named with its line count only, since the change does not need it and sending it whole is what an outline saves.
 
 A file is sent in full (`needed_files`) when the change needs it: `index.html`; a file the brief or its checks
-name; a file in which an element they name is used in lines its outline does not show; and a file so small that
-its outline would save little. The others are shown as outlines, and a repair sends one in full when the model
-tried to edit it (`action/coders/edit_blocks.py`).
+name; a file in which an element they name is used in lines its outline does not show. The others are shown as
+outlines, and a repair sends one in full when the model tried to edit it (`action/coders/edit_blocks.py`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 ELISION = "..."
-SMALL_FILE_CHARS = 800  # below this a file goes whole: its outline would be nearly as long
 DATA_LITERAL_LINES = 40  # a top-level data literal up to this many lines is outlined whole
 HEAD_LINES = 3  # lines an outline of an unknown kind of file shows
 
@@ -46,7 +46,12 @@ def outline(path: str, text: str) -> str:
 
 
 def outlined_lines(path: str, lines: Sequence[str]) -> set[int]:
-    """The indices of the lines an outline of `path` shows."""
+    """The indices of the lines an outline of `path` shows: none when that would be all of them."""
+    shown = _defining_lines(path, lines)
+    return set() if len(shown) >= len(lines) else shown
+
+
+def _defining_lines(path: str, lines: Sequence[str]) -> set[int]:
     kind = path.rsplit(".", 1)[-1].lower() if "." in path else ""
     if kind in ("html", "htm"):
         return {i for i, line in enumerate(lines) if _HTML_RE.search(line)}
@@ -76,7 +81,7 @@ def needed_files(brief: str, checks: Sequence[object], published: Mapping[str, s
     needed = {"index.html"} & set(published)
     for path, text in published.items():
         name = path.rsplit("/", 1)[-1]
-        if len(text) < SMALL_FILE_CHARS or re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", words):
+        if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", words):
             needed.add(path)
             continue
         lines = text.splitlines()

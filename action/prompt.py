@@ -10,7 +10,7 @@ models read images best before the text that refers to them. From round 2, `<ear
 same format) holds the checks of earlier rounds, and the files already published follow as `<file path="...">`
 blocks (user messages hold no other `<file` text), and the text attachments of earlier rounds (already in the
 repository) inline as `<attachment ... round="N">`, read-only context so the model knows the data its code reads
-(each cut to its first MAX_EARLIER_ATTACHMENT_CHARS characters: the published code reads the whole file).
+(a small one whole, a larger one as its shape, `action/excerpt.shape`: the published code reads the whole file).
 A repair request is the last user message too, so it repeats the brief and checks (attachments by name only), and
 says what went wrong in words for each kind of problem (`problem_sections`).
 
@@ -21,8 +21,12 @@ message of every request that wants edit blocks contains the words `SEARCH/REPLA
 only the files the change needs (`shown`, see `action/outline.py`) whole: the others follow as
 `<outline path=".." lines="N">` blocks of lines copied exactly, `...` standing for the lines left out.
 
-The system prompt is assembled from the sections a round needs (`Sections`): the core (`prompts/system.md`) with
-its answer format, then the build-step and workflow sections only when the brief or the published site needs them.
+The system prompt is assembled from small prompt files, each only when the round needs it (`system_sections`,
+pure): the core (`prompts/system.md`), what attachments are (when the brief has any), the answer format, how the
+site is checked (`prompts/checked.md`), the guidance for writing whole files (`prompts/whole-site.md`: not for edit
+blocks), then the build-step and workflow sections when the brief or the published site needs them (`Sections`).
+An edit request says nothing twice: its answer format says what `prompts/existing.md` tells a whole-files request,
+and it opens directly with the checks and the brief.
 The stable part comes first, so that prompt caching pays off: the system prompt, then the checks, the brief and
 its attachments, and only then the published files, which repairs send again as they are now.
 
@@ -44,16 +48,13 @@ from string import Template
 from typing import Any
 
 from action.brief_patterns import wants_workflow
-from action.excerpt import excerpt
+from action.excerpt import excerpt, shape
 from action.outline import outline
 from action.validate import Problem, ProblemKind
 from deployer.brief import Attachment, Brief, DataURIError
 
 MAX_ATTACHMENT_CHARS = 20_000
 MAX_TEXT_ATTACHMENTS_CHARS = 60_000
-# An earlier round's text attachment is already in the repository and read by the published code: a later round
-# shows a small one whole and the shape (the first lines) of a larger one, not all of its data.
-MAX_EARLIER_ATTACHMENT_CHARS = 2_000
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 _TEXT_TYPES = frozenset({
@@ -112,13 +113,24 @@ def needs_build_step(brief: Brief, files: Iterable[str] = ()) -> bool:
     return False
 
 
-def system_prompt(answer_format: str = "files", sections: Sections = EVERY_SECTION) -> str:
-    """The system message: the core with its answer format (`files`, `edit` or `rewrite`, a file of
-    `action/prompts/`), then the sections the round needs."""
-    text = Template(load("system.md")).substitute(answer_format=load(f"{answer_format}.md").rstrip("\n"))
-    extra = [load(name) for name, wanted in (("build-step.md", sections.build_step),
-                                             ("workflows.md", sections.workflows)) if wanted]
-    return "\n".join([text.rstrip("\n"), *(e.rstrip("\n") for e in extra)]) + "\n"
+def system_sections(answer_format: str, sections: Sections = EVERY_SECTION, *, attachments: bool = True) -> list[str]:
+    """The prompt files of a system message, stable part first: the core, what attachments are when the brief has
+    any (an earlier round's say so themselves, `prompts/shape.md`), the answer format (`files`, `edit` or
+    `rewrite`), how the site is checked, the guidance for writing whole files (not for edit blocks, which change a
+    few lines of files that already follow it), then the optional sections. Each is paid on every request of the
+    round, so a round gets only those it needs."""
+    wanted = [("system.md", True), ("attachments.md", attachments), (f"{answer_format}.md", True),
+              ("checked.md", True), ("whole-site.md", answer_format != "edit"),
+              ("build-step.md", sections.build_step), ("workflows.md", sections.workflows)]
+    return [name for name, needed in wanted if needed]
+
+
+def system_prompt(answer_format: str = "files", sections: Sections = EVERY_SECTION, *, attachments: bool = True) -> str:
+    """The system message assembled from `system_sections`."""
+    names = system_sections(answer_format, sections, attachments=attachments)
+    texts = [load(name).strip("\n") for name in names]
+    # A section that opens with a heading stands apart; one that goes on with bullets continues the list before it.
+    return "".join(("\n\n" if text.startswith("#") else "\n") + text for text in texts).lstrip("\n") + "\n"
 
 
 def build_messages(
@@ -142,21 +154,19 @@ def build_messages(
     whole = set(existing) if shown is None or not edits else set(shown)
     published = [f'<file path="{escape(p)}">\n{c}\n</file>' if p in whole else _outline_block(p, c)
                  for p, c in sorted(existing.items())]
-    if published:
+    if published and not edits:  # edit.md says it already
         published.insert(0, load("existing.md").rstrip("\n"))
-    closing = (
-        "Answer with SEARCH/REPLACE edit blocks (and whole file blocks for new files only), as described in the "
-        "system message." if edits else "Answer with file blocks only, as described in the system message."
-    )
+    closing = "Answer with SEARCH/REPLACE blocks only." if edits else \
+        "Answer with file blocks only, as described in the system message."
     body = "\n".join([
-        "Build the site for this brief." if not published else "Update the site for this brief.", "",
+        *([] if edits else ["Update the site for this brief." if published else "Build the site for this brief.", ""]),
         *earlier, brief_block(brief), checks_block(brief.checks), *text, *([plan] if plan else []), *published, "",
         closing,
     ])
     needed = sections or Sections.of(brief, existing, workflows=wants_workflow(brief))
     answer_format = "edit" if edits else ("rewrite" if existing else "files")
     return [
-        {"role": "system", "content": system_prompt(answer_format, needed)},
+        {"role": "system", "content": system_prompt(answer_format, needed, attachments=bool(brief.attachments))},
         {"role": "user", "content": [*images, {"type": "text", "text": body}]},  # images first, each labelled
     ]
 
@@ -282,9 +292,9 @@ def _earlier_attachments(items: Iterable[tuple[str, int, bytes]], budget: int) -
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         extra = f' round="{round_number}"'
         if is_text(media_type, data) and budget > 0:
-            allowed = min(budget, MAX_EARLIER_ATTACHMENT_CHARS)
-            line, left = _text_attachment(name, media_type, data, allowed, extra)
-            budget -= allowed - left
+            body = shape(name, data.decode("utf-8-sig", errors="replace"), load)
+            line = _attachment_tag(name, media_type, body, extra)
+            budget -= len(body)
         else:
             line = _attachment_tag(name, media_type, extra=extra)
         lines.append(line)

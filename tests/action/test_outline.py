@@ -1,5 +1,5 @@
 """The map of a published site (action/outline.py): outlines copy lines exactly, and the files a change needs in
-full are those it names, those using the elements it names out of the outline's sight, index.html and tiny ones."""
+full are those it names, those using the elements it names out of the outline's sight, and index.html."""
 
 from __future__ import annotations
 
@@ -42,4 +42,8 @@ def test_needed_files_are_the_named_the_used_out_of_sight_and_index() -> None:
                         published) == {"index.html", "app.js"}
     # #total is in the outline (CONFIG is shown whole): the outline is enough.
     assert "app.js" not in needed_files("Keep #total right.", [], published)
-    assert needed_files("Change the heading.", [], {**published, "tiny.js": "x();\n"}) == {"index.html", "tiny.js"}
+    # A tiny file the change does not need is named only: its outline would be all of it.
+    assert needed_files("Change the heading.", [], {**published, "tiny.css": "p { margin: 0; }\n"}) == {"index.html"}
+    assert outline("tiny.css", "p { margin: 0; }\n") == ELISION
+    # ... unless an element the change names is used in it: then all of it is out of sight, and it goes whole.
+    assert "tiny.css" in needed_files("Hide #total.", [], {**published, "tiny.css": "#total { color: red; }\n"})

@@ -172,7 +172,7 @@ def test_earlier_checks_come_before_the_brief() -> None:
 def test_the_system_prompt_holds_only_the_sections_the_brief_needs() -> None:
     plain = build_messages(make_brief(attachments=[]))[0]["content"]
     assert "build.py" not in plain and ".github/workflows/" not in plain
-    assert prompt.load("system.md").split("$answer_format")[0] in plain
+    assert plain.startswith(prompt.load("system.md")) and "<attachment>" not in plain
     ci = build_messages(make_brief(brief="Add a GitHub Actions workflow that runs the tests.", attachments=[]))
     assert ".github/workflows/" in ci[0]["content"] and "build.py" not in ci[0]["content"]
     xlsx = make_brief(brief="Convert data.xlsx to CSV and chart it.", attachments=[])
@@ -249,7 +249,9 @@ def test_a_cut_json_says_what_its_top_level_holds(monkeypatch: pytest.MonkeyPatc
 def test_the_system_prompt_says_compute_never_copy_and_holds_no_samples_figure() -> None:
     system = build_messages(make_brief())[0]["content"]
     assert "never typed in, not even the value a check expects" in system
-    assert "graders also run it with other data in the attachments and other" in system
+    assert "Graders also run each check with other data and inputs" in system
+    edit = build_messages(make_brief(round=2, attachments=[]), {"index.html": "x"}, edits=True)[0]["content"]
+    assert "never typed in, not even the value a check expects" in edit  # an edit round keeps the rule
     samples = Path(__file__).parents[2] / "sandbox" / "briefs"
     for path in samples.glob("*.json"):
         for check in json.loads(path.read_text())["checks"]:
@@ -266,3 +268,42 @@ def test_attachments_no_parser_can_read_are_cut_as_text(monkeypatch: pytest.Monk
     assert '[truncated: showing the first 20 of 200009 characters (200009 bytes); the whole file is committed as ' \
            "wide.csv. Read it" in text
     assert "committed as deep.json. It is not valid JSON as a whole. Read it" in text
+
+
+def test_each_round_gets_only_the_system_sections_it_needs() -> None:
+    plain = prompt.Sections()
+    assert prompt.system_sections("files", plain, attachments=True) == [
+        "system.md", "attachments.md", "files.md", "checked.md", "whole-site.md"]
+    # An edit round: no guidance for writing whole files, nothing about attachments it does not have.
+    assert prompt.system_sections("edit", plain, attachments=False) == ["system.md", "edit.md", "checked.md"]
+    assert prompt.system_sections("rewrite", prompt.EVERY_SECTION, attachments=False) == [
+        "system.md", "rewrite.md", "checked.md", "whole-site.md", "build-step.md", "workflows.md"]
+
+
+def test_an_edit_request_says_nothing_twice_and_nothing_a_change_does_not_need() -> None:
+    existing = {"index.html": "<html><body><h1>v1</h1></body></html>"}
+    messages = build_messages(make_brief(round=2, attachments=[]), existing, edits=True)
+    system, text = messages[0]["content"], last_text(messages)
+    assert system.count("SEARCH") >= 2 and "SEARCH/REPLACE" in text  # the stand-in's (and a model's) cue
+    for fresh in ("well-known CDN", "errors in the console", "first `<script>` element", "<attachment>"):
+        assert fresh not in system
+    assert "already published" not in text and "earlier checks must still pass" in system
+    assert len(system) < len(prompt.system_prompt("files", prompt.Sections())) * 0.65
+    # The system prompt is the stable part: the same for every request of the round, repairs included.
+    again = build_messages(make_brief(round=2, attachments=[]), {**existing, "app.js": "run();"}, edits=True)
+    assert again[0]["content"] == system
+
+
+def test_an_earlier_attachment_is_shown_by_its_shape() -> None:
+    rows = "".join(f"2025-01-{d:02d},North,{d}.50\n" for d in range(1, 31))
+    data = ("day,region,sales\n" + rows).encode()
+    text = last_text(build_messages(make_brief(round=2, attachments=[]), {"index.html": "x"},
+                                    earlier_attachments=[("sales.csv", 1, data), ("tiny.csv", 1, b"a\n1\n")],
+                                    edits=True))
+    opening = '<attachment name="sales.csv" media-type="text/csv" round="1">\n'
+    body = text.split(opening, 1)[1].split("\n</attachment>")[0]
+    assert body.splitlines() == [
+        "day,region,sales", "2025-01-01,North,1.50",
+        f"[truncated: sales.csv has {len(data)} bytes, 30 rows after its header. It is in the repository, read-only: "
+        "the code reads it whole at run time, never copy figures from it.]"]
+    assert '<attachment name="tiny.csv" media-type="text/csv" round="1">\na\n1\n\n</attachment>' in text

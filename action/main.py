@@ -207,10 +207,8 @@ class Run:
         self.log.mask(source.dropped_secret)
         brief = source.brief
         self.report.facts.update(task=brief.task, round=str(brief.round))
-        due = datetime.fromtimestamp(self.deadline(source), UTC).strftime("%H:%M:%S UTC")
         self.log.info(f"task {brief.task}, round {brief.round}, nonce {brief.nonce} (from {source.origin}); "
-                      f"{len(brief.checks)} checks, {len(brief.attachments)} attachments; notify by {due} "
-                      f"({self.config.deadline_minutes:g} min after it was accepted)")
+                      f"{len(brief.checks)} checks, {len(brief.attachments)} attachments")
         return source
 
     def read_repository(self, gh: Github, brief: Brief) -> Published:

@@ -246,9 +246,6 @@ def _add_sandbox_actions(parts: Subparsers) -> None:
     actions.add_argument("--data", required=True, metavar="DIR", help="where runs check out and keep their files")
     actions.add_argument("--max-parallel", type=int, default=4, help="runs at once (default 4)")
     actions.add_argument("--run-timeout", type=float, default=600, help="seconds for one run (default 600)")
-    actions.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                         help="a repository variable for the workflows (the `vars` context), e.g. "
-                         "DEPLOYER_DEADLINE_MINUTES=30")
     actions.add_argument("--ignore-pushes-of", action="append", default=[], metavar="OWNER/REPO",
                          help="start no push-triggered runs for this repository (e.g. this project's own CI)")
     actions.add_argument("--port", type=int, default=0, help="status port (0 = any free port)")

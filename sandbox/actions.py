@@ -89,7 +89,6 @@ class ActionsConfig:
     poll_interval: float = 0.2
     machine_env: Mapping[str, str] | None = None
     ignore_pushes_of: frozenset[str] = frozenset()  # owner/repo whose pushes start nothing (this project's own CI)
-    variables: Mapping[str, str] = field(default_factory=dict)  # the repository's `vars`
 
 
 class ActionsService:
@@ -230,8 +229,7 @@ class ActionsService:
         """One run's options: the service's secrets, machine, concurrency groups, actions and cache store; `token`
         is the run's GITHUB_TOKEN (a job token the emulator revokes when the run ends)."""
         return RunOptions(
-            secrets=dict(self.config.secrets), vars=dict(self.config.variables), env=self.config.machine_env,
-            token=token,
+            secrets=dict(self.config.secrets), env=self.config.machine_env, token=token,
             runner_root=runner_root, concurrency=self.registry, timeout=self.config.run_timeout,
             on_log=run.log.append, run_id=run.emulator_run_id, resolver=self.resolver,
             cache_dir=self.config.work_dir / "caches",
@@ -370,9 +368,6 @@ def main(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: set {', '.join(missing)} in the environment (named by --token-env / --secret)", flush=True)
         return 2
-    if bad := [v for v in args.var if "=" not in v or not v.split("=", 1)[0]]:
-        print(f"error: --var {bad[0]!r}: give it as NAME=VALUE", flush=True)
-        return 2
     info = requests.get(f"{args.github.rstrip('/')}/_sandbox/info", timeout=10).json()
     config = ActionsConfig(
         api_url=info["api_url"], server_url=info["server_url"], token=os.environ[args.token_env],
@@ -380,7 +375,6 @@ def main(args: argparse.Namespace) -> int:
         max_parallel=args.max_parallel, run_timeout=args.run_timeout,
         machine_env=machine_env(os.environ, {args.token_env, *args.secret}, info),
         ignore_pushes_of=frozenset(r.lower() for r in args.ignore_pushes_of),
-        variables=dict(v.split("=", 1) for v in args.var),
     )
     service = ActionsService(config)
 

@@ -121,12 +121,10 @@ def tag_release(repo: Repository, sha: str, version: str) -> None:
 
 
 def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | None = None,
-                github_args: tuple[str, ...] = (), openrouter_args: tuple[str, ...] = (),
-                actions_args: tuple[str, ...] = ()) -> World:
+                github_args: tuple[str, ...] = (), openrouter_args: tuple[str, ...] = ()) -> World:
     """Start every part; on any failure stop what started and raise WorldError naming the part. `github_args` go
     to the GitHub emulator (e.g. a shorter `--cdn-max-age` than GitHub's 600 s), `openrouter_args` to the
-    OpenRouter stand-in (e.g. `--credits` for more briefs than its default balance pays for), `actions_args` to
-    the Actions service (e.g. `--var DEPLOYER_DEADLINE_MINUTES=30`)."""
+    OpenRouter stand-in (e.g. `--credits` for more briefs than its default balance pays for)."""
     env = dict(os.environ if env is None else env)
     logs = root / "logs"
     started: list[Service] = []
@@ -176,7 +174,6 @@ def start_world(root: Path, *, build_delay: float = 1.0, env: dict[str, str] | N
         "--secret", "DEPLOYER_GITHUB_TOKEN", "--secret", "OPENROUTER_API_KEY", "--secret", "OPENROUTER_BASE_URL",
         "--data", str(root / "actions"),
         "--ignore-pushes-of", f"{USER}/{DEPLOYER_REPO}",  # publishing the project must not run its own CI here
-        *actions_args,
         extra_env={"GITHUB_TOKEN": token, "DEPLOYER_GITHUB_TOKEN": token, "OPENROUTER_API_KEY": openrouter_key,
                    "OPENROUTER_BASE_URL": openrouter_url,
                    "DEPLOYER_VERIFY_LOCAL_ONLY": "true",  # `deployer run`'s verification browser stays on 127.0.0.1

@@ -176,6 +176,11 @@ def wait_for_build(
         sleep(wait)
 
 
+def serves(response: requests.Response, expected: bytes | None) -> bool:
+    """Whether a page answer is this round's: 200, with our `index.html` as its body when we know it."""
+    return response.status_code == 200 and (expected is None or response.content == expected)
+
+
 def wait_live(
     pages_url: str, expected: bytes | None, *, deadline: float, session: requests.Session | None = None,
     clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep, cache_key: str = "",
@@ -193,7 +198,7 @@ def wait_live(
         attempts += 1
         try:
             response = http.get(pages_url, params={"deployer": f"{cache_key}.{secrets.token_hex(4)}"}, timeout=15)
-            if response.status_code == 200 and (expected is None or response.content == expected):
+            if serves(response, expected):
                 return attempts
             last = f"HTTP {response.status_code}" + (" (old content)" if response.status_code == 200 else "")
         except requests.RequestException as exc:
@@ -239,7 +244,7 @@ def wait_plain_url(
             response = http.get(pages_url, timeout=15)
         except requests.RequestException:
             return attempts  # the fresh URL answered: a network blip here is no reason to hold the round back
-        if response.status_code == 200 and (expected is None or response.content == expected):
+        if serves(response, expected):
             return attempts
         wait = cached_for(response.headers) + 0.5
         if clock() + wait > deadline:

@@ -218,9 +218,10 @@ class Run:
         owner = self.config.owner or login
         published = read_published(gh, brief, owner=owner, login=login, token=self.config.github_token)
         name = f"{owner}/{brief.repo_name}"
-        if published.repo is None and brief.round > 1:
-            self.note(f"round {brief.round}, but {name} does not exist: building it fresh")
-        self.log.info(f"{name}: " + ("new" if published.repo is None else f"exists, head {published.head}"))
+        if published.created_at is not None and brief.round > 1:
+            self.note(f"round {brief.round}, but {name} did not exist: created it, building the site fresh")
+        self.log.info(f"{name}: " + ("created" if published.created_at is not None
+                                     else f"exists, head {published.head}"))
         if published.round_commit is not None:
             self.note(f"round {brief.round} with nonce {brief.nonce} is already commit {published.round_commit}: "
                       "nothing to generate")
@@ -273,7 +274,7 @@ class Run:
         from action.publish import Commit, push_commit, repository_to_build_on
 
         commit_plan = plan_commit(brief, site, plan.excluded)
-        repo, head, created = repository_to_build_on(gh, published, brief)
+        repo, head, created = repository_to_build_on(published, brief)
         if commit_plan.pages_build_type == "workflow":  # before the push: the push starts the workflow that deploys
             enable_pages(gh, repo, known_new=created, build_type="workflow")
         commit = Commit(repo, push_commit(gh, repo, commit_plan, head), commit_plan, created_repo=created)

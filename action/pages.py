@@ -8,9 +8,11 @@ A build of an older commit, or a page still serving the previous round, is not "
 (`.nojekyll` makes Pages serve it as committed); for a site a workflow deploys (its artifact is the workflow's
 output, not our tree), the workflow's run on our commit succeeded (`ciwait`: `actions/deploy-pages` succeeds only
 once its Pages deployment has), and the page answers 200. GitHub lists such deployments apart from
-`/pages/builds`, so they are never waited for there. Every poll of the page carries a fresh query string: Pages'
-CDN caches each URL, 404s included, for up to ten minutes (`Cache-Control: max-age=600`), so re-asking the same
-URL could see a stale 404 or the previous round long after the new one is published.
+`/pages/builds`, so they are never waited for there. A branch build is waited for on the page itself, which costs
+no API call; the API's latest build is read only when the page is late (`wait_for_build`). Every poll of the
+page carries a fresh query string: Pages' CDN caches each URL, 404s included, for up to ten minutes
+(`Cache-Control: max-age=600`), so re-asking the same URL could see a stale 404 or the previous round long after
+the new one is published.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from deployer.retry import backoff
 
 # Seconds without a build of our commit before we ask for one (a push GitHub started no build for).
 NUDGE_AFTER_S = 20.0
+# Seconds before the API is first asked about a build while the page itself is polled (which costs no API call):
+# a branch build takes tens of seconds, build and deploy jobs of GitHub's "pages build and deployment" run
+# (renovatebot/renovatebot.github.io run 6275053196: build 6 s, then deploy; schalkdaniel/compboost run
+# 4555467376: build 18 s; "up to 10 minutes", community discussion 22203). The gaps then double up to a minute.
+FIRST_BUILD_CHECK_S = NUDGE_AFTER_S
+MAX_CHECK_GAP_S = 60.0
 
 
 class PagesError(RuntimeError):
@@ -70,17 +78,21 @@ def deploy(gh: Github, commit: Commit, *, deadline: float, log: Callable[[str], 
     from_branch = page.get("build_type") != "workflow"
     # A workflow deploys an artifact, not the tree: only a branch build must serve our index.html.
     expected = commit.plan.content("index.html") if commit.plan and from_branch else None
-    built = None
+    probe = PageProbe(pages_url, expected, cache_key=commit.sha[:12])
+    built, live = None, False
     if commit.is_head and from_branch:
         status, polls, built = wait_for_build(gh, commit.repo, commit.sha, deadline=deadline,
-                                              moved_on=lambda: later_head(commit.repo, commit.sha))
-        log(f"Pages build {status} for {commit.sha[:12]} after {polls} polls")
-        if built != commit.sha:
-            expected = None  # a later head's page is served: it contains this round, not this round's index.html
-    requests_made = wait_live(pages_url, expected, deadline=deadline, cache_key=commit.sha[:12])
-    log(f"{pages_url} is live ({requests_made} requests)")
-    requests_made += wait_plain_url(pages_url, expected, deadline=deadline - NOTIFY_RESERVE_S, log=log)
-    return Deployment(pages_url, built, requests_made)
+                                              moved_on=lambda: later_head(commit.repo, commit.sha),
+                                              page=probe if expected is not None else None)
+        log(f"Pages build {status} for {built[:12]} after {polls} API polls")
+        live = status == "live"
+        if built != commit.sha:  # a later head's page is served: it contains this round, not this round's index.html
+            probe = PageProbe(pages_url, None, cache_key=built[:12])
+    if not live:
+        wait_live(probe, deadline=deadline)
+    log(f"{pages_url} is live ({probe.requests} requests)")
+    plain = wait_plain_url(pages_url, probe.expected, deadline=deadline - NOTIFY_RESERVE_S, log=log)
+    return Deployment(pages_url, built, probe.requests + plain)
 
 
 def enable_pages(gh: Github, repo: Repository, *, known_new: bool,
@@ -131,48 +143,83 @@ def fix_source(gh: Github, repo: Repository, page: dict[str, Any], source: dict[
     return page
 
 
-def wait_for_build(
-    gh: Github, repo: Repository, commit_sha: str, *, deadline: float,
-    clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-    max_rebuilds: int = 3, moved_on: Callable[[], str | None] | None = None, nudge_after: float = NUDGE_AFTER_S,
-) -> tuple[str, int, str]:
-    """Poll the latest build until it is `built` for `commit_sha`; ask for a rebuild when ours `errored`.
+class BuildWatch:
+    """What one look at the latest Pages build (one API call) means for our commit, and what it asks of us: a
+    rebuild when ours errored, a build when none came (`nudge_at`), another commit when a later head holds ours."""
 
-    `moved_on()` (called while the latest build is another commit's) names a later head that contains ours, when
-    another run committed on top (two rounds racing); then that head's build is the one waited for. Returns the
-    status, the polls and the commit built."""
-    polls = rebuilds = 0
-    delays = backoff(0.5, 5.0, 1.5)
-    last = "no build yet"
-    nudge_at: float | None = clock() + nudge_after
-    while True:
-        polls += 1
+    def __init__(self, gh: Github, repo: Repository, commit_sha: str, *, nudge_at: float, max_rebuilds: int,
+                 moved_on: Callable[[], str | None] | None) -> None:
+        self.gh, self.repo, self.commit = gh, repo, commit_sha
+        self.nudge_at: float | None = nudge_at
+        self.max_rebuilds, self.moved_on = max_rebuilds, moved_on
+        self.polls = self.rebuilds = 0
+        self.last = "no build yet"
+
+    def built(self, now: float) -> bool:
+        """Whether our commit (or the later head that holds it) is built; asks for builds as needed."""
+        self.polls += 1
         try:
-            _, build = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages/builds/latest")
+            _, build = self.gh.requester.requestJsonAndCheck("GET", f"{self.repo.url}/pages/builds/latest")
         except GithubException as exc:
             if exc.status != 404:
                 raise
             build = {}
         status, built_commit = build.get("status"), build.get("commit")
-        if built_commit == commit_sha:
+        self.last = f"latest build {status or 'none'} for {str(built_commit or '-')[:12]}"
+        if built_commit == self.commit:
             if status == "built":
-                return status, polls, commit_sha
+                return True
             if status == "errored":
-                if rebuilds >= max_rebuilds:
+                if self.rebuilds >= self.max_rebuilds:
                     message = (build.get("error") or {}).get("message")
-                    raise BuildErrored(f"Pages build of {commit_sha[:12]} errored {rebuilds + 1} times: {message}")
-                rebuilds += 1
-                gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages/builds")
-        elif moved_on is not None and (later := moved_on()) is not None:
-            commit_sha = later
-        elif nudge_at is not None and clock() >= nudge_at:
+                    raise BuildErrored(f"Pages build of {self.commit[:12]} errored {self.rebuilds + 1} times: "
+                                       f"{message}")
+                self.rebuilds += 1
+                self._ask_for_a_build()
+        elif self.moved_on is not None and (later := self.moved_on()) is not None:
+            self.commit = later
+        elif self.nudge_at is not None and now >= self.nudge_at:
             # A push made with a workflow's GITHUB_TOKEN starts no Pages build (python/python-docs-pl#5): ask once.
-            gh.requester.requestJsonAndCheck("POST", f"{repo.url}/pages/builds")
-            nudge_at = None
-        last = f"latest build {status or 'none'} for {str(built_commit or '-')[:12]}"
-        wait = next(delays)
+            self._ask_for_a_build()
+            self.nudge_at = None
+        return False
+
+    def _ask_for_a_build(self) -> None:
+        self.gh.requester.requestJsonAndCheck("POST", f"{self.repo.url}/pages/builds")
+
+
+def wait_for_build(
+    gh: Github, repo: Repository, commit_sha: str, *, deadline: float,
+    clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+    max_rebuilds: int = 3, moved_on: Callable[[], str | None] | None = None, nudge_after: float = NUDGE_AFTER_S,
+    page: PageProbe | None = None, first_check: float = FIRST_BUILD_CHECK_S,
+) -> tuple[str, int, str]:
+    """Wait until Pages has built `commit_sha`: (`built` or `live`, the API polls, the commit built).
+
+    Without `page`, the latest build is polled from half a second on. With `page` (our page's own answer, which
+    costs no API call), the page is polled and the API asked only from `first_check` on, at doubling gaps: a build
+    takes tens of seconds on GitHub, and the page serving our `index.html` (`live`) says it is done. The API
+    still says what only it knows: a build that errored (rebuilt), none at all (asked for), a later head
+    (`moved_on()`, when another run committed on top; then the page is no longer ours to compare, and that head's
+    build is the one waited for)."""
+    watch = BuildWatch(gh, repo, commit_sha, nudge_at=clock() + nudge_after, max_rebuilds=max_rebuilds,
+                       moved_on=moved_on)
+    ticks = backoff(0.25, 3.0, 1.5) if page else backoff(0.5, 5.0, 1.5)
+    gaps = backoff(first_check, MAX_CHECK_GAP_S, 2.0)
+    check_at = clock() + next(gaps) if page else clock()
+    while True:
+        if page is not None and page():
+            return "live", watch.polls, watch.commit
+        if clock() >= check_at:
+            if watch.built(clock()):
+                return "built", watch.polls, watch.commit
+            if watch.commit != commit_sha and page is not None:
+                page, ticks = None, backoff(0.5, 5.0, 1.5)
+            check_at = clock() + next(gaps) if page else clock()
+        wait = next(ticks)
         if clock() + wait > deadline:
-            raise BuildNotDone(f"Pages did not build {commit_sha[:12]} before the deadline ({last})")
+            raise BuildNotDone(f"Pages did not build {watch.commit[:12]} before the deadline ({watch.last}"
+                               + (f"; the page: {page.last}" if page else "") + ")")
         sleep(wait)
 
 
@@ -181,32 +228,44 @@ def serves(response: requests.Response, expected: bytes | None) -> bool:
     return response.status_code == 200 and (expected is None or response.content == expected)
 
 
-def wait_live(
-    pages_url: str, expected: bytes | None, *, deadline: float, session: requests.Session | None = None,
-    clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep, cache_key: str = "",
-) -> int:
-    """GET the page until it answers 200 (with `expected` as its body, when given); the number of requests.
+class PageProbe:
+    """One GET of the page per call, true when it serves this round (`serves`).
 
     Each request has a query string of its own (`cache_key` and a random part, fresh on a re-run too), so the
     CDN's cached answers to earlier polls, a 404 before the first build or the previous round's page, are never
-    served back to us.
-    """
-    http = session or requests.Session()
-    delays = backoff(0.25, 3.0, 1.5)
-    attempts = 0
-    while True:
-        attempts += 1
+    served back to us."""
+
+    def __init__(self, pages_url: str, expected: bytes | None, *, cache_key: str = "",
+                 session: requests.Session | None = None) -> None:
+        self.url, self.expected, self.cache_key = pages_url, expected, cache_key
+        self.http = session or requests.Session()
+        self.requests = 0
+        self.last = "not asked yet"
+
+    def __call__(self) -> bool:
+        self.requests += 1
         try:
-            response = http.get(pages_url, params={"deployer": f"{cache_key}.{secrets.token_hex(4)}"}, timeout=15)
-            if serves(response, expected):
-                return attempts
-            last = f"HTTP {response.status_code}" + (" (old content)" if response.status_code == 200 else "")
+            response = self.http.get(self.url, params={"deployer": f"{self.cache_key}.{secrets.token_hex(4)}"},
+                                     timeout=15)
         except requests.RequestException as exc:
-            last = type(exc).__name__
+            self.last = type(exc).__name__
+            return False
+        if serves(response, self.expected):
+            return True
+        self.last = f"HTTP {response.status_code}" + (" (old content)" if response.status_code == 200 else "")
+        return False
+
+
+def wait_live(probe: PageProbe, *, deadline: float, clock: Callable[[], float] = time.time,
+              sleep: Callable[[float], None] = time.sleep) -> int:
+    """Ask `probe` until the page serves this round; the requests it took."""
+    delays = backoff(0.25, 3.0, 1.5)
+    while not probe():
         wait = next(delays)
         if clock() + wait > deadline:
-            raise NotLive(f"{pages_url} did not serve the new commit before the deadline (last: {last})")
+            raise NotLive(f"{probe.url} did not serve the new commit before the deadline (last: {probe.last})")
         sleep(wait)
+    return probe.requests
 
 
 # Seconds kept for notifying when waiting for the plain URL: past that, the evaluator is told anyway.

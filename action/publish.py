@@ -1,11 +1,15 @@
 """The task's public repository, through PyGithub and the Git Data API: read its state once (`read_published` ->
 `Published`), create it when needed, and make one commit per round (`push_commit` of a `CommitPlan` -> `Commit`).
 
-A new repository is created with `auto_init`, since GitHub refuses Git Data writes in an empty repository;
-our commit replaces that initial tree entirely. Creation is eventually consistent: for a few seconds GitHub reads
-the new repository as missing or empty, so its head is read again until it settles (`settled`), after the LLM
-work is done and without repeating it. Blobs, trees and commits are content-addressed, so retrying any of these
-calls after a failure is safe; the branch moves last, in one ref update.
+A missing repository is created when the round starts (`read_published`), with `auto_init`, since GitHub refuses
+Git Data writes in an empty repository; our commit replaces that initial tree entirely. Creation is eventually
+consistent: for a few seconds GitHub reads the new repository as missing or empty. Created before the model writes
+the site, it has usually settled by the time we commit, so its head costs one read; else it is read again until it
+settles (`settled`), without repeating the LLM work. A round that fails after that leaves the repository with its
+initial commit only, which the next run builds on as on a new one.
+
+Blobs, trees and commits are content-addressed, so retrying any of these calls after a failure is safe; the branch
+moves last, in one ref update.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from github import Github, GithubException
 from github.Repository import Repository
@@ -29,6 +33,9 @@ RECENT_COMMITS = 30
 # Seconds we keep reading a repository we just created while GitHub still answers as if it did not exist: it
 # settles within a few seconds (jenkins-x/jx#7130 sleeps 5 s after creating; codesandbox/codesandbox-client#5604).
 SETTLE_S = 30.0
+# Seconds after creating it before its head is first read: the lag is "a few seconds" (the emulator's default draws
+# 1.5-3 s), so an earlier read is mostly a wasted call. The model's turn usually takes longer, so this rarely waits.
+FIRST_READ_AFTER_S = 3.0
 # What GitHub answers during that lag: 404 (the repository), 409 "Git Repository is empty." (commits, Git Data),
 # 422 "No commit found for SHA: main" (a commit by ref).
 SETTLING = frozenset({404, 409, 422})
@@ -76,6 +83,14 @@ class BranchMoved(PublishError):
     own."""
 
 
+class History(NamedTuple):
+    """What the default branch's recent commits (one API call) say about this round."""
+
+    round_commit: str | None  # this round's earlier commit
+    head: str | None  # the branch head; None when the repository is empty
+    head_is_ours: bool  # the head is a round commit of ours (any task, any round)
+
+
 def token_login(gh: Github) -> str:
     return gh.get_user().login
 
@@ -89,12 +104,15 @@ def get_repo(gh: Github, owner: str, name: str) -> Repository | None:
         raise
 
 
-def settled(read: Callable[[], T], what: str, *, limit: float = SETTLE_S,
+def settled(read: Callable[[], T], what: str, *, limit: float = SETTLE_S, not_before: float | None = None,
             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> T:
     """`read()`, again while GitHub answers it as it does for a repository still settling after its creation
-    (SETTLING), for at most `limit` seconds; then RepositoryNotReady naming `what` and GitHub's last answer."""
+    (SETTLING), for at most `limit` seconds; then RepositoryNotReady naming `what` and GitHub's last answer.
+    The first read waits for `not_before` (a `clock()` time)."""
+    if not_before is not None and clock() < not_before:
+        sleep(not_before - clock())
     began = clock()
-    delays = backoff(0.5, 3.0, 1.5)
+    delays = backoff(1.0, 4.0, 2.0)
     while True:
         try:
             return read()
@@ -109,32 +127,39 @@ def settled(read: Callable[[], T], what: str, *, limit: float = SETTLE_S,
             sleep(wait)
 
 
-def create_repo(gh: Github, owner: str, login: str, name: str, description: str) -> Repository:
-    """Create the public repository; if an earlier (failed) attempt already made it, use that one (which may
-    itself be seconds old: it is read until it settles)."""
+def create_repo(gh: Github, owner: str, login: str, name: str, description: str) -> tuple[Repository, bool]:
+    """Create the public repository: (it, True). If it exists already (an earlier run, or another run right now
+    made it): (that one, False), read until it settles, since it may itself be seconds old."""
     try:
         if owner == login:
-            return gh.get_user().create_repo(name, description=description, auto_init=True, private=False)
-        return gh.get_organization(owner).create_repo(name, description=description, auto_init=True, private=False)
+            return gh.get_user().create_repo(name, description=description, auto_init=True, private=False), True
+        org = gh.get_organization(owner)
+        return org.create_repo(name, description=description, auto_init=True, private=False), True
     except GithubException as exc:
         if exc.status != 422:
             raise
         try:
-            return settled(lambda: gh.get_repo(f"{owner}/{name}"), f"{owner}/{name}", limit=SETTLE_S / 3)
+            return settled(lambda: gh.get_repo(f"{owner}/{name}"), f"{owner}/{name}", limit=SETTLE_S / 3), False
         except RepositoryNotReady:
             raise exc from None  # not there after all: GitHub's own reason for the 422 says more
 
 
-def read_published(gh: Github, brief: Brief, *, owner: str, login: str, token: str) -> Published:
-    """The repository of `brief` as this round finds it. The tree is read (one shallow clone) only when there is
-    something to build on and the round is not already committed."""
-    repo = get_repo(gh, owner, brief.repo_name)
+def read_published(gh: Github, brief: Brief, *, owner: str, login: str, token: str,
+                   clock: Callable[[], float] = time.monotonic) -> Published:
+    """The repository of `brief` as this round finds it, created now when it does not exist. The tree is read
+    (one shallow clone) only when there is something to build on and the round is not already committed.
+
+    Round 1 creates first and reads only when GitHub answers that the name is taken (a re-run); a later round
+    reads first, since its repository usually exists."""
+    repo = None if brief.round == 1 else get_repo(gh, owner, brief.repo_name)
     if repo is None:
-        return Published.of(brief, owner, login=login)
-    round_commit, head = find_round_commit(repo, brief)
+        repo, created = create_repo(gh, owner, login, brief.repo_name, repo_description(brief))
+        if created:
+            return Published.of(brief, owner, repo=repo, created_at=clock())
+    round_commit, head, _ = find_round_commit(repo, brief)
     readable = head is not None and round_commit is None
     files = read_files(repo.clone_url, token, repo.default_branch)[1] if readable else {}
-    return Published.of(brief, owner, files, login=login, repo=repo, head=head, round_commit=round_commit)
+    return Published.of(brief, owner, files, repo=repo, head=head, round_commit=round_commit)
 
 
 def committed_round(published: Published) -> Commit | None:
@@ -144,42 +169,44 @@ def committed_round(published: Published) -> Commit | None:
     return Commit(published.repo, published.round_commit, is_head=published.round_commit == published.head)
 
 
-def repository_to_build_on(gh: Github, published: Published, brief: Brief) -> tuple[Repository, str, bool]:
-    """(the repository, the head to commit on, whether this run created it), creating the repository if need be.
+def repository_to_build_on(published: Published, brief: Brief) -> tuple[Repository, str, bool]:
+    """(the repository, the head to commit on, whether this run created it). The head of a repository this run
+    created is read now: it had the model's whole turn to settle.
 
-    Raises BranchMoved when another run created it and published to it meanwhile, EmptyRepository when there is
-    no commit to build on."""
+    Raises BranchMoved when another run published to the repository we created meanwhile, EmptyRepository when
+    there is no commit to build on."""
     repo, head = published.repo, published.head
-    if repo is None:
-        created = create_repo(gh, published.owner, published.login, published.name, repo_description(brief))
-        repo = created
-        _, head = settled(lambda: find_round_commit(created, brief, empty_ok=False),
-                          f"the default branch of {created.full_name}")
-        if head is not None and is_deployer_commit(repo, head):
-            raise BranchMoved(f"another run created {repo.full_name} and published to it meanwhile")
+    assert repo is not None, "read_published creates the repository"
+    created_at = published.created_at
+    if created_at is not None:
+        _, head, ours = settled(lambda: find_round_commit(repo, brief, empty_ok=False),
+                                f"the default branch of {repo.full_name}",
+                                not_before=created_at + FIRST_READ_AFTER_S)
+        if ours:
+            raise BranchMoved(f"another run published to {repo.full_name} since we created it")
     if head is None:
         raise EmptyRepository(f"{repo.full_name} has no commit on {repo.default_branch} to build on")
-    return repo, head, published.repo is None
+    return repo, head, created_at is not None
 
 
-def find_round_commit(repo: Repository, brief: Brief, *, empty_ok: bool = True) -> tuple[str | None, str | None]:
-    """(sha of this round's earlier commit or None, the default branch's head sha or None when empty).
+def find_round_commit(repo: Repository, brief: Brief, *, empty_ok: bool = True) -> History:
+    """This round's earlier commit and the default branch's head, from one page of its recent commits.
 
     `empty_ok=False` for a repository created with a commit (auto_init): GitHub's 409 "empty" then means it is
     still settling, and is raised for `settled` to read again."""
-    head = None
+    head, ours = None, False
     try:
         for index, commit in enumerate(repo.get_commits(sha=repo.default_branch)):
             if index == 0:
-                head = commit.sha
+                head, ours = commit.sha, TRAILER_TASK in trailers(commit.commit.message)
             if is_round_commit(commit.commit.message, brief):
-                return commit.sha, head
+                return History(commit.sha, head, ours)
             if index + 1 >= RECENT_COMMITS:
                 break
     except GithubException as exc:
         if exc.status != 409 or not empty_ok:  # 409: the repository is empty
             raise
-    return None, head
+    return History(None, head, ours)
 
 
 def push_commit(gh: Github, repo: Repository, plan: CommitPlan, parent_sha: str) -> str:
@@ -253,7 +280,3 @@ def later_head(repo: Repository, commit_sha: str) -> str | None:
             break
     return None
 
-
-def is_deployer_commit(repo: Repository, sha: str) -> bool:
-    """Whether `sha` is a round commit of ours (another run may have created and published the repository)."""
-    return TRAILER_TASK in trailers(repo.get_commit(sha).commit.message)

@@ -55,3 +55,17 @@ def test_settled_gives_up_with_githubs_last_answer_and_passes_other_errors() -> 
 
     with pytest.raises(GithubException):
         settled(forbidden, "o/r", clock=clock, sleep=clock.sleep)
+
+
+def test_the_first_read_of_a_new_repository_waits_for_its_lag_to_pass() -> None:
+    clock, reads = Clock(), []
+
+    def read() -> str:
+        reads.append(clock.now)
+        return "head"
+
+    assert settled(read, "r", not_before=3.0, clock=clock, sleep=clock.sleep) == "head"
+    assert reads == [3.0]  # one read, once the lag is likely over
+    clock.now = 10.0
+    assert settled(read, "r", not_before=3.0, clock=clock, sleep=clock.sleep) == "head"
+    assert reads == [3.0, 10.0]  # the model's turn was longer: no wait at all

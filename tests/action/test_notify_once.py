@@ -30,7 +30,7 @@ PAGE = "http://127.0.0.1:9/sandbox/once/"
 def round_commit(github: GitHub, name: str, token: str | None = None) -> tuple[Repository, str, StatusLog]:
     """A repository with GitHub's initial commit, standing for a round's commit, and its record as `token` sees it."""
     owner_gh = open_github(github.token, github.url)
-    repo = create_repo(owner_gh, github.user, github.user, name, "Once.")
+    repo, _ = create_repo(owner_gh, github.user, github.user, name, "Once.")
     head = f"{repo.url}/commits/{repo.default_branch}"  # read through GitHub's creation lag, as the action does
     sha = settled(lambda: owner_gh.requester.requestJsonAndCheck("GET", head)[1]["sha"], name)
     gh = open_github(token or github.token, github.url)

@@ -8,7 +8,7 @@ import time
 import requests
 
 from action.github_client import open_github
-from action.pages import cached_for, wait_for_build, wait_plain_url
+from action.pages import PageProbe, cached_for, wait_for_build, wait_plain_url
 from action.publish import create_repo
 from tests.conftest import GitHub
 from tests.github.helpers import call, put_file
@@ -17,7 +17,7 @@ from tests.github.helpers import wait_for_build as built
 
 def test_a_build_is_asked_for_when_a_push_started_none(github: GitHub) -> None:
     gh = open_github(github.token, github.url)
-    repo = create_repo(gh, github.user, github.user, "silent", "Silent.")
+    repo, _ = create_repo(gh, github.user, github.user, "silent", "Silent.")
     github.settle(repo.full_name)
     first = put_file(github, "silent", "index.html", b"v1")
     assert call(github, "POST", "/repos/sandbox/silent/pages", json={"source": {"branch": "main"}}).status_code == 201
@@ -30,6 +30,40 @@ def test_a_build_is_asked_for_when_a_push_started_none(github: GitHub) -> None:
     asked = [c["status"] for c in github.sandbox("GET", "requests").json()
              if c["route"] == "POST /repos/{owner}/{repo}/pages/builds"]
     assert asked == [201]  # once, and only because no build came
+
+
+def test_a_build_the_page_shows_costs_no_api_poll(github: GitHub) -> None:
+    gh = open_github(github.token, github.url)
+    repo, _ = create_repo(gh, github.user, github.user, "quiet", "Quiet.")
+    github.settle(repo.full_name)
+    first = put_file(github, "quiet", "index.html", b"v1")
+    page = call(github, "POST", "/repos/sandbox/quiet/pages", json={"source": {"branch": "main"}}).json()
+    built(github, "sandbox/quiet", first)
+    pushed = put_file(github, "quiet", "index.html", b"v2")
+    github.sandbox("DELETE", "requests")
+    probe = PageProbe(page["html_url"], b"v2", cache_key=pushed[:12])
+    status, polls, commit = wait_for_build(gh, repo, pushed, deadline=time.time() + 60, page=probe)
+    assert (status, polls, commit) == ("live", 0, pushed) and probe.requests >= 1
+    assert [c["route"] for c in github.sandbox("GET", "requests").json()] == []  # the page told: no API call
+
+
+def test_the_api_is_asked_once_the_page_is_late(github: GitHub) -> None:
+    gh = open_github(github.token, github.url)
+    repo, _ = create_repo(gh, github.user, github.user, "late", "Late.")
+    github.settle(repo.full_name)
+    first = put_file(github, "late", "index.html", b"v1")
+    page = call(github, "POST", "/repos/sandbox/late/pages", json={"source": {"branch": "main"}}).json()
+    built(github, "sandbox/late", first)
+    job = github.sandbox("POST", "job-tokens", json={"owner": "sandbox", "repo": "late"}).json()["token"]
+    pushed = put_file(github, "late", "index.html", b"v2", token=job)  # no build comes: the page stays v1
+    github.sandbox("DELETE", "requests")
+    probe = PageProbe(page["html_url"], b"v2", cache_key=pushed[:12])
+    status, polls, commit = wait_for_build(gh, repo, pushed, deadline=time.time() + 60, page=probe,
+                                           first_check=1.0, nudge_after=1.0)
+    assert status in ("live", "built") and commit == pushed and 1 <= polls <= 3
+    routes = [c["route"] for c in github.sandbox("GET", "requests").json()]
+    assert routes.count("POST /repos/{owner}/{repo}/pages/builds") == 1
+    assert probe.requests >= 2  # the page was asked first, and kept being asked
 
 
 def test_the_cdn_answer_says_how_long_it_is_kept() -> None:

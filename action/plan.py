@@ -5,8 +5,9 @@ Text files go inline as tree `content` and binary files become blobs, because Gi
 requests per minute (80) and per hour (500): a site costs one tree call plus one call per blob. An inline tree has
 a size limit of its own: GitHub answers 422 "Sorry, your request timed out. It's likely that your input was too
 large to process" to tree bodies from about 2.5 MB (qoomon/actions--create-commit#90, codesandbox/
-codesandbox-client#8614), every time. So the largest text files go as blobs too until the tree body, counted as the
-JSON that is sent (escapes included), is at most INLINE_TREE_BYTES, well under that.
+codesandbox-client#8614), every time. So a larger tree goes in parts (`tree_parts`) of at most INLINE_TREE_BYTES
+each, counted as the JSON that is sent (escapes included), each part built on the one before (`base_tree`); only a
+text file that alone passes that size goes as a blob.
 The trailers make a round's commit findable, so a re-run of the same round changes nothing.
 Files the brief keeps out of the repository are left out here, and a plan that holds one cannot be made at all
 (`ExcludedFileInCommit`), however a later change builds or alters it.
@@ -104,21 +105,34 @@ def tree_body_bytes(entries: Iterable[TreeEntry]) -> int:
 
 
 def tree_entries(site: Mapping[str, bytes], inline_limit: int = INLINE_TREE_BYTES) -> tuple[TreeEntry, ...]:
-    """Text inline and binary as blobs, in path order; then the largest text files become blobs until the tree
-    body is at most `inline_limit` bytes."""
-    entries = {}
+    """Text inline and binary as blobs, in path order; a text file whose entry alone passes `inline_limit` bytes of
+    tree body is a blob too."""
+    entries = []
     for path in sorted(site):
         text = as_text(site[path])
-        entries[path] = TreeEntry(path, text=text) if text is not None else TreeEntry(path, blob=site[path])
-    inline = sorted((e for e in entries.values() if e.text is not None), key=lambda e: (-tree_body_bytes([e]), e.path))
-    size = tree_body_bytes(entries.values())
-    for entry in inline:
-        if size <= inline_limit:
-            break
-        moved = TreeEntry(entry.path, blob=entry.data)
-        size += tree_body_bytes([moved]) - tree_body_bytes([entry])
-        entries[entry.path] = moved
-    return tuple(entries.values())
+        entry = TreeEntry(path, text=text) if text is not None else TreeEntry(path, blob=site[path])
+        if entry.text is not None and tree_body_bytes([entry]) > inline_limit:
+            entry = TreeEntry(path, blob=site[path])
+        entries.append(entry)
+    return tuple(entries)
+
+
+def tree_parts(entries: Iterable[TreeEntry], limit: int = INLINE_TREE_BYTES) -> list[tuple[TreeEntry, ...]]:
+    """The entries in order, cut into tree requests whose bodies are at most `limit` bytes each (one for any site
+    under that size). An entry's share of a body is its item and the ", " before the next; the rest is the
+    `{"tree": []}` around them."""
+    frame = tree_body_bytes([])
+    parts: list[tuple[TreeEntry, ...]] = []
+    part: list[TreeEntry] = []
+    size = frame
+    for entry in entries:
+        share = tree_body_bytes([entry]) - frame + 2
+        if part and size + share - 2 > limit:
+            parts.append(tuple(part))
+            part, size = [], frame
+        part.append(entry)
+        size += share
+    return [*parts, tuple(part)]
 
 
 def summary_line(text: str, limit: int = 72) -> str:

@@ -24,7 +24,7 @@ from github import Github, GithubException
 from github.Repository import Repository
 
 from action.clone import read_files
-from action.plan import TRAILER_TASK, CommitPlan, is_round_commit, repo_description, trailers
+from action.plan import TRAILER_TASK, CommitPlan, is_round_commit, repo_description, trailers, tree_parts
 from action.published import Published
 from deployer.brief import Brief
 from deployer.retry import backoff
@@ -210,21 +210,20 @@ def find_round_commit(repo: Repository, brief: Brief, *, empty_ok: bool = True) 
 
 
 def push_commit(gh: Github, repo: Repository, plan: CommitPlan, parent_sha: str) -> str:
-    """Blobs for the plan's blob entries, one full tree, one commit on `parent_sha`, then move the branch: the
-    commit sha.
+    """Blobs for the plan's blob entries, the full tree (one request per `tree_parts` part, each on the tree before
+    it), one commit on `parent_sha`, then move the branch: the commit sha.
 
-    The tree, commit and ref go through the requester: the tree body is then exactly the one the plan measured
-    (`plan.tree_body_bytes`, at most its INLINE_TREE_BYTES), and PyGithub's `create_git_commit` wants parent
-    objects, which cost an API call.
+    The tree, commit and ref go through the requester: each tree body is then exactly the one `tree_parts`
+    measured, and PyGithub's `create_git_commit` wants parent objects, which cost an API call.
     """
-    items = []
-    for entry in plan.entries:
-        sha = None
-        if entry.blob is not None:
-            sha = repo.create_git_blob(base64.b64encode(entry.blob).decode("ascii"), "base64").sha
-        items.append(entry.tree_item(sha))
+    blobs = {entry.path: repo.create_git_blob(base64.b64encode(entry.blob).decode("ascii"), "base64").sha
+             for entry in plan.entries if entry.blob is not None}
     try:
-        _, tree = gh.requester.requestJsonAndCheck("POST", f"{repo.url}/git/trees", input={"tree": items})
+        tree: dict[str, str] = {}
+        for part in tree_parts(plan.entries):
+            body = {"tree": [e.tree_item(blobs.get(e.path)) for e in part]}
+            _, tree = gh.requester.requestJsonAndCheck("POST", f"{repo.url}/git/trees",
+                                                       input={**body, **({"base_tree": tree["sha"]} if tree else {})})
         _, commit = gh.requester.requestJsonAndCheck(
             "POST", f"{repo.url}/git/commits", input={"message": plan.message, "tree": tree["sha"],
                                                       "parents": [parent_sha]})

@@ -10,6 +10,7 @@ from action.plan import (
     trailers,
     tree_body_bytes,
     tree_entries,
+    tree_parts,
 )
 from deployer.brief import parse_brief
 
@@ -30,20 +31,27 @@ def test_text_inline_binary_as_blob_in_path_order() -> None:
     assert [e.path for e in plan.blob_entries] == ["b.png", "z.bin"]
 
 
-def test_large_text_goes_as_blobs_until_the_tree_body_fits() -> None:
-    # Quotes and newlines are escaped in the JSON body: 300 KB of them count as 600 KB.
-    site = {"big.json": b'"\n' * 300_000, "data.csv": b"a" * 700_000, "index.html": b"<p>hi</p>", "x.png": b"\x89\x00"}
-    entries = {e.path: e for e in tree_entries(site)}
-    assert entries["big.json"].blob == site["big.json"]  # the largest as sent, though not on disk
-    assert entries["data.csv"].text is not None and entries["index.html"].text == "<p>hi</p>"
-    assert entries["x.png"].blob == b"\x89\x00"
-    assert tree_body_bytes(entries.values()) <= INLINE_TREE_BYTES
+def test_a_large_tree_goes_in_parts_and_only_text_too_large_alone_as_a_blob() -> None:
+    # Quotes and newlines are escaped in the JSON body: 600 KB of them count as 1.2 MB.
+    site = {"big.json": b'"\n' * 300_000, "data.csv": b"a" * 700_000, "index.html": b"<p>hi</p>", "x.png": b"\x89\x00",
+            "z.csv": b"z" * 600_000}
+    entries = tree_entries(site)
+    by_path = {e.path: e for e in entries}
+    assert by_path["big.json"].blob == site["big.json"]  # over the limit alone, as sent, though not on disk
+    assert by_path["data.csv"].text is not None and by_path["z.csv"].text is not None
+    assert by_path["x.png"].blob == b"\x89\x00"
+    parts = tree_parts(entries)
+    assert [[e.path for e in part] for part in parts] == [["big.json", "data.csv", "index.html", "x.png"], ["z.csv"]]
+    assert all(tree_body_bytes(part) <= INLINE_TREE_BYTES for part in parts)
+    assert tree_body_bytes(parts[0]) + tree_body_bytes(parts[1][:1]) > INLINE_TREE_BYTES  # cut only when needed
 
 
 def test_small_sites_stay_inline_in_one_tree_call() -> None:
     site = {f"p{i}.html": b"<p>x</p>" * 1000 for i in range(50)}
-    assert all(e.blob is None for e in tree_entries(site))
-    assert [e.path for e in tree_entries(site, inline_limit=100_000) if e.blob is not None] != []
+    assert all(e.blob is None for e in tree_entries(site)) and len(tree_parts(tree_entries(site))) == 1
+    parts = tree_parts(tree_entries(site), limit=100_000)
+    assert len(parts) == 5 and all(tree_body_bytes(p) <= 100_000 for p in parts)
+    assert [e.path for p in parts for e in p] == sorted(site)
 
 
 def test_as_text_keeps_bytes_exact_or_refuses() -> None:

@@ -10,6 +10,10 @@ in the same order. That is enough for a claim to arbitrate who notifies:
 - `pending`: a claim, "claimed by run <id>/<attempt> until <UTC time>", appended before the POST. Among the claims
   after the last `failure`/`error` (which ends a claimer's turn), the oldest one still alive wins; every run reads
   the same log, so every run names the same winner. Only the winner POSTs; the others wait for its outcome.
+- The run that makes the round's commit carries its claim in it (trailer `Deployer-Claim: run <id>/<attempt> until
+  <UTC time>`, `carried_claim`), read as the log's first entry: no other run can see the commit, let alone claim
+  it, before the branch moves to it, so that claim is first in every reading. The maker then notifies without a
+  claim of its own or a read: a first notification costs one write, its outcome.
 - A claim dies when its time is up (its holder promised to have written its outcome by then) or when a later
   attempt of the same workflow run appears (GitHub re-runs only a finished run, so the earlier attempt is over).
   A run waiting behind another's claim appends a later claim of its own, which extends its first one (its place
@@ -26,6 +30,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from action.plan import TRAILER_CLAIM, trailers
 
 CONTEXT = "deployer/notified"
 MAX_DESCRIPTION = 140  # GitHub's limit (see the module docstring)
@@ -152,6 +158,19 @@ def _latest_attempts(log: list[Status], me: Runner) -> dict[str, int]:
 
 def claim(me: Runner, until: float) -> str:
     return bounded(f"claimed by run {me.label} until {stamp(until)}")
+
+
+def commit_claim(me: Runner, until: float) -> str:
+    """The `Deployer-Claim` trailer's value for the commit `me` makes."""
+    return f"run {me.label} until {stamp(until)}"
+
+
+def carried_claim(message: str, committed_at: float) -> Status | None:
+    """The claim a round's commit carries (see the module docstring), as a status to put first in its log."""
+    value = trailers(message).get(TRAILER_CLAIM)
+    if value is None or _RUN.search(value) is None or _UNTIL.search(value) is None:
+        return None
+    return Status(0, "pending", f"claimed by {value} (in the commit)", None, committed_at)
 
 
 def delivered(me: Runner, http_status: int, attempts: int) -> str:

@@ -28,7 +28,7 @@ from action import gha
 from action.catalogue import ModelCatalogue
 from action.ciwait import wait_for_runs
 from action.config import RunConfig, load
-from action.delivery_record import Status
+from action.delivery_record import Status, carried_claim, commit_claim
 from action.event import BriefSource, read_brief
 from action.generate import Generated, SoftChecks, generate
 from action.lint_and_build import LintAndBuild
@@ -186,7 +186,7 @@ class Run:
             generated = self.stage("generate", self.generate_site, source, published, plan, deadline)
             if self.checking:
                 self.stage("verify", self.record_verification, generated.site)
-            commit = self.stage("publish", self.publish_site, gh, brief, published, plan, generated.site)
+            commit = self.stage("publish", self.publish_site, gh, brief, published, plan, generated.site, deadline)
         self.report.facts.update(repository=commit.repo.html_url, commit=commit.sha)
         if earlier is not None and earlier.target_url:  # notified before: nothing left to do
             return {"repo-url": commit.repo.html_url, "commit-sha": commit.sha, "pages-url": earlier.target_url}
@@ -218,10 +218,9 @@ class Run:
         owner = self.config.owner or login
         published = read_published(gh, brief, owner=owner, login=login, token=self.config.github_token)
         name = f"{owner}/{brief.repo_name}"
-        if published.created_at is not None and brief.round > 1:
-            self.note(f"round {brief.round}, but {name} did not exist: created it, building the site fresh")
-        self.log.info(f"{name}: " + ("created" if published.created_at is not None
-                                     else f"exists, head {published.head}"))
+        if published.repo is None and brief.round > 1:
+            self.note(f"round {brief.round}, but {name} does not exist: building it fresh")
+        self.log.info(f"{name}: " + ("new" if published.repo is None else f"exists, head {published.head}"))
         if published.round_commit is not None:
             self.note(f"round {brief.round} with nonce {brief.nonce} is already commit {published.round_commit}: "
                       "nothing to generate")
@@ -269,15 +268,19 @@ class Run:
         return generated
 
     def publish_site(self, gh: Github, brief: Brief, published: Published, plan: RoundPlan,
-                     site: dict[str, bytes]) -> Commit:
+                     site: dict[str, bytes], deadline: float) -> Commit:
+        """The round's commit, carrying this run's claim to notify it (until the deadline and its grace)."""
+        from action.notify_once import GRACE_S
         from action.pages import enable_pages
         from action.publish import Commit, push_commit, repository_to_build_on
 
-        commit_plan = plan_commit(brief, site, plan.excluded)
-        repo, head, created = repository_to_build_on(published, brief)
+        claim = commit_claim(self.config.runner, deadline + GRACE_S)
+        commit_plan = plan_commit(brief, site, plan.excluded, claim=claim)
+        repo, head, created = repository_to_build_on(gh, published, brief)
         if commit_plan.pages_build_type == "workflow":  # before the push: the push starts the workflow that deploys
             enable_pages(gh, repo, known_new=created, build_type="workflow")
-        commit = Commit(repo, push_commit(gh, repo, commit_plan, head), commit_plan, created_repo=created)
+        commit = Commit(repo, push_commit(gh, repo, commit_plan, head), commit_plan, created_repo=created,
+                        claim=carried_claim(commit_plan.message, time.time()))
         self.log.info(f"commit {commit.sha} on {repo.default_branch}: {len(site)} files")
         return commit
 
@@ -299,7 +302,8 @@ class Run:
         """The round's delivery record, read before waiting for Pages: a notified round is left as it is."""
         from action.notify_once import StatusLog, earlier_delivery
 
-        earlier = earlier_delivery(StatusLog(gh, commit.repo, commit.sha), self.config.runner, say=self.log.info)
+        earlier = earlier_delivery(StatusLog(gh, commit.repo, commit.sha, commit.claim), self.config.runner,
+                                   say=self.log.info)
         if earlier is not None:
             self.record_earlier(earlier)
         return earlier
@@ -315,7 +319,7 @@ class Run:
             return notify(brief.evaluation_url, body, deadline=until,
                           on_attempt=lambda n, outcome: self.log.info(f"attempt {n}: {outcome}"))
 
-        outcome = notify_once(StatusLog(gh, commit.repo, commit.sha), self.config.runner, deliver,
+        outcome = notify_once(StatusLog(gh, commit.repo, commit.sha, commit.claim), self.config.runner, deliver,
                               deadline=deadline, target_url=deployment.pages_url, say=self.log.info)
         if outcome.unguarded:
             self.note(outcome.unguarded)

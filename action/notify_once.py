@@ -5,7 +5,8 @@ reads and appends the statuses and runs the claim:
     append `pending` (the claim) -> read the log -> the oldest live claim notifies, the others wait for its outcome
     -> the winner POSTs (`notify.notify`) and appends `success` or `failure`
 
-GitHub calls: a first notification costs 2 writes (claim, outcome) and 1 read; a re-run of a notified round 1 read
+GitHub calls: a first notification by the run that made the round's commit costs 1 write, its outcome (its claim
+travels in the commit); by another run, 2 writes (claim, outcome) and 1 read; a re-run of a notified round 1 read
 (`earlier_delivery`, before the Pages stage) and nothing else; a run that waits reads every few seconds (reads do
 not count against GitHub's 80 content-creating requests a minute). A claim appended just after someone else's
 success is followed by a copy of that success, so the commit's latest state for the context stays `success`.
@@ -58,15 +59,16 @@ class Outcome:
 
 class StatusLog:
     """The statuses of the round's commit through GitHub's REST API (repos/create-commit-status,
-    repos/list-commit-statuses-for-ref)."""
+    repos/list-commit-statuses-for-ref), after `first`: the claim the commit itself carries."""
 
-    def __init__(self, gh: Github, repo: Repository, sha: str):
-        self.gh, self.repo, self.sha = gh, repo, sha
+    def __init__(self, gh: Github, repo: Repository, sha: str, first: Status | None = None):
+        self.gh, self.repo, self.sha, self.first = gh, repo, sha, first
 
     def read(self) -> list[Status]:
         """Our context's statuses, oldest first (GitHub's first page: the newest 100 of every context)."""
         answer: Any = self._call("GET", f"{self.repo.url}/commits/{self.sha}/statuses", parameters={"per_page": 100})
-        return record.parse_statuses(answer if isinstance(answer, list) else [])
+        statuses = record.parse_statuses(answer if isinstance(answer, list) else [])
+        return [self.first, *statuses] if self.first else statuses
 
     def append(self, state: str, description: str, target_url: str | None = None) -> int:
         body = {"state": state, "context": record.CONTEXT, "description": description,
@@ -105,6 +107,8 @@ def notify_once(log: StatusLog, me: Runner, deliver: Callable[[float], Delivery]
     """Notify unless the record shows the round notified; `deliver(deadline)` POSTs to the evaluator (and raises
     NotifyError when the deadline passes). Raise NotifyError when neither we nor the run that held the claim
     delivered."""
+    if log.first is not None and isinstance(carried := record.resolve([log.first], me, clock()), Mine):
+        return _deliver(log, me, deliver, carried.until - GRACE_S, target_url)  # our commit holds our claim
     try:
         return _claimed(log, me, deliver, deadline, target_url, say, clock, sleep)
     except RecordUnavailable as exc:

@@ -84,7 +84,8 @@ def deploy(gh: Github, commit: Commit, *, deadline: float, log: Callable[[str], 
         status, polls, built = wait_for_build(gh, commit.repo, commit.sha, deadline=deadline,
                                               moved_on=lambda: later_head(commit.repo, commit.sha),
                                               page=probe if expected is not None else None)
-        log(f"Pages build {status} for {built[:12]} after {polls} API polls")
+        told = "the page serves it" if status == "live" else "the API says so"
+        log(f"Pages build built for {built[:12]}: {told} ({polls} API polls)")
         live = status == "live"
         if built != commit.sha:  # a later head's page is served: it contains this round, not this round's index.html
             probe = PageProbe(pages_url, None, cache_key=built[:12])

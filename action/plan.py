@@ -26,6 +26,7 @@ from deployer.brief import Brief
 TRAILER_TASK = "Deployer-Task"
 TRAILER_ROUND = "Deployer-Round"
 TRAILER_NONCE = "Deployer-Nonce"
+TRAILER_CLAIM = "Deployer-Claim"  # who notifies the round (action/delivery_record.py)
 FILE_MODE = "100644"
 # The largest tree request we send, in bytes of its JSON body: 40% of the ~2.5 MB at which GitHub refuses one, since
 # the refusal is a timeout ("Sorry, your request timed out") and a busy GitHub times out sooner.
@@ -140,18 +141,21 @@ def summary_line(text: str, limit: int = 72) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-def commit_message(brief: Brief) -> str:
+def commit_message(brief: Brief, claim: str = "") -> str:
     title = f"Deploy {brief.task}, round {brief.round}"
     return (
         f"{title}\n\n{summary_line(brief.brief, 500)}\n\n"
         f"{TRAILER_TASK}: {brief.task}\n{TRAILER_ROUND}: {brief.round}\n{TRAILER_NONCE}: {brief.nonce}\n"
+        + (f"{TRAILER_CLAIM}: {claim}\n" if claim else "")
     )
 
 
-def plan_commit(brief: Brief, site: Mapping[str, bytes], excluded: Collection[str] = ()) -> CommitPlan:
-    """The commit of `site` for this round, without the files the brief keeps out of the repository."""
+def plan_commit(brief: Brief, site: Mapping[str, bytes], excluded: Collection[str] = (), *,
+                claim: str = "") -> CommitPlan:
+    """The commit of `site` for this round, without the files the brief keeps out of the repository; `claim`
+    says which run notifies it (action/delivery_record.py:commit_claim)."""
     kept = {p: d for p, d in site.items() if p not in excluded}
-    return CommitPlan(commit_message(brief), tree_entries(kept), frozenset(excluded))
+    return CommitPlan(commit_message(brief, claim), tree_entries(kept), frozenset(excluded))
 
 
 def trailers(message: str) -> dict[str, str]:

@@ -1,12 +1,11 @@
 """The task's public repository, through PyGithub and the Git Data API: read its state once (`read_published` ->
 `Published`), create it when needed, and make one commit per round (`push_commit` of a `CommitPlan` -> `Commit`).
 
-A missing repository is created when the round starts (`read_published`), with `auto_init`, since GitHub refuses
-Git Data writes in an empty repository; our commit replaces that initial tree entirely. Creation is eventually
-consistent: for a few seconds GitHub reads the new repository as missing or empty. Created before the model writes
-the site, it has usually settled by the time we commit, so its head costs one read; else it is read again until it
-settles (`settled`), without repeating the LLM work. A round that fails after that leaves the repository with its
-initial commit only, which the next run builds on as on a new one.
+A new repository is created with `auto_init`, since GitHub refuses Git Data writes in an empty repository;
+our commit replaces that initial tree entirely. It is created only once the site is generated, so a round whose
+model fails leaves nothing behind. Creation is eventually consistent: for a few seconds GitHub reads the new
+repository as missing or empty, so its head is first read when that lag is likely over, and again until it settles
+(`settled`), without repeating the LLM work.
 
 Blobs, trees and commits are content-addressed, so retrying any of these calls after a failure is safe; the branch
 moves last, in one ref update.
@@ -21,9 +20,11 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from github import Github, GithubException
+from github.Commit import Commit as ListedCommit
 from github.Repository import Repository
 
 from action.clone import read_files
+from action.delivery_record import Status, carried_claim
 from action.plan import TRAILER_TASK, CommitPlan, is_round_commit, repo_description, trailers, tree_parts
 from action.published import Published
 from deployer.brief import Brief
@@ -34,7 +35,7 @@ RECENT_COMMITS = 30
 # settles within a few seconds (jenkins-x/jx#7130 sleeps 5 s after creating; codesandbox/codesandbox-client#5604).
 SETTLE_S = 30.0
 # Seconds after creating it before its head is first read: the lag is "a few seconds" (the emulator's default draws
-# 1.5-3 s), so an earlier read is mostly a wasted call. The model's turn usually takes longer, so this rarely waits.
+# 1.5-3 s), so an earlier read is mostly a wasted call.
 FIRST_READ_AFTER_S = 3.0
 # What GitHub answers during that lag: 404 (the repository), 409 "Git Repository is empty." (commits, Git Data),
 # 422 "No commit found for SHA: main" (a commit by ref).
@@ -51,6 +52,7 @@ class Commit:
     plan: CommitPlan | None = None  # None: found, not made; the site stays as it is
     created_repo: bool = False  # this run created the repository
     is_head: bool = True  # the branch head when read or made: its Pages build is the one to wait for
+    claim: Status | None = None  # the delivery claim it carries (action/delivery_record.py:carried_claim)
 
     @property
     def push_workflows(self) -> list[str]:
@@ -89,6 +91,7 @@ class History(NamedTuple):
     round_commit: str | None  # this round's earlier commit
     head: str | None  # the branch head; None when the repository is empty
     head_is_ours: bool  # the head is a round commit of ours (any task, any round)
+    round_claim: Status | None = None  # the delivery claim the round's commit carries
 
 
 def token_login(gh: Github) -> str:
@@ -144,49 +147,45 @@ def create_repo(gh: Github, owner: str, login: str, name: str, description: str)
             raise exc from None  # not there after all: GitHub's own reason for the 422 says more
 
 
-def read_published(gh: Github, brief: Brief, *, owner: str, login: str, token: str,
-                   clock: Callable[[], float] = time.monotonic) -> Published:
-    """The repository of `brief` as this round finds it, created now when it does not exist. The tree is read
-    (one shallow clone) only when there is something to build on and the round is not already committed.
-
-    Round 1 creates first and reads only when GitHub answers that the name is taken (a re-run); a later round
-    reads first, since its repository usually exists."""
-    repo = None if brief.round == 1 else get_repo(gh, owner, brief.repo_name)
+def read_published(gh: Github, brief: Brief, *, owner: str, login: str, token: str) -> Published:
+    """The repository of `brief` as this round finds it. The tree is read (one shallow clone) only when there is
+    something to build on and the round is not already committed."""
+    repo = get_repo(gh, owner, brief.repo_name)
     if repo is None:
-        repo, created = create_repo(gh, owner, login, brief.repo_name, repo_description(brief))
-        if created:
-            return Published.of(brief, owner, repo=repo, created_at=clock())
-    round_commit, head, _ = find_round_commit(repo, brief)
-    readable = head is not None and round_commit is None
+        return Published.of(brief, owner, login=login)
+    found = find_round_commit(repo, brief)
+    readable = found.head is not None and found.round_commit is None
     files = read_files(repo.clone_url, token, repo.default_branch)[1] if readable else {}
-    return Published.of(brief, owner, files, repo=repo, head=head, round_commit=round_commit)
+    return Published.of(brief, owner, files, login=login, repo=repo, head=found.head,
+                        round_commit=found.round_commit, round_claim=found.round_claim)
 
 
 def committed_round(published: Published) -> Commit | None:
     """This round's commit when an earlier run of the round made it (a re-run notifies it again), else None."""
     if published.repo is None or published.round_commit is None:
         return None
-    return Commit(published.repo, published.round_commit, is_head=published.round_commit == published.head)
+    return Commit(published.repo, published.round_commit, is_head=published.round_commit == published.head,
+                  claim=published.round_claim)
 
 
-def repository_to_build_on(published: Published, brief: Brief) -> tuple[Repository, str, bool]:
-    """(the repository, the head to commit on, whether this run created it). The head of a repository this run
-    created is read now: it had the model's whole turn to settle.
+def repository_to_build_on(gh: Github, published: Published, brief: Brief, *,
+                           clock: Callable[[], float] = time.monotonic) -> tuple[Repository, str, bool]:
+    """(the repository, the head to commit on, whether this run created it), creating the repository if need be.
 
-    Raises BranchMoved when another run published to the repository we created meanwhile, EmptyRepository when
-    there is no commit to build on."""
+    Raises BranchMoved when another run created it and published to it meanwhile, EmptyRepository when there is
+    no commit to build on."""
     repo, head = published.repo, published.head
-    assert repo is not None, "read_published creates the repository"
-    created_at = published.created_at
-    if created_at is not None:
-        _, head, ours = settled(lambda: find_round_commit(repo, brief, empty_ok=False),
-                                f"the default branch of {repo.full_name}",
-                                not_before=created_at + FIRST_READ_AFTER_S)
-        if ours:
-            raise BranchMoved(f"another run published to {repo.full_name} since we created it")
+    if repo is None:
+        new, made = create_repo(gh, published.owner, published.login, published.name, repo_description(brief))
+        found = settled(lambda: find_round_commit(new, brief, empty_ok=False), f"the default branch of {new.full_name}",
+                        not_before=clock() + FIRST_READ_AFTER_S if made else None)
+        head = found.head
+        if found.head_is_ours:
+            raise BranchMoved(f"another run created {new.full_name} and published to it meanwhile")
+        repo = new
     if head is None:
         raise EmptyRepository(f"{repo.full_name} has no commit on {repo.default_branch} to build on")
-    return repo, head, created_at is not None
+    return repo, head, published.repo is None
 
 
 def find_round_commit(repo: Repository, brief: Brief, *, empty_ok: bool = True) -> History:
@@ -200,7 +199,7 @@ def find_round_commit(repo: Repository, brief: Brief, *, empty_ok: bool = True) 
             if index == 0:
                 head, ours = commit.sha, TRAILER_TASK in trailers(commit.commit.message)
             if is_round_commit(commit.commit.message, brief):
-                return History(commit.sha, head, ours)
+                return History(commit.sha, head, ours, carried_claim(commit.commit.message, committed_at(commit)))
             if index + 1 >= RECENT_COMMITS:
                 break
     except GithubException as exc:
@@ -266,6 +265,12 @@ def refusal(gh: Github, repo: Repository, plan: CommitPlan, exc: GithubException
     return WorkflowScopeMissing(f"GitHub answered 404 to a commit of {paths} in {repo.full_name}, which exists and "
                                 f"is writable: {need}. Add it (github.com/settings/tokens), or ask for a site "
                                 "without a CI workflow")
+
+
+def committed_at(commit: ListedCommit) -> float:
+    """When a listed commit was made (its committer date), epoch seconds; now when GitHub does not say."""
+    when = commit.commit.committer.date if commit.commit.committer else None
+    return when.timestamp() if when is not None else time.time()
 
 
 def later_head(repo: Repository, commit_sha: str) -> str | None:

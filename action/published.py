@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from action.assemble import METADATA_PATH, is_reserved
+from action.delivery_record import Status
 from deployer.brief import Brief
 
 if TYPE_CHECKING:
@@ -32,10 +33,11 @@ class Published:
 
     owner: str
     name: str
-    repo: Repository | None = None  # None only where no repository is involved (pure callers, tests)
+    login: str = ""  # the token's user: it creates the repository itself when it is also the owner
+    repo: Repository | None = None  # None: the repository does not exist yet
     head: str | None = None  # the default branch's head commit; None when there is none
     round_commit: str | None = None  # this round's commit, when an earlier run of the round made it
-    created_at: float | None = None  # when this run created the repository (monotonic); its head is read later
+    round_claim: Status | None = None  # the delivery claim that commit carries
     files: Mapping[str, bytes] = field(default_factory=dict)  # the whole tree at `head` (not read for a re-run)
     model_files: Mapping[str, str] = field(default_factory=dict)  # what the model wrote: UTF-8, not ours, not attached
     metadata: Mapping[str, Any] | None = None  # `.deployer/brief.json`: None when the repository holds no site of ours
@@ -43,13 +45,13 @@ class Published:
     earlier_attachments: tuple[EarlierAttachment, ...] = ()  # of other rounds, still in the tree (this round's win)
 
     @classmethod
-    def of(cls, brief: Brief, owner: str, files: Mapping[str, bytes] | None = None, *,
+    def of(cls, brief: Brief, owner: str, files: Mapping[str, bytes] | None = None, *, login: str = "",
            repo: Repository | None = None, head: str | None = None, round_commit: str | None = None,
-           created_at: float | None = None) -> Published:
+           round_claim: Status | None = None) -> Published:
         """The state of `owner`/`brief.repo_name` for this brief, everything derived from its tree `files`."""
         files = dict(files or {})
         model_files, metadata = published_files(files)
-        return cls(owner, brief.repo_name, repo, head, round_commit, created_at, files, model_files,
+        return cls(owner, brief.repo_name, login, repo, head, round_commit, round_claim, files, model_files,
                    metadata, tuple(earlier_checks(metadata, brief.round)),
                    tuple(earlier_attachments(files, metadata, brief)))
 

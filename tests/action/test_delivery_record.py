@@ -100,3 +100,19 @@ def test_descriptions_fit_githubs_limit_and_read_back() -> None:
 @pytest.mark.parametrize("text", ["claimed by run 5/1", "claimed by run 5 until 2099-01-01T00:00:00Z"])
 def test_a_claim_without_a_run_or_an_end_is_no_claim(text: str) -> None:
     assert resolve([Status(1, "pending", text, None, NOW)], ME, NOW) == Free()
+
+
+def test_the_claim_a_commit_carries_comes_first_and_is_its_makers() -> None:
+    from action.plan import commit_message
+    from deployer.brief import parse_brief
+
+    brief = parse_brief({"email": "a@example.com", "task": "t", "round": 1, "nonce": "n", "brief": "B.",
+                         "evaluation_url": "http://127.0.0.1:9/"}, require_secret=False)
+    carried = rec.carried_claim(commit_message(brief, rec.commit_claim(OTHER, NOW + 60)), NOW - 30)
+    assert carried is not None and carried.runner == OTHER and carried.until == rec.parse_time(rec.stamp(NOW + 60))
+    assert rec.carried_claim(commit_message(brief), NOW) is None  # a commit made before claims travelled in it
+    later = claim(ME, NOW + 600, at=NOW - 1)
+    assert resolve([carried, later], OTHER, NOW) == Mine(carried.until)
+    assert resolve([carried, later], ME, NOW) == Taken(carried, carried.until)  # though ME's claim outlives it
+    assert resolve([carried, later], ME, NOW + 61) == Mine(later.until)  # the maker never answered: taken over
+    assert resolve([carried, later], Runner(OTHER.run_id, 2), NOW) == Taken(later, later.until)  # a re-run attempt

@@ -213,3 +213,39 @@ def test_nothing_of_the_brief_or_the_evaluator_url_reaches_the_public_record(git
     assert all(str(FIELDS[k]) not in descriptions for k in ("email", "task", "nonce", "repo_url"))
     assert {url for _, url in written} == {None, PAGE}  # the page, public anyway, and nothing else
     assert written[-1] == ("delivered: HTTP 200 after 3 attempt(s), run 1/1", PAGE)
+
+
+def test_the_run_that_made_the_commit_notifies_with_one_write_and_others_wait_for_it(
+        github: GitHub, evaluator: Evaluator) -> None:
+    _, sha, log = round_commit(github, "carried")
+    maker, other = Runner("5151", 1), Runner("6161", 1)
+    carried = rec.carried_claim(f"Deploy\n\nDeployer-Claim: {rec.commit_claim(maker, time.time() + 30)}\n", 0.0)
+    made = StatusLog(log.gh, log.repo, sha, carried)
+    github.sandbox("DELETE", "requests")
+    outcome = notify_once(made, maker, deliverer(evaluator), deadline=time.time() + 30, target_url=PAGE,
+                          say=lambda _: None)
+    assert outcome.delivery == Delivery(1, 200)
+    assert status_calls(github) == ["POST /repos/{owner}/{repo}/statuses/{sha}"]  # no claim, no read: its outcome
+    found = StatusLog(log.gh, log.repo, sha, carried)  # another run that found the commit reads the same log
+    again = notify_once(found, other, deliverer(evaluator), deadline=time.time() + 30, target_url=PAGE,
+                        say=lambda _: None)
+    assert again.earlier is not None and again.earlier.runner == maker
+    assert len(evaluator.notifications()) == 1
+
+
+def test_a_run_finding_a_commit_whose_maker_is_still_at_work_waits_for_its_outcome(
+        github: GitHub, evaluator: Evaluator) -> None:
+    _, sha, log = round_commit(github, "carried-wait")
+    maker = Runner("7171", 1)
+    carried = rec.carried_claim(f"Deploy\n\nDeployer-Claim: {rec.commit_claim(maker, time.time() + 30)}\n", 0.0)
+    said: list[str] = []
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(notify_once, StatusLog(log.gh, log.repo, sha, carried), Runner("8181", 1),
+                              deliverer(evaluator), deadline=time.time() + 30, target_url=PAGE, say=said.append)
+        time.sleep(2)
+        assert not waiting.done() and any("run 7171/1 claimed the notification" in s for s in said), said
+        mine = notify_once(StatusLog(log.gh, log.repo, sha, carried), maker, deliverer(evaluator),
+                           deadline=time.time() + 30, target_url=PAGE, say=lambda _: None)
+        assert mine.delivery is not None
+        assert waiting.result(timeout=30).earlier is not None
+    assert len(evaluator.notifications()) == 1

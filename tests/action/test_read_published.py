@@ -29,14 +29,11 @@ def brief(round_number: int, task: str = "state") -> Brief:
 
 def test_a_missing_repository_then_a_published_round(github: GitHub) -> None:
     gh = open_github(github.token, github.url)
-    github.sandbox("DELETE", "requests")
     missing = read_published(gh, brief(1), owner=github.user, login=github.user, token=github.token)
-    assert missing.repo is not None and missing.created_at is not None  # created at once: it settles meanwhile
-    assert (missing.head, missing.files, committed_round(missing)) == (None, {}, None)
-    assert [c["route"] for c in github.sandbox("GET", "requests").json()] == ["POST /user/repos"]  # no read first
+    assert (missing.repo, missing.head, missing.files, committed_round(missing)) == (None, None, {}, None)
 
-    repo, head, created = repository_to_build_on(missing, brief(1))
-    assert created and repo.full_name == f"{github.user}/state" and head is not None
+    repo, head, created = repository_to_build_on(gh, missing, brief(1))
+    assert created and repo.full_name == f"{github.user}/state"
     site = assemble(brief(1), {"index.html": "<p>one</p>"}, owner=github.user, year=2026)
     first = push_commit(gh, repo, plan_commit(brief(1), site), head)
 
@@ -44,7 +41,7 @@ def test_a_missing_repository_then_a_published_round(github: GitHub) -> None:
     assert second.head == first and second.round_commit is None and committed_round(second) is None
     assert second.files == site and second.model_files == {"index.html": "<p>one</p>"}
     assert second.earlier_checks == ("c",)
-    assert repository_to_build_on(second, brief(2))[1:] == (first, False)
+    assert repository_to_build_on(gh, second, brief(2))[1:] == (first, False)
 
     again = read_published(gh, brief(1), owner=github.user, login=github.user, token=github.token)
     commit = committed_round(again)
@@ -59,4 +56,4 @@ def test_a_repository_without_a_commit_is_named(github: GitHub) -> None:
     published = read_published(gh, brief(1, "empty"), owner=github.user, login=github.user, token=github.token)
     assert published.repo is not None and published.head is None
     with pytest.raises(EmptyRepository, match=r"sandbox/empty has no commit on main to build on"):
-        repository_to_build_on(published, brief(1, "empty"))
+        repository_to_build_on(gh, published, brief(1, "empty"))

@@ -63,8 +63,8 @@ def assert_live_and_notified_once(deployer: Deployer, result: Any, tmp_path: Pat
 
 def test_rows_1_5_8_creation_lag_cached_404_and_paced_writes(deployer: Deployer, tmp_path: Path) -> None:
     github = deployer.github
-    # A grader's early visit: a 404 kept 25 s; a creation lag longer than the stand-in model's turn (a real one
-    # takes longer), so that the commit still meets it.
+    # A grader's early visit: a 404 kept 25 s; a creation lag longer than the wait before the first read of the
+    # new repository (FIRST_READ_AFTER_S), so that the reads still meet it.
     github.sandbox("PATCH", "settings", json={"cdn_max_age": 25, "creation_lag": 8})
     before = requests.get(github.site("lagged"), timeout=10)
     assert before.status_code == 404

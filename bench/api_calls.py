@@ -4,9 +4,9 @@
 every REST call); then the baseline (bench/baselines/contents_api.py) commits the same files, file by file with the
 Contents API, to a twin repository on the same emulator, counted the same way. Targets: at most 10 calls per round
 plus 1 per binary attachment, and of them at most 5 (+1 per binary) content-creating ones (POST, PUT, PATCH, DELETE:
-GitHub's secondary rate limit counts these apart, 80 a minute). The count includes polling Pages for the build (it
-depends on the build delay, 1 s here), so it is shown on its own too; the baseline's count has no polling, hence the
-ratio without it.
+GitHub's secondary rate limit counts these apart, 80 a minute). The count includes polling the API for the Pages
+build, shown on its own too; the action polls the page itself first (no API call) and the API only after 20 s, so
+with the 1 s build delay here there are none. The baseline's count has no polling, hence the ratio without it.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import requests
+from github import Github
+from github.Repository import Repository
 
 from action.github_client import open_github
 from action.pages import PageProbe, cached_for, wait_for_build, wait_plain_url
@@ -15,15 +17,27 @@ from tests.github.helpers import call, put_file
 from tests.github.helpers import wait_for_build as built
 
 
-def test_a_build_is_asked_for_when_a_push_started_none(github: GitHub) -> None:
+def built_site(github: GitHub, name: str) -> tuple[Github, Repository, str]:
+    """A repository whose Pages site serves its first commit (`index.html` "v1"): our client, it, the page's URL."""
     gh = open_github(github.token, github.url)
-    repo, _ = create_repo(gh, github.user, github.user, "silent", "Silent.")
+    repo, _ = create_repo(gh, github.user, github.user, name, name.title())
     github.settle(repo.full_name)
-    first = put_file(github, "silent", "index.html", b"v1")
-    assert call(github, "POST", "/repos/sandbox/silent/pages", json={"source": {"branch": "main"}}).status_code == 201
-    built(github, "sandbox/silent", first)
-    job = github.sandbox("POST", "job-tokens", json={"owner": "sandbox", "repo": "silent"}).json()["token"]
-    pushed = put_file(github, "silent", "index.html", b"v2", token=job)  # a workflow's GITHUB_TOKEN: no build
+    first = put_file(github, name, "index.html", b"v1")
+    page = call(github, "POST", f"/repos/sandbox/{name}/pages", json={"source": {"branch": "main"}})
+    assert page.status_code == 201
+    built(github, f"sandbox/{name}", first)
+    return gh, repo, page.json()["html_url"]
+
+
+def silent_push(github: GitHub, name: str) -> str:
+    """`index.html` "v2" pushed with a workflow's GITHUB_TOKEN: GitHub starts no build for it."""
+    job = github.sandbox("POST", "job-tokens", json={"owner": "sandbox", "repo": name}).json()["token"]
+    return put_file(github, name, "index.html", b"v2", token=job)
+
+
+def test_a_build_is_asked_for_when_a_push_started_none(github: GitHub) -> None:
+    gh, repo, _ = built_site(github, "silent")
+    pushed = silent_push(github, "silent")
     github.sandbox("DELETE", "requests")
     status, _, commit = wait_for_build(gh, repo, pushed, deadline=time.time() + 60, nudge_after=1.0)
     assert (status, commit) == ("built", pushed)
@@ -33,31 +47,20 @@ def test_a_build_is_asked_for_when_a_push_started_none(github: GitHub) -> None:
 
 
 def test_a_build_the_page_shows_costs_no_api_poll(github: GitHub) -> None:
-    gh = open_github(github.token, github.url)
-    repo, _ = create_repo(gh, github.user, github.user, "quiet", "Quiet.")
-    github.settle(repo.full_name)
-    first = put_file(github, "quiet", "index.html", b"v1")
-    page = call(github, "POST", "/repos/sandbox/quiet/pages", json={"source": {"branch": "main"}}).json()
-    built(github, "sandbox/quiet", first)
+    gh, repo, url = built_site(github, "quiet")
     pushed = put_file(github, "quiet", "index.html", b"v2")
     github.sandbox("DELETE", "requests")
-    probe = PageProbe(page["html_url"], b"v2", cache_key=pushed[:12])
+    probe = PageProbe(url, b"v2", cache_key=pushed[:12])
     status, polls, commit = wait_for_build(gh, repo, pushed, deadline=time.time() + 60, page=probe)
     assert (status, polls, commit) == ("live", 0, pushed) and probe.requests >= 1
     assert [c["route"] for c in github.sandbox("GET", "requests").json()] == []  # the page told: no API call
 
 
 def test_the_api_is_asked_once_the_page_is_late(github: GitHub) -> None:
-    gh = open_github(github.token, github.url)
-    repo, _ = create_repo(gh, github.user, github.user, "late", "Late.")
-    github.settle(repo.full_name)
-    first = put_file(github, "late", "index.html", b"v1")
-    page = call(github, "POST", "/repos/sandbox/late/pages", json={"source": {"branch": "main"}}).json()
-    built(github, "sandbox/late", first)
-    job = github.sandbox("POST", "job-tokens", json={"owner": "sandbox", "repo": "late"}).json()["token"]
-    pushed = put_file(github, "late", "index.html", b"v2", token=job)  # no build comes: the page stays v1
+    gh, repo, url = built_site(github, "late")
+    pushed = silent_push(github, "late")  # no build comes: the page stays v1
     github.sandbox("DELETE", "requests")
-    probe = PageProbe(page["html_url"], b"v2", cache_key=pushed[:12])
+    probe = PageProbe(url, b"v2", cache_key=pushed[:12])
     status, polls, commit = wait_for_build(gh, repo, pushed, deadline=time.time() + 60, page=probe,
                                            first_check=1.0, nudge_after=1.0)
     assert status in ("live", "built") and commit == pushed and 1 <= polls <= 3

@@ -279,8 +279,9 @@ class Run:
         repo, head, created = repository_to_build_on(gh, published, brief)
         if commit_plan.pages_build_type == "workflow":  # before the push: the push starts the workflow that deploys
             enable_pages(gh, repo, known_new=created, build_type="workflow")
+        changed = frozenset(e.path for e in commit_plan.entries if published.files.get(e.path) != e.data)
         commit = Commit(repo, push_commit(gh, repo, commit_plan, head), commit_plan, created_repo=created,
-                        claim=carried_claim(commit_plan.message, time.time()))
+                        claim=carried_claim(commit_plan.message, time.time()), changed=changed)
         self.log.info(f"commit {commit.sha} on {repo.default_branch}: {len(site)} files")
         return commit
 

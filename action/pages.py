@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from github import Github, GithubException
@@ -76,9 +77,11 @@ def deploy(gh: Github, commit: Commit, *, deadline: float, log: Callable[[str], 
                         build_type=build_type)
     pages_url = str(page["html_url"])
     from_branch = page.get("build_type") != "workflow"
-    # A workflow deploys an artifact, not the tree: only a branch build must serve our index.html.
-    expected = commit.plan.content("index.html") if commit.plan and from_branch else None
-    probe = PageProbe(pages_url, expected, cache_key=commit.sha[:12])
+    # A workflow deploys an artifact, not the tree: only a branch build must serve what we committed.
+    path = probe_path(commit.changed)
+    expected = commit.plan.content(path) if commit.plan and from_branch else None
+    url = pages_url if path == "index.html" else f"{pages_url.rstrip('/')}/{quote(path)}"
+    probe = PageProbe(url, expected, cache_key=commit.sha[:12])
     built, live = None, False
     if commit.is_head and from_branch:
         status, polls, built = wait_for_build(gh, commit.repo, commit.sha, deadline=deadline,
@@ -91,9 +94,21 @@ def deploy(gh: Github, commit: Commit, *, deadline: float, log: Callable[[str], 
             probe = PageProbe(pages_url, None, cache_key=built[:12])
     if not live:
         wait_live(probe, deadline=deadline)
-    log(f"{pages_url} is live ({probe.requests} requests)")
-    plain = wait_plain_url(pages_url, probe.expected, deadline=deadline - NOTIFY_RESERVE_S, log=log)
+    log(f"{pages_url} is live ({probe.requests} requests" + (f" for {path}" if probe.url != pages_url else "") + ")")
+    index = commit.plan.content("index.html") if commit.plan and from_branch and built == commit.sha else None
+    plain = wait_plain_url(pages_url, index, deadline=deadline - NOTIFY_RESERVE_S, log=log)
     return Deployment(pages_url, built, probe.requests + plain)
+
+
+def probe_path(changed: Collection[str]) -> str:
+    """The file whose answer tells this round's page from the last one's: `index.html` when this commit changed
+    it, else the first changed file outside dot-directories (a round may edit only `app.js`: an unchanged
+    `index.html` would read as live before the build). When nothing served changed, `index.html`: the page
+    already serves what this round does."""
+    if "index.html" in changed:
+        return "index.html"
+    served = sorted(p for p in changed if not any(part.startswith(".") for part in p.split("/")))
+    return served[0] if served else "index.html"
 
 
 def enable_pages(gh: Github, repo: Repository, *, known_new: bool,

@@ -53,6 +53,7 @@ class Commit:
     created_repo: bool = False  # this run created the repository
     is_head: bool = True  # the branch head when read or made: its Pages build is the one to wait for
     claim: Status | None = None  # the delivery claim it carries (action/delivery_record.py:carried_claim)
+    changed: frozenset[str] = frozenset()  # the paths whose content this commit changed (made by this run)
 
     @property
     def push_workflows(self) -> list[str]:

@@ -10,7 +10,7 @@ from github import Github
 from github.Repository import Repository
 
 from action.github_client import open_github
-from action.pages import PageProbe, cached_for, wait_for_build, wait_plain_url
+from action.pages import PageProbe, cached_for, probe_path, wait_for_build, wait_plain_url
 from action.publish import create_repo
 from tests.conftest import GitHub
 from tests.github.helpers import call, put_file
@@ -111,3 +111,23 @@ def test_past_the_deadline_the_round_is_notified_anyway_with_a_warning() -> None
                           session=cdn, clock=lambda: cdn.now, sleep=cdn.sleep)  # type: ignore[arg-type]
     assert gets == 1 and cdn.now == 1000.0
     assert len(said) == 1 and said[0].startswith("::warning::") and "notifying anyway" in said[0]
+
+
+def test_the_page_is_told_apart_by_a_file_this_round_changed() -> None:
+    assert probe_path({"index.html", "app.js"}) == "index.html"
+    assert probe_path({"app.js", "data/x.json", ".deployer/brief.json"}) == "app.js"  # index.html unchanged
+    assert probe_path({".deployer/brief.json", ".nojekyll"}) == "index.html"  # nothing served changed
+    assert probe_path(set()) == "index.html"
+
+
+def test_a_round_that_changes_only_a_script_waits_for_its_build(github: GitHub) -> None:
+    gh, repo, url = built_site(github, "script")
+    before = call(github, "GET", "/repos/sandbox/script/pages/builds/latest").json()["commit"]
+    put_file(github, "script", "app.js", b"v2 of the script")  # index.html stays "v1": it cannot tell the rounds apart
+    head = call(github, "GET", "/repos/sandbox/script/commits/main").json()["sha"]
+    assert head != before
+    probe = PageProbe(f"{url}{probe_path({'app.js'})}", b"v2 of the script", cache_key=head[:12])
+    status, _, commit = wait_for_build(gh, repo, head, deadline=time.time() + 60, page=probe)
+    assert (status, commit) == ("live", head)
+    assert requests.get(f"{url}app.js", params={"fresh": head}, timeout=10).content == b"v2 of the script"
+    assert requests.get(url, params={"fresh": head}, timeout=10).content == b"v1"

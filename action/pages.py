@@ -4,8 +4,8 @@ becomes a `Deployment` (`deploy`).
 `pages_url` is always the API's `html_url`, never assembled by hand (custom domains and org sites differ).
 A build of an older commit, or a page still serving the previous round, is not "live": we wait for ours.
 
-"Live" means: for a site built from the branch, the page's body is byte for byte the `index.html` we committed
-(`.nojekyll` makes Pages serve it as committed); for a site a workflow deploys (its artifact is the workflow's
+"Live" means: for a site built from the branch, the page serves byte for byte a file this round changed
+(`probe_path`: `index.html` when it changed; `.nojekyll` makes Pages serve files as committed); for a site a workflow deploys (its artifact is the workflow's
 output, not our tree), the workflow's run on our commit succeeded (`ciwait`: `actions/deploy-pages` succeeds only
 once its Pages deployment has), and the page answers 200. GitHub lists such deployments apart from
 `/pages/builds`, so they are never waited for there. A branch build is waited for on the page itself, which costs

@@ -5,14 +5,14 @@ becomes a `Deployment` (`deploy`).
 A build of an older commit, or a page still serving the previous round, is not "live": we wait for ours.
 
 "Live" means: for a site built from the branch, the page serves byte for byte a file this round changed
-(`probe_path`: `index.html` when it changed; `.nojekyll` makes Pages serve files as committed); for a site a workflow deploys (its artifact is the workflow's
-output, not our tree), the workflow's run on our commit succeeded (`ciwait`: `actions/deploy-pages` succeeds only
-once its Pages deployment has), and the page answers 200. GitHub lists such deployments apart from
-`/pages/builds`, so they are never waited for there. A branch build is waited for on the page itself, which costs
-no API call; the API's latest build is read only when the page is late (`wait_for_build`). Every poll of the
-page carries a fresh query string: Pages' CDN caches each URL, 404s included, for up to ten minutes
-(`Cache-Control: max-age=600`), so re-asking the same URL could see a stale 404 or the previous round long after
-the new one is published.
+(`probe_path`: `index.html` when it changed; `.nojekyll` makes Pages serve files as committed); for a site a
+workflow deploys (its artifact is the workflow's output, not our tree), the workflow's run on our commit succeeded
+(`ciwait`: `actions/deploy-pages` succeeds only once its Pages deployment has), and the page answers 200. GitHub
+lists such deployments apart from `/pages/builds`, so they are never waited for there. A branch build is waited for
+on the page itself, which costs no API call; the API's latest build is read only when the page is late
+(`wait_for_build`). Every poll of the page carries a fresh query string: Pages' CDN caches each URL, 404s included,
+for up to ten minutes (`Cache-Control: max-age=600`), so re-asking the same URL could see a stale 404 or the
+previous round long after the new one is published.
 """
 
 from __future__ import annotations

@@ -13,36 +13,22 @@ time it repeats. Those waits are taken here, never past the run's deadline: a wa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from github import Auth, Github, GithubRetry
 from urllib3.response import BaseHTTPResponse
 
-from deployer.retry import parse_retry_after
+from deployer.retry import SECONDARY_WAIT_S, parse_retry_after, rate_limit_wait
 
 # Seconds between two mutating requests of one run ("at least one second", GitHub's best practices).
 WRITE_GAP_S = 1.0
-# A secondary limit without retry-after or an exhausted budget: at least a minute, doubling while it repeats.
-SECONDARY_WAIT_S = 60.0
 # Longer waits than this are never taken, deadline or not (a primary budget resets within the hour).
 MAX_WAIT_S = 900.0
 
 
 class PastDeadline(RuntimeError):
     """GitHub asked us to wait longer than the run's deadline allows."""
-
-
-def rate_limit_wait(headers: Mapping[str, str], hits: int, now: float) -> float:
-    """Seconds to wait after the `hits`-th rate-limited answer in a row (403 or 429), as GitHub's docs say."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    after = parse_retry_after(lower.get("retry-after"), now)
-    if after is not None:
-        return after
-    reset = lower.get("x-ratelimit-reset", "")
-    if lower.get("x-ratelimit-remaining") == "0" and reset.isdigit():
-        return max(0.0, int(reset) - now + 1)  # +1: the reset happens somewhere within that second
-    return SECONDARY_WAIT_S * 2 ** max(0, hits - 1)
 
 
 class DeadlineRetry(GithubRetry):
@@ -67,7 +53,7 @@ class DeadlineRetry(GithubRetry):
         assert isinstance(retry, DeadlineRetry)
         if response is not None and response.status in (403, 429):  # a 403 gets here only as a rate limit
             hits = sum(1 for h in retry.history if h.status in (403, 429))
-            retry.wait = rate_limit_wait(dict(response.headers), hits, self.clock())
+            retry.wait = rate_limit_wait(dict(response.headers), self.clock(), hits)
         return retry
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:

@@ -3,7 +3,8 @@
 - 2xx: dispatched.
 - 429, or 403 that says it is a (secondary) rate limit: the token is throttled, so the whole queue waits
   (Retry-After, else until x-ratelimit-reset when x-ratelimit-remaining is 0, else a minute, as GitHub's docs
-  ask), capped at MAX_WAIT_S. These waits do not count towards giving up: they say nothing about the brief.
+  ask: `deployer/retry.py:rate_limit_wait`, shared with `deployer run`), capped at MAX_WAIT_S. These waits do not
+  count towards giving up: they say nothing about the brief.
 - 5xx and network errors: transient; back off 1, 2, 4, ... MAX_BACKOFF_S (or Retry-After, capped) and give up on the
   brief after MAX_TRANSIENT_ATTEMPTS of them in a row, so one poisoned brief cannot hold the queue forever.
 - Anything else (401 bad token, 404 unknown repo, 422 bad payload, a 403 that is not a rate limit): retrying cannot
@@ -15,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from deployer.retry import parse_retry_after
+from deployer.retry import parse_retry_after, rate_limit_wait
 
 MAX_WAIT_S = 900.0
 MAX_BACKOFF_S = 60.0
-RATE_LIMIT_DEFAULT_WAIT_S = 60.0
 MAX_TRANSIENT_ATTEMPTS = 20
 LOW_REMAINING = 20  # below this many requests left in the window, spread them until the reset
 
@@ -79,14 +79,9 @@ def classify(status: int | None, headers: Mapping[str, str], message: str, *, tr
         return Outcome("dispatched")
     reason = f"GitHub answered {status}: {message}" if status is not None else f"cannot reach GitHub: {message}"
     if status == 429 or (status == 403 and _is_rate_limit_403(headers, message)):
-        wait = retry_after_s(headers, now)
-        if wait is None and _int_header(headers, "x-ratelimit-remaining") == 0:
-            wait = reset_in_s(headers, now)  # the primary budget is spent: it comes back at its reset
-        if wait is None:
-            # A secondary limit: its x-ratelimit-reset is the primary budget's, up to an hour off; the docs say a
-            # minute ("Rate limits for the REST API"). Waiting for that reset stalled a 100-brief run for 15 min.
-            wait = RATE_LIMIT_DEFAULT_WAIT_S
-        return Outcome("retry", min(MAX_WAIT_S, wait), reason)
+        # A secondary limit's x-ratelimit-reset is the primary budget's, up to an hour off: it is the wait only when
+        # that budget is spent (waiting for it on a secondary limit stalled a 100-brief run for 15 min).
+        return Outcome("retry", min(MAX_WAIT_S, rate_limit_wait(headers, now)), reason)
     if status is None or status >= 500:
         if transient_attempts >= MAX_TRANSIENT_ATTEMPTS:
             return Outcome("failed", 0.0, f"gave up after {transient_attempts} transient failures; last: {reason}")

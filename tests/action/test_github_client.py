@@ -3,15 +3,15 @@
 import pytest
 from github import GithubException
 
-from action.github_client import SECONDARY_WAIT_S, rate_limit_wait
 from action.publish import RepositoryNotReady, settled
+from deployer.retry import SECONDARY_WAIT_S, rate_limit_wait
 
 
 def test_retry_after_wins_then_reset_then_a_doubling_minute() -> None:
-    assert rate_limit_wait({"Retry-After": "7"}, 1, 1000.0) == 7
-    assert rate_limit_wait({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1030"}, 1, 1000.0) == 31
-    assert rate_limit_wait({"x-ratelimit-remaining": "5"}, 1, 1000.0) == SECONDARY_WAIT_S
-    assert rate_limit_wait({}, 3, 1000.0) == 4 * SECONDARY_WAIT_S
+    assert rate_limit_wait({"Retry-After": "7"}, 1000.0) == 7
+    assert rate_limit_wait({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1030"}, 1000.0) == 31
+    assert rate_limit_wait({"x-ratelimit-remaining": "5"}, 1000.0) == SECONDARY_WAIT_S
+    assert rate_limit_wait({}, 1000.0, hits=3) == 4 * SECONDARY_WAIT_S
 
 
 class Clock:

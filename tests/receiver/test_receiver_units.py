@@ -10,6 +10,7 @@ import pytest
 
 from deployer.dispatch_payload import MAX_REQUEST_BYTES, Inline, Reference, read_payload, request_body
 from deployer.limits import BriefLimits
+from deployer.retry import SECONDARY_WAIT_S
 from receiver.config import ConfigError, is_loopback, load_settings, loopback_only_warning, unreachable_public_url
 from receiver.lookup import CLOCK_SKEW_S, PER_PAGE, find_run, poll_interval_s, search_params
 from receiver.payload import build_inline, build_reference, hash_token, mint_token
@@ -17,7 +18,6 @@ from receiver.policy import (
     MAX_BACKOFF_S,
     MAX_TRANSIENT_ATTEMPTS,
     MAX_WAIT_S,
-    RATE_LIMIT_DEFAULT_WAIT_S,
     backoff_s,
     classify,
     pace_s,
@@ -115,11 +115,11 @@ def test_403_without_rate_limit_signs_is_permanent() -> None:
 
 @pytest.mark.parametrize("headers, message, wait", [
     ({"Retry-After": "7"}, "", 7.0),
-    ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "130"}, "API rate limit exceeded", 30.0),
-    ({}, "You have exceeded a secondary rate limit", RATE_LIMIT_DEFAULT_WAIT_S),
+    ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "130"}, "API rate limit exceeded", 31.0),  # +1: within it
+    ({}, "You have exceeded a secondary rate limit", SECONDARY_WAIT_S),
     # a secondary limit with the primary budget left: a minute, not until the primary budget's reset
     ({"x-ratelimit-remaining": "4990", "x-ratelimit-reset": "3100"}, "You have exceeded a secondary rate limit",
-     RATE_LIMIT_DEFAULT_WAIT_S),
+     SECONDARY_WAIT_S),
     ({"Retry-After": "999999"}, "", MAX_WAIT_S),
 ])
 def test_rate_limits_wait_as_told_and_do_not_count(headers: dict[str, str], message: str, wait: float) -> None:

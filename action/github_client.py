@@ -2,12 +2,10 @@
 
 GitHub's "Best practices for using the REST API": "If you are making a large number of POST, PATCH, PUT, or DELETE
 requests for a single user or client ID, wait at least one second between each request" (PyGithub's
-`seconds_between_writes`). "Rate limits for the REST API": a secondary limit answers 403 or 429; "If the
-retry-after response header is present, you should not retry your request until after that many seconds has
-elapsed. If the x-ratelimit-remaining header is 0, you should not retry your request until after the time
-specified by the x-ratelimit-reset header. Otherwise, wait for at least one minute before retrying", longer each
-time it repeats. Those waits are taken here, never past the run's deadline: a wait that would end after it raises
-`PastDeadline` at once, so the stage fails with a named cause while there is still time to report it.
+`seconds_between_writes`). A rate-limited answer (403 or 429) is waited out as GitHub's "Rate limits for the REST
+API" says (`deployer/retry.py:rate_limit_wait`, shared with the receiver). Those waits are taken here, never past
+the run's deadline: a wait that would end after it raises `PastDeadline` at once, so the stage fails with a named
+cause while there is still time to report it.
 """
 
 from __future__ import annotations

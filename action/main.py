@@ -28,7 +28,7 @@ from action import gha
 from action.catalogue import ModelCatalogue
 from action.ciwait import wait_for_runs
 from action.config import RunConfig, load
-from action.delivery_record import Status, carried_claim, commit_claim
+from action.delivery_record import Status, carried_claim
 from action.event import BriefSource, read_brief
 from action.generate import Generated, SoftChecks, generate
 from action.lint_and_build import LintAndBuild
@@ -270,11 +270,11 @@ class Run:
     def publish_site(self, gh: Github, brief: Brief, published: Published, plan: RoundPlan,
                      site: dict[str, bytes], deadline: float) -> Commit:
         """The round's commit, carrying this run's claim to notify it (until the deadline and its grace)."""
-        from action.notify_once import GRACE_S
+        from action.notify_once import commit_claim
         from action.pages import enable_pages
         from action.publish import Commit, push_commit, repository_to_build_on
 
-        claim = commit_claim(self.config.runner, deadline + GRACE_S)
+        claim = commit_claim(self.config.runner, deadline)
         commit_plan = plan_commit(brief, site, plan.excluded, claim=claim)
         repo, head, created = repository_to_build_on(gh, published, brief)
         if commit_plan.pages_build_type == "workflow":  # before the push: the push starts the workflow that deploys

@@ -137,6 +137,12 @@ def _claimed(log: StatusLog, me: Runner, deliver: Callable[[float], Delivery], d
     raise NotifyError(f"no run delivered after {MAX_TURNS} claims")
 
 
+def commit_claim(me: Runner, deadline: float) -> str:
+    """The claim the commit `me` makes carries (`Deployer-Claim`): it holds until the deadline and the grace that
+    follows it, as a claim appended before the deadline would."""
+    return record.commit_claim(me, deadline + GRACE_S)
+
+
 def _window(deadline: float, now: float) -> float:
     """Until when this run may try to deliver: the deadline, or one short window for a run that starts after it
     (a re-run of a failed notification)."""

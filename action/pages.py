@@ -40,6 +40,10 @@ NUDGE_AFTER_S = 20.0
 # 4555467376: build 18 s; "up to 10 minutes", community discussion 22203). The gaps then double up to a minute.
 FIRST_BUILD_CHECK_S = NUDGE_AFTER_S
 MAX_CHECK_GAP_S = 60.0
+# Gaps between polls (first, cap, factor): of the page itself, and of the API's latest build when the page cannot
+# tell (no file of ours to compare, or a later head's build).
+PAGE_POLLS = (0.25, 3.0, 1.5)
+API_POLLS = (0.5, 5.0, 1.5)
 
 
 class PagesError(RuntimeError):
@@ -90,7 +94,7 @@ def deploy(gh: Github, commit: Commit, *, deadline: float, log: Callable[[str], 
         told = "the page serves it" if status == "live" else "the API says so"
         log(f"Pages build built for {built[:12]}: {told} ({polls} API polls)")
         live = status == "live"
-        if built != commit.sha:  # a later head's page is served: it contains this round, not this round's index.html
+        if built != commit.sha:  # a later head's page is served: it contains this round, not this round's files
             probe = PageProbe(pages_url, None, cache_key=built[:12])
     if not live:
         wait_live(probe, deadline=deadline)
@@ -214,13 +218,13 @@ def wait_for_build(
 
     Without `page`, the latest build is polled from half a second on. With `page` (our page's own answer, which
     costs no API call), the page is polled and the API asked only from `first_check` on, at doubling gaps: a build
-    takes tens of seconds on GitHub, and the page serving our `index.html` (`live`) says it is done. The API
+    takes tens of seconds on GitHub, and the page serving the file of ours it probes (`live`) says it is done. The API
     still says what only it knows: a build that errored (rebuilt), none at all (asked for), a later head
     (`moved_on()`, when another run committed on top; then the page is no longer ours to compare, and that head's
     build is the one waited for)."""
     watch = BuildWatch(gh, repo, commit_sha, nudge_at=clock() + nudge_after, max_rebuilds=max_rebuilds,
                        moved_on=moved_on)
-    ticks = backoff(0.25, 3.0, 1.5) if page else backoff(0.5, 5.0, 1.5)
+    ticks = backoff(*PAGE_POLLS) if page else backoff(*API_POLLS)
     gaps = backoff(first_check, MAX_CHECK_GAP_S, 2.0)
     check_at = clock() + next(gaps) if page else clock()
     while True:
@@ -230,7 +234,7 @@ def wait_for_build(
             if watch.built(clock()):
                 return "built", watch.polls, watch.commit
             if watch.commit != commit_sha and page is not None:
-                page, ticks = None, backoff(0.5, 5.0, 1.5)
+                page, ticks = None, backoff(*API_POLLS)
             check_at = clock() + next(gaps) if page else clock()
         wait = next(ticks)
         if clock() + wait > deadline:
@@ -275,7 +279,7 @@ class PageProbe:
 def wait_live(probe: PageProbe, *, deadline: float, clock: Callable[[], float] = time.time,
               sleep: Callable[[float], None] = time.sleep) -> int:
     """Ask `probe` until the page serves this round; the requests it took."""
-    delays = backoff(0.25, 3.0, 1.5)
+    delays = backoff(*PAGE_POLLS)
     while not probe():
         wait = next(delays)
         if clock() + wait > deadline:
